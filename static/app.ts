@@ -1,1 +1,280 @@
-export {};
+/**
+ * The feedback page: validates with the API's own rules, submits once, then follows the task live.
+ * The HTML works without this script (the form posts and the API answers with its own thank-you view);
+ * this script only enhances it. It never writes inline styles (the CSP forbids them): it toggles
+ * `hidden`, classes and ARIA attributes.
+ */
+import { validateFeedback } from '../functions/commons/feedback-schema';
+import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
+import { type FieldErrors, fetchTask, submitFeedback } from './api';
+import { pollDelayMs, presentStatus, type Step } from './task-status';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`The page has no #${id}`);
+  return found as T;
+}
+
+const page = {
+  formView: byId<HTMLElement>('form-view'),
+  form: byId<HTMLFormElement>('feedback-form'),
+  alert: byId<HTMLElement>('form-alert'),
+  submit: byId<HTMLButtonElement>('submit-button'),
+  website: byId<HTMLInputElement>('website'),
+  thanksView: byId<HTMLElement>('thanks-view'),
+  taskId: byId<HTMLElement>('task-id'),
+  runtimeLabel: byId<HTMLElement>('task-runtime-label'),
+  runtime: byId<HTMLElement>('task-runtime'),
+  status: byId<HTMLElement>('task-status'),
+  reason: byId<HTMLElement>('task-reason'),
+  note: byId<HTMLElement>('task-note'),
+  details: byId<HTMLDetailsElement>('task-details'),
+  error: byId<HTMLElement>('task-error'),
+  sendAnother: byId<HTMLAnchorElement>('send-another'),
+};
+
+const fields = {
+  email: { input: byId<HTMLInputElement>('email'), error: byId<HTMLElement>('email-error') },
+  message: { input: byId<HTMLTextAreaElement>('message'), error: byId<HTMLElement>('message-error') },
+};
+type FieldName = keyof typeof fields;
+const fieldNames: FieldName[] = ['email', 'message'];
+
+const steps: Record<Step, HTMLElement> = {
+  queued: byId('step-queued'),
+  sending: byId('step-sending'),
+  sent: byId('step-sent'),
+};
+const stepOrder: Step[] = ['queued', 'sending', 'sent'];
+
+const BASE_TITLE = document.title;
+
+// The page shows the contract's texts itself, instead of the browser's validation bubbles.
+page.form.noValidate = true;
+
+// ---- the form ----
+
+let submitting = false;
+
+page.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  // A double-click or a second Enter while the first request is out sends nothing more.
+  if (submitting) return;
+  void send();
+});
+
+async function send(): Promise<void> {
+  hideAlert();
+  const input = { email: fields.email.input.value, message: fields.message.input.value };
+  const checked = validateFeedback(input);
+  if (!checked.success) {
+    showFieldErrors(checked.fields);
+    return;
+  }
+  showFieldErrors({});
+  setSubmitting(true);
+  const outcome = await submitFeedback({ ...input, website: page.website.value });
+  setSubmitting(false);
+  switch (outcome.kind) {
+    case 'accepted':
+      fields.message.input.value = '';
+      history.pushState(null, '', `/?task=${encodeURIComponent(outcome.taskId)}`);
+      showThanks(outcome.taskId, { status: 'PENDING', attempts: 0 });
+      page.thanksView.focus();
+      break;
+    case 'invalid':
+      showFieldErrors(outcome.fields);
+      break;
+    case 'error':
+      showAlert(outcome.message);
+      break;
+  }
+}
+
+function setSubmitting(on: boolean): void {
+  submitting = on;
+  // aria-disabled rather than disabled: the button keeps focus, and the flag above does the blocking.
+  page.submit.setAttribute('aria-disabled', String(on));
+  page.submit.textContent = on ? 'Sending…' : 'Submit';
+  page.form.setAttribute('aria-busy', String(on));
+}
+
+/** Shows each field's errors beside it (or clears them) and moves focus to the first invalid field. */
+function showFieldErrors(errors: FieldErrors): void {
+  let first: FieldName | undefined;
+  for (const name of fieldNames) {
+    const messages = errors[name] ?? [];
+    setFieldError(name, messages);
+    if (messages.length > 0 && first === undefined) first = name;
+  }
+  if (first !== undefined) fields[first].input.focus();
+}
+
+function setFieldError(name: FieldName, messages: string[]): void {
+  const { input, error } = fields[name];
+  error.textContent = messages.join(' ');
+  error.hidden = messages.length === 0;
+  if (messages.length > 0) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+// Once a field shows an error, it is checked again as the visitor corrects it.
+for (const name of fieldNames) {
+  fields[name].input.addEventListener('input', () => {
+    if (fields[name].error.hidden) return;
+    const checked = validateFeedback({
+      email: fields.email.input.value,
+      message: fields.message.input.value,
+    });
+    setFieldError(name, checked.success ? [] : (checked.fields[name] ?? []));
+  });
+}
+
+function showAlert(message: string): void {
+  page.alert.textContent = message;
+  page.alert.hidden = false;
+}
+
+function hideAlert(): void {
+  page.alert.hidden = true;
+  page.alert.textContent = '';
+}
+
+// ---- the thank-you view ----
+
+let polling: { taskId: string; attempt: number; timer: number | undefined } | undefined;
+
+function showThanks(taskId: string, initial?: Pick<TaskView, 'status' | 'attempts'>): void {
+  page.formView.hidden = true;
+  page.thanksView.hidden = false;
+  page.taskId.textContent = taskId;
+  page.note.hidden = true;
+  page.runtime.hidden = page.runtimeLabel.hidden = true;
+  if (initial) renderTask(initial);
+  else {
+    renderSteps('queued', false, false);
+    setStatusText('Checking the status…');
+  }
+  startPolling(taskId, initial ? pollDelayMs(0) : 0);
+}
+
+function showForm(): void {
+  stopPolling();
+  document.title = BASE_TITLE;
+  page.thanksView.hidden = true;
+  page.formView.hidden = false;
+}
+
+function renderTask(task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error'>): void {
+  const shown = presentStatus(task);
+  renderSteps(shown.step, shown.final && !shown.failed, shown.failed);
+  setStatusText(shown.text);
+  page.reason.textContent = shown.reason ?? '';
+  page.reason.hidden = shown.reason === undefined;
+  page.error.textContent = shown.technical ?? '';
+  page.details.hidden = shown.technical === undefined;
+  page.runtime.textContent = shown.runtime ?? '';
+  page.runtime.hidden = page.runtimeLabel.hidden = shown.runtime === undefined;
+  page.thanksView.classList.toggle('is-failed', shown.failed);
+  page.thanksView.classList.toggle('is-sent', shown.final && !shown.failed);
+  document.title = `${shown.text.split(/[:.(…]/)[0]?.trim()} – ${BASE_TITLE}`;
+}
+
+function renderSteps(current: Step, allDone: boolean, failed: boolean): void {
+  const reached = stepOrder.indexOf(current);
+  stepOrder.forEach((step, index) => {
+    const item = steps[step];
+    const isCurrent = index === reached;
+    const state =
+      isCurrent && failed
+        ? 'failed'
+        : index < reached || (isCurrent && allDone)
+          ? 'done'
+          : isCurrent
+            ? 'current'
+            : 'todo';
+    for (const name of ['done', 'current', 'failed', 'todo'])
+      item.classList.toggle(`is-${name}`, name === state);
+    if (isCurrent) item.setAttribute('aria-current', 'step');
+    else item.removeAttribute('aria-current');
+    const label = item.querySelector('.step-state');
+    if (label) label.textContent = state === 'todo' ? '' : ` (${state})`;
+  });
+}
+
+/** Sets the status line only when it changes, so screen readers announce each change once. */
+function setStatusText(text: string): void {
+  if (page.status.textContent !== text) page.status.textContent = text;
+}
+
+function startPolling(taskId: string, firstDelayMs: number): void {
+  stopPolling();
+  const current = { taskId, attempt: 0, timer: undefined as number | undefined };
+  polling = current;
+  current.timer = window.setTimeout(() => void poll(current), firstDelayMs);
+}
+
+function stopPolling(): void {
+  if (polling?.timer !== undefined) window.clearTimeout(polling.timer);
+  polling = undefined;
+}
+
+async function poll(current: NonNullable<typeof polling>): Promise<void> {
+  current.timer = undefined;
+  const outcome = await fetchTask(current.taskId);
+  // The visitor went elsewhere (send another, back button) while this request was out.
+  if (polling !== current) return;
+  if (outcome.kind === 'gone') {
+    stopPolling();
+    renderSteps('queued', false, true);
+    setStatusText('Not found.');
+    page.reason.textContent = outcome.message;
+    page.reason.hidden = false;
+    return;
+  }
+  if (outcome.kind === 'unreachable') {
+    page.note.textContent = 'Lost contact with the server; still trying…';
+    page.note.hidden = false;
+  } else {
+    page.note.hidden = true;
+    renderTask(outcome.task);
+    if (presentStatus(outcome.task).final) {
+      stopPolling();
+      return;
+    }
+  }
+  current.timer = window.setTimeout(() => void poll(current), pollDelayMs(++current.attempt));
+}
+
+// A tab brought back to the front checks at once instead of waiting out the backoff.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible' || polling?.timer === undefined) return;
+  window.clearTimeout(polling.timer);
+  polling.attempt = 0;
+  void poll(polling);
+});
+
+page.sendAnother.addEventListener('click', (event) => {
+  event.preventDefault();
+  history.pushState(null, '', '/');
+  showForm();
+  const empty = fieldNames.find((name) => fields[name].input.value.trim() === '') ?? 'message';
+  fields[empty].input.focus();
+});
+
+// ---- the address bar: `/?task=<id>` is the thank-you view, so it survives a reload ----
+
+function route(): void {
+  const taskId = new URLSearchParams(location.search).get('task');
+  if (taskId === null) {
+    showForm();
+  } else if (TASK_ID_PATTERN.test(taskId)) {
+    showThanks(taskId);
+  } else {
+    showForm();
+    showAlert('That link does not point to a feedback we know. You can send a new one here.');
+  }
+}
+
+window.addEventListener('popstate', route);
+route();

@@ -1,0 +1,111 @@
+/**
+ * The page's two calls to the API (`POST /api/feedback`, `GET /api/tasks/{id}`), each turned into an
+ * outcome the page can show: no exceptions escape, so every path has its own message.
+ */
+import type { TaskView } from '../functions/commons/task-record';
+import { isTaskStatus } from './task-status';
+
+/** The field errors of a 400 `invalid_feedback` (the contract's texts). */
+export type FieldErrors = { email?: string[]; message?: string[] };
+
+export type SubmitOutcome =
+  | { kind: 'accepted'; taskId: string }
+  | { kind: 'invalid'; fields: FieldErrors }
+  | { kind: 'error'; message: string };
+
+export type TaskOutcome =
+  | { kind: 'task'; task: TaskView }
+  | { kind: 'gone'; message: string }
+  | { kind: 'unreachable' };
+
+const KEEP_TEXT = 'What you typed is still here.';
+
+/** Posts the feedback as JSON. `website` is the honeypot field, sent as the visitor's browser filled it. */
+export async function submitFeedback(body: {
+  email: string;
+  message: string;
+  website: string;
+}): Promise<SubmitOutcome> {
+  let response: Response;
+  try {
+    response = await fetch('/api/feedback', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    return {
+      kind: 'error',
+      message: `We could not reach the server. Check your connection and press Submit again. ${KEEP_TEXT}`,
+    };
+  }
+  const json = await readJson(response);
+  if (response.status === 202 && typeof json.taskId === 'string') {
+    return { kind: 'accepted', taskId: json.taskId };
+  }
+  if (response.status === 400 && json.error === 'invalid_feedback' && isRecord(json.fields)) {
+    return { kind: 'invalid', fields: json.fields as FieldErrors };
+  }
+  return { kind: 'error', message: submitErrorText(response.status, response.headers.get('Retry-After')) };
+}
+
+/** The message for an answer that is neither 202 nor a field error. */
+export function submitErrorText(status: number, retryAfter: string | null): string {
+  switch (status) {
+    case 413:
+      return 'Your feedback is too large to send. Please shorten the message and press Submit again.';
+    case 415:
+    case 400:
+      return `The server could not read what this page sent. Please reload the page and try again. ${KEEP_TEXT}`;
+    case 429:
+      return `Too many messages are arriving right now. Please wait a moment and press Submit again. ${KEEP_TEXT}`;
+    case 503: {
+      const seconds = Number(retryAfter);
+      const when =
+        Number.isFinite(seconds) && seconds > 0
+          ? `in ${Math.ceil(seconds)} second${Math.ceil(seconds) === 1 ? '' : 's'}`
+          : 'in a moment';
+      return `We are busy and could not accept your feedback just now. Please press Submit again ${when}. ${KEEP_TEXT}`;
+    }
+    default:
+      return `Something went wrong on our side (error ${status}). Please press Submit again. ${KEEP_TEXT}`;
+  }
+}
+
+/** Reads one task's state; network failures and 5xx are "unreachable" (the caller polls again). */
+export async function fetchTask(taskId: string): Promise<TaskOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/tasks/${encodeURIComponent(taskId)}`, {
+      headers: { Accept: 'application/json' },
+      cache: 'no-store',
+    });
+  } catch {
+    return { kind: 'unreachable' };
+  }
+  const json = await readJson(response);
+  if (response.ok && isTaskStatus(json.status)) {
+    return { kind: 'task', task: json as unknown as TaskView };
+  }
+  if (response.status === 404 || response.status === 400) {
+    return {
+      kind: 'gone',
+      message:
+        'We cannot find this feedback. Its record is kept for a few days only, or the link is incomplete.',
+    };
+  }
+  return { kind: 'unreachable' };
+}
+
+async function readJson(response: Response): Promise<Record<string, unknown>> {
+  try {
+    const json: unknown = await response.json();
+    return isRecord(json) ? json : {};
+  } catch {
+    return {};
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
