@@ -1,0 +1,85 @@
+/**
+ * The page's words for task states and API answers, checked without a browser.
+ */
+import { describe, expect, it } from 'vitest';
+import { submitErrorText } from '../../static/api';
+import { describeError, formatSeconds, pollDelayMs, presentStatus } from '../../static/task-status';
+
+describe('presentStatus', () => {
+  it.each([
+    ['PENDING', 'queued', /^Queued/, false],
+    ['STARTED', 'sending', /^Sending/, false],
+    ['RETRY', 'sending', /^Retrying/, false],
+    ['SUCCESS', 'sent', /^Sent/, true],
+    ['FAILURE', 'sending', /^Failed/, true],
+  ] as const)('shows %s as the %s step', (status, step, text, final) => {
+    // Act
+    const shown = presentStatus({ status, attempts: 1 });
+
+    // Assess
+    expect(shown.step).toBe(step);
+    expect(shown.text).toMatch(text);
+    expect(shown.final).toBe(final);
+    expect(shown.failed).toBe(status === 'FAILURE');
+  });
+
+  it('gives a failure a reason in words and the technical text apart', () => {
+    // Act
+    const shown = presentStatus({
+      status: 'FAILURE',
+      attempts: 1,
+      error: { type: 'MessageRejected', message: 'Email address is not verified.' },
+    });
+
+    // Assess
+    expect(shown.reason).toMatch(/refused to send to this address/);
+    expect(shown.technical).toBe('MessageRejected: Email address is not verified.');
+  });
+
+  it('counts attempts after the first and shows how long a sent task took', () => {
+    expect(presentStatus({ status: 'STARTED', attempts: 3 }).text).toBe('Sending (attempt 3)…');
+    expect(presentStatus({ status: 'SUCCESS', attempts: 1, runtimeMs: 20_400 }).runtime).toBe('20 s');
+  });
+});
+
+describe('describeError', () => {
+  it.each([
+    [{ type: 'Throttling', message: 'Maximum sending rate exceeded.' }, /too busy/],
+    [{ type: 'TimeoutError', message: 'socket hang up' }, /could not reach our mail service/],
+    [{ type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:8005' }, /could not reach our mail service/],
+    [{ type: 'InvalidPayload', message: 'not JSON' }, /shape we could not process/],
+    [{ type: 'MailFromDomainNotVerifiedException', message: '' }, /switched off on our side/],
+    [{ type: 'Mystery', message: '' }, /went wrong on our side/],
+    [undefined, /went wrong on our side/],
+  ])('explains %j', (error, reason) => {
+    expect(describeError(error)).toMatch(reason);
+  });
+});
+
+describe('submitErrorText', () => {
+  it.each([
+    [413, null, /too large/],
+    [415, null, /reload the page/],
+    [429, null, /wait a moment/],
+    [503, '7', /in 7 seconds/],
+    [503, '1', /in 1 second\./],
+    [503, null, /in a moment/],
+    [500, null, /error 500/],
+  ])('explains %i (Retry-After %s)', (status, retryAfter, text) => {
+    expect(submitErrorText(status, retryAfter)).toMatch(text);
+  });
+});
+
+describe('polling', () => {
+  it('starts at 1 s and grows to at most 5 s', () => {
+    const delays = Array.from({ length: 8 }, (_, n) => pollDelayMs(n));
+    expect(delays[0]).toBe(1000);
+    expect(delays.every((delay, n) => n === 0 || delay >= (delays[n - 1] ?? 0))).toBe(true);
+    expect(Math.max(...delays)).toBe(5000);
+  });
+
+  it('formats seconds for people', () => {
+    expect(formatSeconds(1234)).toBe('1.2 s');
+    expect(formatSeconds(20_000)).toBe('20 s');
+  });
+});
