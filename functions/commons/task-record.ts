@@ -33,8 +33,35 @@ export interface TaskView {
   error?: TaskError;
 }
 
+/** The emails a task sends: always the visitor's reply, and the owner's notification when configured. */
+export type Recipient = 'visitor' | 'owner';
+
+/** What became of one of a task's emails; absent while it has not been sent. */
+export const EmailStatus = {
+  /** SES accepted it: never sent again for this task. */
+  SENT: 'SENT',
+  /** SES refused it for good (e.g. an unverified recipient in the SES sandbox): never tried again. */
+  REJECTED: 'REJECTED',
+} as const;
+export type EmailStatus = (typeof EmailStatus)[keyof typeof EmailStatus];
+
+/** One email's state in the record: what guards it against being sent twice. No address, no text. */
+export interface EmailState {
+  status: EmailStatus;
+  /** SES's message id, when SENT. */
+  messageId?: string;
+  /** Why SES refused it, when REJECTED. */
+  error?: TaskError;
+  /** ISO-8601 UTC of the SES call's answer. */
+  at: string;
+}
+
 /** The whole item in the table: the view plus the worker's bookkeeping. */
 export interface TaskRecord extends TaskView {
+  /** Per-recipient state of the task's emails, written the moment SES answers. */
+  emails?: Partial<Record<Recipient, EmailState>>;
+  /** Set on a `FAILURE` that ran out of retries (its message went to the dead-letter queue): a redrive may claim it again. */
+  retriesExhausted?: boolean;
   /** Epoch seconds; DynamoDB's TTL attribute. */
   expiresAt: number;
   /** Epoch milliseconds until which the worker that set `STARTED` holds the task. */
@@ -71,4 +98,32 @@ export function toTaskView(record: TaskRecord): TaskView {
   if (record.runtimeMs !== undefined) view.runtimeMs = record.runtimeMs;
   if (record.error !== undefined) view.error = { type: record.error.type, message: record.error.message };
   return view;
+}
+
+/** Key prefix of the per-day counter items that share the task table (never a valid task id). */
+export const STATS_KEY_PREFIX = 'stats#';
+
+/** Days a per-day counter item lives: a year of daily figures, for a few bytes each. */
+export const STATS_TTL_DAYS = 400;
+
+/** The per-day counters, numeric attributes of the item keyed {@link statsKey}. */
+export interface DailyCounters {
+  /** Tasks first claimed by a worker, counted on the day they were created (UTC). */
+  accepted: number;
+  /** Tasks that reached `SUCCESS` that day. */
+  sent: number;
+  /** Transitions to `RETRY` that day. */
+  retried: number;
+  /** Tasks that reached `FAILURE` that day. */
+  failed: number;
+}
+
+/** The UTC day `YYYY-MM-DD` of a time. */
+export function utcDay(time: Date): string {
+  return time.toISOString().slice(0, 10);
+}
+
+/** The `taskId` of the counter item of a UTC day `YYYY-MM-DD`. */
+export function statsKey(day: string): string {
+  return `${STATS_KEY_PREFIX}${day}`;
 }

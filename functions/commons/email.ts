@@ -1,0 +1,87 @@
+/**
+ * The emails the product sends, as SES (v1) `SendEmail` inputs: the visitor's reply (exactly the
+ * seed's), the owner's notification, and the owner's daily report.
+ */
+import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
+import type { DailyCounters } from './task-record';
+
+const UTF8 = 'UTF-8';
+
+function textEmail(source: string, to: string, subject: string, body: string): SendEmailCommandInput {
+  return {
+    Source: source,
+    Destination: { ToAddresses: [to] },
+    Message: {
+      Subject: { Data: subject, Charset: UTF8 },
+      Body: { Text: { Data: body, Charset: UTF8 } },
+    },
+  };
+}
+
+/** The subject of the visitor's email (the seed's). */
+export const VISITOR_SUBJECT = 'Your Feedback';
+
+/**
+ * The email to the visitor, as the seed sends it: from the sender, to the submitted address, subject
+ * `Your Feedback`, text body `"\t" + message + "\n\nThank you!"`.
+ */
+export function visitorEmail(sender: string, visitor: string, message: string): SendEmailCommandInput {
+  return textEmail(sender, visitor, VISITOR_SUBJECT, `\t${message}\n\nThank you!`);
+}
+
+/**
+ * The owner's notification of a feedback: subject `New feedback from <visitor address>`, Reply-To the
+ * visitor (so that answering it answers them), the message as the body.
+ */
+export function ownerEmail(
+  sender: string,
+  owner: string,
+  visitor: string,
+  message: string,
+): SendEmailCommandInput {
+  return {
+    ...textEmail(sender, owner, `New feedback from ${visitor}`, message),
+    ReplyToAddresses: [visitor],
+  };
+}
+
+/** The figures of one UTC day for the daily report: counters only, nothing about any visitor. */
+export interface DailyReport extends DailyCounters {
+  /** The UTC day `YYYY-MM-DD`. */
+  date: string;
+  /** Messages waiting in the dead-letter queue when the report was made. */
+  deadLetterQueueDepth: number;
+}
+
+/** The subject of the daily report. */
+export function reportSubject(date: string): string {
+  return `Feedback report for ${date}`;
+}
+
+/** The text of the daily report. */
+export function reportText(report: DailyReport): string {
+  const lines = [
+    `Feedback on ${report.date} (UTC)`,
+    '',
+    `Accepted: ${report.accepted}`,
+    `Sent:     ${report.sent}`,
+    `Retried:  ${report.retried}`,
+    `Failed:   ${report.failed}`,
+    '',
+  ];
+  if (report.deadLetterQueueDepth === 0) {
+    lines.push('Dead-letter queue: empty.');
+  } else {
+    lines.push(
+      `Dead-letter queue: ${report.deadLetterQueueDepth} message(s) waiting.`,
+      'They ran out of retries. Once the cause is fixed, move them back to the queue with',
+      '`npm run redrive` (see the README); their tasks are then tried again.',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The daily report to the owner. */
+export function reportEmail(sender: string, owner: string, report: DailyReport): SendEmailCommandInput {
+  return textEmail(sender, owner, reportSubject(report.date), reportText(report));
+}

@@ -1,0 +1,380 @@
+/**
+ * The email worker's side of the task record: claiming a task with a lease, recording each email the
+ * moment SES answers, and the `RETRY` / `SUCCESS` / `FAILURE` transitions — every write conditional,
+ * so that two holders of the same message can never both send. Also the per-day counters that the
+ * daily report reads, kept in the same table.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  type DailyCounters,
+  type EmailState,
+  expiresAt,
+  type Recipient,
+  STATS_TTL_DAYS,
+  statsKey,
+  type TaskError,
+  type TaskRecord,
+  TaskStatus,
+  utcDay,
+} from './task-record';
+
+/** A task this worker holds: its attempt number is the proof of the claim in every later write. */
+export interface ClaimedTask {
+  taskId: string;
+  /** The attempt this claim started (the record's `attempts` after the claim). */
+  attempts: number;
+  /** ISO-8601 UTC, from the record. */
+  createdAt: string;
+  /** Epoch milliseconds when this attempt started. */
+  startedAtMs: number;
+  /** The emails already settled by earlier attempts: those are never sent again. */
+  emails: Partial<Record<Recipient, EmailState>>;
+}
+
+/** What a claim found. */
+export type ClaimResult =
+  /** This worker now holds the task until its lease expires. */
+  | { outcome: 'claimed'; task: ClaimedTask }
+  /** The task is `SUCCESS` or `FAILURE` already: nothing to do. */
+  | { outcome: 'finished'; status: TaskStatus }
+  /** Another worker holds a live lease on it (or released it an instant ago): try again later. */
+  | { outcome: 'held'; status: TaskStatus }
+  /** No record (the submit that wrote it failed, or it has not landed yet). */
+  | { outcome: 'missing' };
+
+/** The lease was lost: another worker claimed the task after this one's lease ran out. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLost';
+}
+
+/** The per-day counters that the worker keeps. */
+export type Counter = keyof DailyCounters;
+
+/** Settings of {@link TaskLifecycle}. */
+export interface TaskLifecycleOptions {
+  dynamodb: DynamoDBClient;
+  tableName: string;
+  /** How long a claim holds a task; must outlast the worker's timeout. */
+  leaseSeconds: number;
+  /** Told of a counter update that failed (counters are best effort; the task's own writes are not). */
+  onCounterError?: (error: unknown, day: string, counter: Counter) => void;
+}
+
+const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === CONDITIONAL_CHECK_FAILED;
+}
+
+const S = (value: string): AttributeValue => ({ S: value });
+const N = (value: number): AttributeValue => ({ N: String(value) });
+
+/**
+ * The conditions of the claim: a new or retried task, a `STARTED` one whose holder's lease ran out
+ * (it crashed or timed out), or a `FAILURE` that ran out of retries and was redriven from the
+ * dead-letter queue.
+ */
+const CLAIMABLE =
+  'attribute_exists(#taskId) AND (#status IN (:pending, :retry) OR (#status = :started AND #leaseExpiresAt < :now) OR (#status = :failure AND #retriesExhausted = :true))';
+/** This worker still holds the task: nobody claimed it since. */
+const HELD_BY_US = '#status = :started AND #attempts = :attempts';
+/** Nobody holds the task (for the writes of a worker whose claim itself failed). */
+const UNCLAIMED = '#status IN (:pending, :retry)';
+
+/** The worker's writes to the task table. */
+export class TaskLifecycle {
+  readonly #dynamodb: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #leaseMs: number;
+  readonly #onCounterError: TaskLifecycleOptions['onCounterError'];
+
+  constructor(options: TaskLifecycleOptions) {
+    this.#dynamodb = options.dynamodb;
+    this.#tableName = options.tableName;
+    this.#leaseMs = options.leaseSeconds * 1000;
+    this.#onCounterError = options.onCounterError;
+  }
+
+  /**
+   * Claims a task: `STARTED`, attempts + 1, startedAt, leaseExpiresAt = now + lease, in one
+   * conditional write. Counts the task as accepted on its first claim.
+   */
+  async claim(taskId: string): Promise<ClaimResult> {
+    const now = Date.now();
+    try {
+      const { Attributes } = await this.#dynamodb.send(
+        new UpdateItemCommand({
+          ...this.#update(
+            taskId,
+            'SET #status = :started, #startedAt = :nowIso, #leaseExpiresAt = :leaseUntil, #updatedAt = :nowIso, #emails = if_not_exists(#emails, :noEmails) ADD #attempts :one REMOVE #error, #finishedAt, #runtimeMs, #retriesExhausted',
+            CLAIMABLE,
+            now,
+            { ':leaseUntil': N(now + this.#leaseMs), ':noEmails': { M: {} }, ':one': N(1) },
+          ),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const record = unmarshall(Attributes ?? {}) as TaskRecord;
+      const task: ClaimedTask = {
+        taskId,
+        attempts: record.attempts,
+        createdAt: record.createdAt,
+        startedAtMs: now,
+        emails: record.emails ?? {},
+      };
+      if (task.attempts === 1) await this.#count(dayOf(task.createdAt, now), 'accepted');
+      return { outcome: 'claimed', task };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const record = await this.read(taskId);
+    if (record === undefined) return { outcome: 'missing' };
+    if (record.status === TaskStatus.SUCCESS || record.status === TaskStatus.FAILURE) {
+      return { outcome: 'finished', status: record.status };
+    }
+    return { outcome: 'held', status: record.status };
+  }
+
+  /** The task's record (strongly consistent), or undefined when there is none. */
+  async read(taskId: string): Promise<TaskRecord | undefined> {
+    const { Item } = await this.#dynamodb.send(
+      new GetItemCommand({ TableName: this.#tableName, Key: { taskId: S(taskId) }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (unmarshall(Item) as TaskRecord);
+  }
+
+  /**
+   * Extends the lease to a full one from now, proving this worker still holds the task. Called just
+   * before each SES call, so that the one step that cannot be undone happens only under a live lease.
+   *
+   * @throws {LeaseLostError} when another worker claimed the task meanwhile
+   */
+  async renewLease(task: ClaimedTask): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.#dynamodb.send(
+        new UpdateItemCommand(
+          this.#update(task.taskId, 'SET #leaseExpiresAt = :leaseUntil', HELD_BY_US, now, {
+            ':leaseUntil': N(now + this.#leaseMs),
+            ':attempts': N(task.attempts),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new LeaseLostError(`Task ${task.taskId} was claimed by another worker`);
+      throw error;
+    }
+  }
+
+  /**
+   * Records what SES answered for one email, right after the call: a `SENT` email is never sent again
+   * for this task, whatever is redelivered. Not conditional on the lease: the email went out (or was
+   * refused) whoever holds the task now, and the record must say so.
+   */
+  async recordEmail(task: ClaimedTask, recipient: Recipient, state: EmailState): Promise<void> {
+    const withMessageId = recipient === 'visitor' && state.messageId !== undefined;
+    await this.#dynamodb.send(
+      new UpdateItemCommand(
+        this.#update(
+          task.taskId,
+          `SET #emails.#${recipient} = :state, #updatedAt = :nowIso${withMessageId ? ', #sesMessageId = :messageId' : ''}`,
+          'attribute_exists(#emails)',
+          Date.now(),
+          {
+            ':state': { M: marshall(state, { removeUndefinedValues: true }) },
+            ...(withMessageId ? { ':messageId': S(state.messageId ?? '') } : {}),
+          },
+        ),
+      ),
+    );
+    task.emails[recipient] = state;
+  }
+
+  /**
+   * `SUCCESS` with finishedAt and runtimeMs, if this worker still holds the task.
+   *
+   * @returns the runtime, and whether the record was written (false: the lease was lost)
+   */
+  async succeed(task: ClaimedTask): Promise<{ runtimeMs: number; recorded: boolean }> {
+    const now = Date.now();
+    const runtimeMs = now - task.startedAtMs;
+    const recorded = await this.#conditional(
+      this.#update(
+        task.taskId,
+        'SET #status = :success, #finishedAt = :nowIso, #runtimeMs = :runtimeMs, #updatedAt = :nowIso REMOVE #leaseExpiresAt',
+        HELD_BY_US,
+        now,
+        { ':runtimeMs': N(runtimeMs), ':attempts': N(task.attempts) },
+      ),
+    );
+    if (recorded) await this.#count(utcDay(new Date(now)), 'sent');
+    return { runtimeMs, recorded };
+  }
+
+  /**
+   * `RETRY` with the error, releasing the lease.
+   *
+   * @param task - the claim, or undefined when the claim itself failed (then only a task nobody holds changes)
+   * @returns whether the record was written
+   */
+  async retry(taskId: string, task: ClaimedTask | undefined, error: TaskError): Promise<boolean> {
+    const now = Date.now();
+    const recorded = await this.#conditional(
+      this.#update(
+        taskId,
+        'SET #status = :retry, #error = :error, #updatedAt = :nowIso REMOVE #leaseExpiresAt',
+        task === undefined ? UNCLAIMED : HELD_BY_US,
+        now,
+        { ':error': errorValue(error), ...(task === undefined ? {} : { ':attempts': N(task.attempts) }) },
+      ),
+    );
+    if (recorded) await this.#count(utcDay(new Date(now)), 'retried');
+    return recorded;
+  }
+
+  /**
+   * `FAILURE` with the error and finishedAt, releasing the lease.
+   *
+   * @param task - the claim, or undefined when there is none (an invalid message, a claim that failed)
+   * @param retriesExhausted - the message goes to the dead-letter queue: a redrive may claim the task again
+   * @returns whether the record was written
+   */
+  async fail(
+    taskId: string,
+    task: ClaimedTask | undefined,
+    error: TaskError,
+    retriesExhausted: boolean,
+  ): Promise<boolean> {
+    const now = Date.now();
+    const set = ['#status = :failure', '#error = :error', '#finishedAt = :nowIso', '#updatedAt = :nowIso'];
+    if (task !== undefined) set.push('#runtimeMs = :runtimeMs');
+    if (retriesExhausted) set.push('#retriesExhausted = :true');
+    const recorded = await this.#conditional(
+      this.#update(
+        taskId,
+        `SET ${set.join(', ')} REMOVE #leaseExpiresAt`,
+        task === undefined ? UNCLAIMED : HELD_BY_US,
+        now,
+        {
+          ':error': errorValue(error),
+          ...(task === undefined
+            ? {}
+            : { ':attempts': N(task.attempts), ':runtimeMs': N(now - task.startedAtMs) }),
+        },
+      ),
+    );
+    if (recorded) await this.#count(utcDay(new Date(now)), 'failed');
+    return recorded;
+  }
+
+  async #conditional(input: UpdateItemCommandInput): Promise<boolean> {
+    try {
+      await this.#dynamodb.send(new UpdateItemCommand(input));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async #count(day: string, counter: Counter): Promise<void> {
+    try {
+      await this.#dynamodb.send(new UpdateItemCommand(counterUpdate(this.#tableName, day, counter)));
+    } catch (error) {
+      this.#onCounterError?.(error, day, counter);
+    }
+  }
+
+  /**
+   * An UpdateItem on a task. Every `#name` in the expressions stands for the attribute of that name;
+   * only the values the expressions use are sent (DynamoDB refuses unused ones).
+   */
+  #update(
+    taskId: string,
+    updateExpression: string,
+    conditionExpression: string,
+    now: number,
+    values: Record<string, AttributeValue>,
+  ): UpdateItemCommandInput {
+    return {
+      TableName: this.#tableName,
+      Key: { taskId: S(taskId) },
+      UpdateExpression: updateExpression,
+      ConditionExpression: conditionExpression,
+      ...expressionParameters(`${updateExpression} ${conditionExpression}`, {
+        ':pending': S(TaskStatus.PENDING),
+        ':retry': S(TaskStatus.RETRY),
+        ':started': S(TaskStatus.STARTED),
+        ':success': S(TaskStatus.SUCCESS),
+        ':failure': S(TaskStatus.FAILURE),
+        ':true': { BOOL: true },
+        ':now': N(now),
+        ':nowIso': S(new Date(now).toISOString()),
+        ...values,
+      }),
+    };
+  }
+}
+
+function expressionParameters(
+  expressions: string,
+  values: Record<string, AttributeValue>,
+): Pick<UpdateItemCommandInput, 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  const names: Record<string, string> = {};
+  for (const [placeholder, name] of expressions.matchAll(/#(\w+)/g)) {
+    if (name !== undefined) names[placeholder] = name;
+  }
+  const used = Object.entries(values).filter(([placeholder]) =>
+    new RegExp(`${placeholder}\\b`).test(expressions),
+  );
+  return { ExpressionAttributeNames: names, ExpressionAttributeValues: Object.fromEntries(used) };
+}
+
+function errorValue(error: TaskError): AttributeValue {
+  return { M: { type: S(error.type), message: S(error.message) } };
+}
+
+function dayOf(isoTime: string, fallback: number): string {
+  const time = new Date(isoTime);
+  return utcDay(Number.isNaN(time.getTime()) ? new Date(fallback) : time);
+}
+
+/** The ADD of one to a per-day counter, creating the item (with its TTL) on the day's first count. */
+export function counterUpdate(tableName: string, day: string, counter: Counter): UpdateItemCommandInput {
+  return {
+    TableName: tableName,
+    Key: { taskId: S(statsKey(day)) },
+    UpdateExpression: 'ADD #counter :one SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
+    ExpressionAttributeNames: { '#counter': counter, '#expiresAt': 'expiresAt' },
+    ExpressionAttributeValues: {
+      ':one': N(1),
+      ':expiresAt': N(expiresAt(new Date(`${day}T00:00:00Z`), STATS_TTL_DAYS)),
+    },
+  };
+}
+
+/** The counters of a UTC day `YYYY-MM-DD` (zeros for a day without any), read with one GetItem. */
+export async function readDailyCounters(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  day: string,
+): Promise<DailyCounters> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: { taskId: S(statsKey(day)) } }),
+  );
+  const count = (counter: Counter): number => Number(Item?.[counter]?.N ?? 0);
+  return {
+    accepted: count('accepted'),
+    sent: count('sent'),
+    retried: count('retried'),
+    failed: count('failed'),
+  };
+}
