@@ -1,0 +1,168 @@
+import {
+  apiThrottling,
+  consumer,
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_TASK_TTL_DAYS,
+  DEFAULT_WORK_SECONDS,
+  LOCAL_SENDER_EMAIL,
+} from './settings';
+
+/** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
+export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;
+
+/** Once a day at 08:00 UTC, after the day it reports on (UTC) has ended. */
+export const DEFAULT_REPORT_SCHEDULE = 'cron(0 8 * * ? *)';
+
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/** The deployment's settings, read from CDK context (`-c key=value` or `cdk.json`). */
+export interface FeedbackConfig {
+  /** The verified SES identity the emails come from. */
+  senderEmail: string;
+  /** True when `senderEmail` is the placeholder because none was given: fine to synth, not to deploy. */
+  senderEmailIsPlaceholder: boolean;
+  /** Simulated slow work before sending, seconds. */
+  workSeconds: number;
+  /** Days a task record lives. */
+  taskTtlDays: number;
+  /** The site owner's address: one notification per feedback and the daily report. Off when unset. */
+  notifyEmail?: string;
+  /** Where alarm notifications go (SNS email subscription). No topic when unset. */
+  alarmEmail?: string;
+  /** EventBridge Scheduler expression of the daily report (only used with `notifyEmail`). */
+  reportSchedule: string;
+  /** SES sends per second over all workers (the account's quota; the sandbox allows 1). */
+  sesMaxSendRate: number;
+  /** HTTP API steady-state requests per second. */
+  apiRateLimit: number;
+  /** HTTP API burst above the rate. */
+  apiBurstLimit: number;
+  /** Origins allowed by CORS; empty (the default) means CORS off: the page is same-origin. */
+  allowedOrigins: string[];
+}
+
+/** The context keys this app reads. */
+export const CONTEXT_KEYS = [
+  'senderEmail',
+  'workSeconds',
+  'taskTtlDays',
+  'notifyEmail',
+  'alarmEmail',
+  'reportSchedule',
+  'sesMaxSendRate',
+  'apiRateLimit',
+  'apiBurstLimit',
+  'allowedOrigins',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** A wrong context value, with the key and the reason, so `cdk synth` says what to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ORIGIN_PATTERN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i;
+const SCHEDULE_PATTERN = /^(rate|cron|at)\(.+\)$/;
+
+function text(key: ContextKey, raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+    throw new ConfigError(`Context ${key} must be a string, got ${JSON.stringify(raw)}`);
+  }
+  const value = String(raw).trim();
+  return value === '' ? undefined : value;
+}
+
+function email(key: ContextKey, raw: unknown): string | undefined {
+  const value = text(key, raw);
+  if (value !== undefined && !EMAIL_PATTERN.test(value)) {
+    throw new ConfigError(
+      `Context ${key} must be an email address (-c ${key}=you@example.com), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+function number(
+  key: ContextKey,
+  raw: unknown,
+  fallback: number,
+  { min, max, integer }: { min: number; max: number; integer: boolean },
+): number {
+  const value = text(key, raw);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max || (integer && !Number.isInteger(parsed))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new ConfigError(`Context ${key} must be ${kind} from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function origins(raw: unknown): string[] {
+  const value = text('allowedOrigins', raw);
+  if (value === undefined) return [];
+  const list = value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of list) {
+    if (!ORIGIN_PATTERN.test(origin)) {
+      throw new ConfigError(
+        `Context allowedOrigins must be a comma-separated list of origins like https://example.com (scheme and host, no path or trailing slash), got "${origin}"`,
+      );
+    }
+  }
+  return list;
+}
+
+/**
+ * Reads and validates the app's context. `get` is `(key) => app.node.tryGetContext(key)`.
+ * Throws a {@link ConfigError} naming the key for a value that cannot work.
+ */
+export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
+  const senderEmail = email('senderEmail', get('senderEmail'));
+  const reportSchedule = text('reportSchedule', get('reportSchedule')) ?? DEFAULT_REPORT_SCHEDULE;
+  if (!SCHEDULE_PATTERN.test(reportSchedule)) {
+    throw new ConfigError(
+      `Context reportSchedule must be an EventBridge Scheduler expression such as "rate(1 day)" or "cron(0 8 * * ? *)", got "${reportSchedule}"`,
+    );
+  }
+  const apiRateLimit = number('apiRateLimit', get('apiRateLimit'), apiThrottling.rateLimit, {
+    min: 1,
+    max: 10_000,
+    integer: false,
+  });
+  const apiBurstLimit = number('apiBurstLimit', get('apiBurstLimit'), apiThrottling.burstLimit, {
+    min: 1,
+    max: 5_000,
+    integer: true,
+  });
+  return {
+    senderEmail: senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
+    senderEmailIsPlaceholder: senderEmail === undefined,
+    // The worker's timeout is work + headroom and must stay within Lambda's 900 s.
+    workSeconds: number('workSeconds', get('workSeconds'), DEFAULT_WORK_SECONDS, {
+      min: 0,
+      max: LAMBDA_MAX_TIMEOUT_SECONDS - consumer.headroomSeconds,
+      integer: true,
+    }),
+    taskTtlDays: number('taskTtlDays', get('taskTtlDays'), DEFAULT_TASK_TTL_DAYS, {
+      min: 1,
+      max: 365,
+      integer: true,
+    }),
+    notifyEmail: email('notifyEmail', get('notifyEmail')),
+    alarmEmail: email('alarmEmail', get('alarmEmail')),
+    reportSchedule,
+    sesMaxSendRate: number('sesMaxSendRate', get('sesMaxSendRate'), DEFAULT_SES_MAX_SEND_RATE, {
+      min: 0.1,
+      max: 1_000,
+      integer: false,
+    }),
+    apiRateLimit,
+    apiBurstLimit,
+    allowedOrigins: origins(get('allowedOrigins')),
+  };
+}

@@ -1,0 +1,84 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { consumer, consumerTimeoutSeconds, env, queue, visibilityTimeoutSeconds } from '../settings';
+import { createFeedbackFunction } from './feedback-function';
+import type { SenderIdentity } from './sender-identity';
+
+export interface EmailWorkerProps {
+  readonly table: ITable;
+  readonly sender: SenderIdentity;
+  /** Simulated slow work before sending, seconds. */
+  readonly workSeconds: number;
+  /** SES sends per second over all workers. */
+  readonly sesMaxSendRate: number;
+  /**
+   * The site owner's address: the worker also mails each feedback there.
+   * @default - no owner notification
+   */
+  readonly notifyEmail?: string;
+}
+
+/**
+ * The background half (Celery's worker and broker): the feedback queue, its dead-letter queue, and the
+ * function that does the slow work and sends the email, fed by an SQS event source with partial batch
+ * responses.
+ */
+export class EmailWorker extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: EmailWorkerProps) {
+    super(scope, id);
+    const timeoutSeconds = consumerTimeoutSeconds(props.workSeconds);
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.seconds(queue.deadLetterRetentionSeconds),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(props.workSeconds)),
+      retentionPeriod: Duration.seconds(queue.retentionSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: queue.maxReceiveCount },
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.function = createFeedbackFunction(this, 'SendFeedbackEmail', {
+      handlerName: 'send-feedback-email',
+      description: 'Does the slow work and sends the feedback email for each queued task',
+      memorySize: consumer.memoryMb,
+      timeout: Duration.seconds(timeoutSeconds),
+      environment: {
+        [env.tasksTableName]: props.table.tableName,
+        [env.feedbackQueueUrl]: this.queue.queueUrl,
+        [env.senderEmail]: props.sender.senderEmail,
+        [env.workSeconds]: String(props.workSeconds),
+        [env.maxReceiveCount]: String(queue.maxReceiveCount),
+        [env.sesMaxSendRate]: String(props.sesMaxSendRate),
+        [env.workerConcurrency]: String(consumer.maxConcurrency),
+        [env.leaseSeconds]: String(timeoutSeconds),
+        ...(props.notifyEmail === undefined ? {} : { [env.notifyEmail]: props.notifyEmail }),
+      },
+    });
+    // Claim and state changes are conditional updates; the per-day counters are ADD updates.
+    props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    props.sender.grantSendEmail(this.function);
+    // Grants receive, delete and ChangeMessageVisibility (the retry backoff) on the feedback queue.
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: consumer.batchSize,
+        maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        maxConcurrency: consumer.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+}

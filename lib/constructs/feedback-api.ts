@@ -1,0 +1,146 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  type CorsPreflightOptions,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { apiFunction, env, LOG_RETENTION_DAYS } from '../settings';
+import { createFeedbackFunction } from './feedback-function';
+
+export interface FeedbackApiProps {
+  readonly table: ITable;
+  readonly queue: IQueue;
+  readonly taskTtlDays: number;
+  /** Stage throttling: steady requests per second, and the burst above it. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  /**
+   * Origins allowed to call the API from another site.
+   * @default - CORS off: the page is served from the same origin
+   */
+  readonly allowedOrigins?: string[];
+}
+
+/** One line of JSON per request; no body, no query string (the form's fields never reach the logs). */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    method: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
+/**
+ * The HTTP API (payload 2.0): `POST /api/feedback` and `GET /api/tasks/{taskId}`, each on its own function
+ * that may make exactly its calls, behind a throttled, access-logged `$default` stage.
+ */
+export class FeedbackApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly submitFeedback: NodejsFunction;
+  readonly getTask: NodejsFunction;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: FeedbackApiProps) {
+    super(scope, id);
+
+    this.submitFeedback = createFeedbackFunction(this, 'SubmitFeedback', {
+      handlerName: 'submit-feedback',
+      description: 'POST /api/feedback: validates, records the task PENDING and queues it',
+      memorySize: apiFunction.memoryMb,
+      timeout: Duration.seconds(apiFunction.timeoutSeconds),
+      environment: {
+        [env.tasksTableName]: props.table.tableName,
+        [env.feedbackQueueUrl]: props.queue.queueUrl,
+        [env.taskTtlDays]: String(props.taskTtlDays),
+      },
+    });
+    // The record is created, and deleted again only when queueing failed.
+    props.table.grant(this.submitFeedback, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    props.queue.grant(this.submitFeedback, 'sqs:SendMessage');
+
+    this.getTask = createFeedbackFunction(this, 'GetTask', {
+      handlerName: 'get-task',
+      description: "GET /api/tasks/{taskId}: a task's status",
+      memorySize: apiFunction.memoryMb,
+      timeout: Duration.seconds(apiFunction.timeoutSeconds),
+      environment: { [env.tasksTableName]: props.table.tableName },
+    });
+    props.table.grant(this.getTask, 'dynamodb:GetItem');
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Serverless feedback form: submit feedback, read a task',
+      // The stage below carries the throttling and access logs the default stage cannot.
+      createDefaultStage: false,
+      corsPreflight: corsPreflight(props.allowedOrigins ?? []),
+    });
+    const routes = [
+      ...this.httpApi.addRoutes({
+        path: '/api/feedback',
+        methods: [HttpMethod.POST],
+        integration: new HttpLambdaIntegration('SubmitFeedbackIntegration', this.submitFeedback),
+      }),
+      ...this.httpApi.addRoutes({
+        path: '/api/tasks/{taskId}',
+        methods: [HttpMethod.GET],
+        integration: new HttpLambdaIntegration('GetTaskIntegration', this.getTask),
+      }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'A public feedback form: visitors are anonymous by design. Abuse is bounded by stage throttling, the body and field limits and the honeypot; a task can only be read by whoever holds its random v4 UUID, and its status holds no personal data.',
+      });
+    }
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: LOG_RETENTION_DAYS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+  }
+
+  /** The API's host name, for CloudFront's origin. */
+  get domainName(): string {
+    const stack = Stack.of(this);
+    return `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+  }
+}
+
+function corsPreflight(allowedOrigins: string[]): CorsPreflightOptions | undefined {
+  if (allowedOrigins.length === 0) return undefined;
+  return {
+    allowOrigins: allowedOrigins,
+    allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+    allowHeaders: ['content-type', 'accept'],
+    maxAge: Duration.hours(1),
+  };
+}

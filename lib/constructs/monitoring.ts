@@ -1,0 +1,188 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../functions/commons/observability';
+import { queue as queueSettings } from '../settings';
+
+export interface MonitoringProps {
+  readonly httpApi: HttpApi;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  /** The feedback queue's visibility timeout: with maxReceiveCount it bounds a message's normal age. */
+  readonly visibilityTimeout: Duration;
+  readonly worker: IFunction;
+  readonly apiFunctions: IFunction[];
+  /**
+   * The daily report's function, when there is one.
+   * @default - no report alarm
+   */
+  readonly reportFunction?: IFunction;
+  /**
+   * Where alarm notifications go.
+   * @default - no topic; alarms show in the CloudWatch console only
+   */
+  readonly alarmEmail?: string;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * Tells the owner when something is wrong: alarms on the dead-letter queue, a backlog, the worker's errors
+ * and throttles and the API's 5xx, optionally mailed through SNS, and a small dashboard.
+ */
+export class Monitoring extends Construct {
+  readonly alarms: Alarm[] = [];
+  readonly dashboard: Dashboard;
+  readonly topic?: Topic;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+
+    // A message can legitimately wait maxReceiveCount visibility timeouts (its retries) before the DLQ.
+    const maxNormalAge = props.visibilityTimeout.toSeconds() * queueSettings.maxReceiveCount;
+    this.alarm('DeadLetterQueueNotEmpty', {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: PERIOD,
+      }),
+      threshold: 1,
+      description:
+        'Feedback tasks gave up and their messages are in the dead-letter queue (see npm run redrive).',
+    });
+    this.alarm('OldestMessageTooOld', {
+      metric: props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: PERIOD }),
+      threshold: maxNormalAge,
+      description: `A feedback message waited over ${maxNormalAge} s: the worker is not keeping up or not running.`,
+    });
+    this.alarm('WorkerErrors', {
+      metric: props.worker.metricErrors({ statistic: 'Sum', period: PERIOD }),
+      threshold: 1,
+      description: 'The email worker crashed or timed out (failed records alone do not count).',
+    });
+    this.alarm('WorkerThrottles', {
+      metric: props.worker.metricThrottles({ statistic: 'Sum', period: PERIOD }),
+      threshold: 1,
+      description: "The email worker was throttled: the account's Lambda concurrency is exhausted.",
+    });
+    this.alarm('ApiServerErrors', {
+      metric: props.httpApi.metricServerError({ statistic: 'Sum', period: PERIOD }),
+      threshold: 1,
+      description: 'The API answered 5xx (a 503 means the queue or the table could not be reached).',
+    });
+    if (props.reportFunction !== undefined) {
+      this.alarm('DailyReportErrors', {
+        metric: props.reportFunction.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }),
+        threshold: 1,
+        description: 'The daily report failed.',
+      });
+    }
+
+    if (props.alarmEmail !== undefined) {
+      // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key (its policy cannot name
+      // CloudWatch), so an encrypted alarm topic needs a key of its own.
+      const key = new Key(this, 'AlarmTopicKey', {
+        description: 'Encrypts the serverless feedback alarm topic',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
+      this.topic = new Topic(this, 'AlarmTopic', {
+        displayName: 'Serverless feedback alarms',
+        masterKey: key,
+        enforceSSL: true,
+      });
+      this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      const action = new SnsAction(this.topic);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    this.dashboard.addWidgets(
+      graph(
+        'Feedback',
+        ['FeedbackAccepted', 'FeedbackRejected', 'EmailSent', 'EmailFailed', 'TaskRetried'].map((name) =>
+          emf(name),
+        ),
+      ),
+      graph('Task duration (ms, p50)', [emf('TaskDuration', 'p50')]),
+      graph('API requests and errors', [
+        props.httpApi.metricCount({ period: PERIOD, label: 'requests' }),
+        props.httpApi.metricClientError({ period: PERIOD, label: '4xx' }),
+        props.httpApi.metricServerError({ period: PERIOD, label: '5xx' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Queue', [
+        props.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'waiting' }),
+        props.queue.metricApproximateNumberOfMessagesNotVisible({ period: PERIOD, label: 'in flight' }),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          label: 'dead letters',
+        }),
+      ]),
+      graph('Worker', [
+        props.worker.metricInvocations({ period: PERIOD, label: 'invocations' }),
+        props.worker.metricErrors({ period: PERIOD, label: 'errors' }),
+        props.worker.metricThrottles({ period: PERIOD, label: 'throttles' }),
+      ]),
+      graph(
+        'API functions duration (ms, p99)',
+        props.apiFunctions.map((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99' })),
+      ),
+    );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
+  }
+
+  private alarm(id: string, props: { metric: IMetric; threshold: number; description: string }): void {
+    this.alarms.push(
+      new Alarm(this, id, {
+        metric: props.metric,
+        threshold: props.threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: props.description,
+      }),
+    );
+  }
+}
+
+/** One of the handlers' EMF metrics, whatever dimensions (service, reason) it was emitted with. */
+function emf(metricName: string, statistic = 'Sum'): IMetric {
+  return new MathExpression({
+    expression: `SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="${metricName}"', '${statistic}', ${PERIOD.toSeconds()})`,
+    label: metricName,
+    period: PERIOD,
+  });
+}
+
+function graph(title: string, metrics: IMetric[]): GraphWidget {
+  return new GraphWidget({ title, left: metrics, width: 8 });
+}

@@ -1,0 +1,207 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import {
+  AllowedMethods,
+  CachePolicy,
+  Distribution,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
+  HttpVersion,
+  OriginProtocolPolicy,
+  OriginRequestPolicy,
+  OriginSslPolicy,
+  PriceClass,
+  ResponseHeadersPolicy,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { LOG_RETENTION_DAYS } from '../settings';
+import { buildSite } from '../site';
+
+/**
+ * The page's content security policy: its own script (`app.js`, a module) and stylesheet, fetches to the
+ * same origin (the API is behind the same distribution), no inline code, no framing.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Days CloudFront and S3 access logs are kept. */
+const ACCESS_LOG_DAYS = 90;
+
+export interface WebsiteProps {
+  /** The HTTP API's host name: `/api/*` goes there. */
+  readonly apiDomainName: string;
+}
+
+/**
+ * The page on a private S3 bucket (read by CloudFront only, through origin access control) and the API
+ * behind the same CloudFront distribution, so the page needs no CORS. Security headers on every answer.
+ */
+export class Website extends Construct {
+  readonly bucket: Bucket;
+  readonly logBucket: Bucket;
+  readonly distribution: Distribution;
+  readonly deployment: BucketDeployment;
+
+  constructor(scope: Construct, id: string, props: WebsiteProps) {
+    super(scope, id);
+
+    // Demo setting: `cdk destroy` empties and deletes the buckets (a custom resource does the emptying).
+    // Keep RETAIN and drop autoDeleteObjects for logs that must outlive the stack.
+    this.logBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // CloudFront's standard logs are delivered with an ACL grant.
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(ACCESS_LOG_DAYS) }],
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+    this.bucket = new Bucket(this, 'Bucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3/',
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+
+    const securityHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'Serverless feedback: CSP, HSTS, nosniff, no framing, same-origin referrer',
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: CONTENT_SECURITY_POLICY, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: true,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.SAME_ORIGIN, override: true },
+      },
+    });
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: 'Serverless feedback form',
+      defaultRootObject: 'index.html',
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      priceClass: PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: this.logBucket,
+      logFilePrefix: 'cloudfront/',
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: securityHeaders,
+        compress: true,
+      },
+      additionalBehaviors: {
+        '/api/*': {
+          origin: new HttpOrigin(props.apiDomainName, {
+            protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+            originSslProtocols: [OriginSslPolicy.TLS_V1_2],
+          }),
+          // A redirect would turn a form POST into a GET; the API answers over HTTPS only.
+          viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: AllowedMethods.ALLOW_ALL,
+          cachePolicy: CachePolicy.CACHING_DISABLED,
+          // Host must be the API's own for API Gateway to route; the rest (Accept, Content-Type) matters.
+          originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          responseHeadersPolicy: securityHeaders,
+        },
+      },
+    });
+
+    const siteDir = join(Stage.of(this)?.outdir ?? '.', 'site');
+    rmSync(siteDir, { recursive: true, force: true });
+    buildSite(siteDir);
+    this.deployment = new BucketDeployment(this, 'Deployment', {
+      sources: [Source.asset(siteDir)],
+      destinationBucket: this.bucket,
+      distribution: this.distribution,
+      distributionPaths: ['/*'],
+      logGroup: new LogGroup(this, 'DeploymentLogs', {
+        retention: LOG_RETENTION_DAYS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+
+    this.acknowledgeNagFindings();
+  }
+
+  private acknowledgeNagFindings(): void {
+    Validations.of(this.distribution).acknowledge(
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'A feedback form open to visitors from every country; there is no country to exclude.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'No WAF: the API is throttled per stage, bodies and fields are limited, bots are caught by the honeypot, and the static page is cached. A web ACL (from about $6 a month) is worth adding for a site that attracts abuse.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the minimum protocol at TLSv1. Enforcing TLSv1.2 needs a custom domain with its own ACM certificate (minimumProtocolVersion), which this demo does not have.',
+      },
+    );
+
+    // BucketDeployment's provider function is a singleton at the stack's root, written by aws-cdk-lib.
+    const stack = Stack.of(this);
+    const provider = stack.node.children.find((child) =>
+      child.node.id.startsWith('Custom::CDKBucketDeployment'),
+    );
+    if (provider === undefined) return;
+    const siteBucket = stack.getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    const managedPolicy =
+      'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+    const copyReason =
+      "aws-cdk-lib's BucketDeployment provider copies the page from the CDK assets bucket to the site bucket and invalidates CloudFront; its policy is generated by aws-cdk-lib, scoped to those two buckets (object-level wildcards) and to cloudfront:CreateInvalidation, which has no resource-level permissions.";
+    Validations.of(provider).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The runtime of the BucketDeployment provider function is chosen by aws-cdk-lib, not by this project.',
+      },
+      {
+        id: `AwsSolutions-IAM4[${managedPolicy}]`,
+        reason:
+          "The BucketDeployment provider's role is created by aws-cdk-lib with AWSLambdaBasicExecutionRole (logs only).",
+      },
+      ...[
+        'Action::s3:GetBucket*',
+        'Action::s3:GetObject*',
+        'Action::s3:List*',
+        'Action::s3:Abort*',
+        'Action::s3:DeleteObject*',
+        'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+        `Resource::<${siteBucket}.Arn>/*`,
+        'Resource::*',
+      ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: copyReason })),
+    );
+  }
+}

@@ -1,0 +1,101 @@
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { FeedbackConfig } from './config';
+import { DailyReport } from './constructs/daily-report';
+import { EmailWorker } from './constructs/email-worker';
+import { FeedbackApi } from './constructs/feedback-api';
+import { Monitoring } from './constructs/monitoring';
+import { SenderIdentity } from './constructs/sender-identity';
+import { TaskTable } from './constructs/task-table';
+import { Website } from './constructs/website';
+import { visibilityTimeoutSeconds } from './settings';
+
+/** The construct id of the stack (and its CloudFormation name). */
+export const STACK_ID = 'ServerlessFeedback';
+
+export interface FeedbackStackProps extends StackProps {
+  readonly config: FeedbackConfig;
+}
+
+/**
+ * The whole product on AWS: the page and the API behind one CloudFront distribution, the task table, the
+ * queue with its worker and dead-letter queue, SES identities, the optional owner's daily report, and the
+ * alarms and dashboard. Environment-agnostic: it synthesizes offline, with no lookups.
+ */
+export class FeedbackStack extends Stack {
+  readonly sender: SenderIdentity;
+  readonly tasks: TaskTable;
+  readonly worker: EmailWorker;
+  readonly api: FeedbackApi;
+  readonly website: Website;
+  readonly report?: DailyReport;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: FeedbackStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    if (config.senderEmailIsPlaceholder) {
+      Annotations.of(this).addWarningV2(
+        'serverless-feedback:senderEmail',
+        `No senderEmail given: synthesized with the placeholder ${config.senderEmail}, which SES cannot verify. Deploy with -c senderEmail=you@example.com (an address you can read: SES mails it a verification link).`,
+      );
+    }
+
+    this.sender = new SenderIdentity(this, 'SenderIdentity', {
+      senderEmail: config.senderEmail,
+      notifyEmail: config.notifyEmail,
+    });
+    this.tasks = new TaskTable(this, 'TaskTable');
+    this.worker = new EmailWorker(this, 'EmailWorker', {
+      table: this.tasks.table,
+      sender: this.sender,
+      workSeconds: config.workSeconds,
+      sesMaxSendRate: config.sesMaxSendRate,
+      notifyEmail: config.notifyEmail,
+    });
+    this.api = new FeedbackApi(this, 'FeedbackApi', {
+      table: this.tasks.table,
+      queue: this.worker.queue,
+      taskTtlDays: config.taskTtlDays,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      allowedOrigins: config.allowedOrigins,
+    });
+    this.website = new Website(this, 'Website', { apiDomainName: this.api.domainName });
+    if (config.notifyEmail !== undefined) {
+      this.report = new DailyReport(this, 'DailyReport', {
+        table: this.tasks.table,
+        deadLetterQueue: this.worker.deadLetterQueue,
+        sender: this.sender,
+        notifyEmail: config.notifyEmail,
+        schedule: config.reportSchedule,
+      });
+    }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      httpApi: this.api.httpApi,
+      queue: this.worker.queue,
+      deadLetterQueue: this.worker.deadLetterQueue,
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(config.workSeconds)),
+      worker: this.worker.function,
+      apiFunctions: [this.api.submitFeedback, this.api.getTask],
+      reportFunction: this.report?.function,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'SiteUrl', {
+      description: 'The feedback page',
+      value: `https://${this.website.distribution.distributionDomainName}`,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'The HTTP API itself (the page reaches it through the site URL under /api/)',
+      value: this.api.stage.url,
+    });
+    new CfnOutput(this, 'TasksTableName', { value: this.tasks.table.tableName });
+    new CfnOutput(this, 'FeedbackQueueUrl', { value: this.worker.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.worker.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+    });
+  }
+}
