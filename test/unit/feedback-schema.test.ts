@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import {
+  characterCount,
+  errorTexts,
+  isHoneypotFilled,
+  isValidEmail,
+  validateFeedback,
+} from '../../functions/commons/feedback-schema';
+
+const REQUIRED = 'This field is required.';
+const INVALID_EMAIL = 'Enter a valid email address.';
+
+describe('validateFeedback', () => {
+  it('accepts a valid feedback and returns the cleaned (stripped) values', () => {
+    // Prepare
+    const input = { email: '  visitor@example.com ', message: '\n  Great tutorial!  \n' };
+
+    // Act
+    const result = validateFeedback(input);
+
+    // Assess
+    expect(result).toEqual({
+      success: true,
+      data: { email: 'visitor@example.com', message: 'Great tutorial!' },
+    });
+  });
+
+  it('ignores unknown fields', () => {
+    // Prepare
+    const input = { email: 'a@example.com', message: 'Hi', name: 'Ann', admin: true };
+
+    // Act
+    const result = validateFeedback(input);
+
+    // Assess
+    expect(result).toEqual({ success: true, data: { email: 'a@example.com', message: 'Hi' } });
+  });
+
+  it.each([
+    ['both missing', {}, { email: [REQUIRED], message: [REQUIRED] }],
+    ['empty strings', { email: '', message: '' }, { email: [REQUIRED], message: [REQUIRED] }],
+    ['only whitespace', { email: '   ', message: ' \n\t ' }, { email: [REQUIRED], message: [REQUIRED] }],
+    ['null values', { email: null, message: null }, { email: [REQUIRED], message: [REQUIRED] }],
+  ])('requires both fields: %s', (_case, input, fields) => {
+    // Act
+    const result = validateFeedback(input);
+
+    // Assess
+    expect(result).toEqual({ success: false, fields });
+  });
+
+  it('reports only the failing field', () => {
+    // Act
+    const result = validateFeedback({ email: 'not-an-address', message: 'Hello' });
+
+    // Assess
+    expect(result).toEqual({ success: false, fields: { email: [INVALID_EMAIL] } });
+  });
+
+  it('accepts an email of exactly 254 characters', () => {
+    // Prepare
+    const email = `${'a'.repeat(242)}@example.com`;
+
+    // Act
+    const result = validateFeedback({ email, message: 'Hi' });
+
+    // Assess
+    expect(email).toHaveLength(254);
+    expect(result.success).toBe(true);
+  });
+
+  it('rejects an email of 255 characters with the count', () => {
+    // Prepare
+    const email = `${'a'.repeat(243)}@example.com`;
+
+    // Act
+    const result = validateFeedback({ email, message: 'Hi' });
+
+    // Assess
+    expect(result).toEqual({
+      success: false,
+      fields: { email: ['Ensure this value has at most 254 characters (it has 255).'] },
+    });
+  });
+
+  it('counts the email after stripping surrounding whitespace', () => {
+    // Prepare
+    const email = `   ${'a'.repeat(242)}@example.com   `;
+
+    // Act
+    const result = validateFeedback({ email, message: 'Hi' });
+
+    // Assess
+    expect(result).toEqual({ success: true, data: { email: email.trim(), message: 'Hi' } });
+  });
+
+  it('reports both rules, in Django order, for an address that is invalid and too long', () => {
+    // Prepare
+    const email = `${'a'.repeat(300)} @example.com`;
+
+    // Act
+    const result = validateFeedback({ email, message: 'Hi' });
+
+    // Assess
+    expect(result).toEqual({
+      success: false,
+      fields: { email: [INVALID_EMAIL, 'Ensure this value has at most 254 characters (it has 313).'] },
+    });
+  });
+
+  it('accepts a message of exactly 5000 characters', () => {
+    // Act
+    const result = validateFeedback({ email: 'a@example.com', message: 'x'.repeat(5000) });
+
+    // Assess
+    expect(result.success).toBe(true);
+  });
+
+  it('rejects a message of 5001 characters with the count', () => {
+    // Act
+    const result = validateFeedback({ email: 'a@example.com', message: 'x'.repeat(5001) });
+
+    // Assess
+    expect(result).toEqual({
+      success: false,
+      fields: { message: ['Ensure this value has at most 5000 characters (it has 5001).'] },
+    });
+  });
+
+  it('counts the message after trimming, in code points (an emoji is one character)', () => {
+    // Prepare
+    const fits = `  ${'😀'.repeat(5000)}  `;
+    const tooLong = '😀'.repeat(5001);
+
+    // Act
+    const fitting = validateFeedback({ email: 'a@example.com', message: fits });
+    const rejected = validateFeedback({ email: 'a@example.com', message: tooLong });
+
+    // Assess
+    expect(fitting.success).toBe(true);
+    expect(rejected).toEqual({
+      success: false,
+      fields: { message: ['Ensure this value has at most 5000 characters (it has 5001).'] },
+    });
+  });
+
+  it('rejects NUL characters in the message with Django text', () => {
+    // Act
+    const result = validateFeedback({ email: 'a@example.com', message: 'a\u0000b' });
+
+    // Assess
+    expect(result).toEqual({ success: false, fields: { message: ['Null characters are not allowed.'] } });
+  });
+
+  it('keeps newlines and tabs inside a message', () => {
+    // Act
+    const result = validateFeedback({ email: 'a@example.com', message: 'line 1\n\tline 2' });
+
+    // Assess
+    expect(result).toEqual({ success: true, data: { email: 'a@example.com', message: 'line 1\n\tline 2' } });
+  });
+
+  it('takes JSON numbers and booleans as their text, and rejects arrays and objects', () => {
+    // Act
+    const numbers = validateFeedback({ email: 'a@example.com', message: 42 });
+    const structures = validateFeedback({ email: ['a@example.com'], message: { text: 'Hi' } });
+
+    // Assess
+    expect(numbers).toEqual({ success: true, data: { email: 'a@example.com', message: '42' } });
+    expect(structures).toEqual({
+      success: false,
+      fields: { email: [INVALID_EMAIL], message: [errorTexts.invalidValue] },
+    });
+  });
+});
+
+describe('email address rule', () => {
+  it.each([
+    'visitor@example.com',
+    'first.last@example.com',
+    "o'brien+feedback@mail.example.co.uk",
+    "!#$%&'*+/=?^_`{|}~-@example.org",
+    'USER@EXAMPLE.COM',
+    'a@b.co',
+    'user@sub-domain.example.com',
+    'user@bücher.de',
+    'user@xn--bcher-kva.de',
+    'user@例え.テスト',
+    '123@example.io',
+  ])('accepts %s', (email) => {
+    expect(isValidEmail(email)).toBe(true);
+    expect(validateFeedback({ email, message: 'Hi' }).success).toBe(true);
+  });
+
+  it.each([
+    ['no @', 'plainaddress'],
+    ['no user part', '@example.com'],
+    ['no domain', 'visitor@'],
+    ['a domain without a dot', 'visitor@localhost'],
+    ['a space in the user part', 'john doe@example.com'],
+    ['a space in the domain', 'visitor@exa mple.com'],
+    ['two @', 'a@b@example.com'],
+    ['a leading dot', '.visitor@example.com'],
+    ['two dots in a row', 'visi..tor@example.com'],
+    ['a trailing dot in the user part', 'visitor.@example.com'],
+    ['a domain label starting with a hyphen', 'visitor@-example.com'],
+    ['a domain label ending with a hyphen', 'visitor@example-.com'],
+    ['a one-letter top-level domain', 'visitor@example.c'],
+    ['a trailing dot in the domain', 'visitor@example.com.'],
+    ['an empty domain label', 'visitor@example..com'],
+    ['a quoted user part', '"john doe"@example.com'],
+    ['an IP literal', 'visitor@[192.168.0.1]'],
+    ['a non-ASCII user part', 'jörg@example.com'],
+    ['a display name', 'Visitor <visitor@example.com>'],
+    ['a comma-separated list', 'a@example.com,b@example.com'],
+  ])('rejects %s', (_case, email) => {
+    expect(isValidEmail(email)).toBe(false);
+    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+      success: false,
+      fields: { email: [INVALID_EMAIL] },
+    });
+  });
+
+  it.each([
+    ['CR LF and a header', 'visitor@example.com\r\nBcc: victim@example.org'],
+    ['LF inside', 'visitor\n@example.com'],
+    ['a trailing CR LF', 'visitor@example.com\r\n'],
+    ['a leading tab', '\tvisitor@example.com'],
+    ['NUL', 'visitor@example.com\u0000'],
+    ['DEL', 'visi\u007ftor@example.com'],
+    ['a C1 control (NEL)', 'visitor@exam\u0085ple.com'],
+  ])('rejects control characters anywhere (header injection): %s', (_case, email) => {
+    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+      success: false,
+      fields: { email: [INVALID_EMAIL] },
+    });
+  });
+});
+
+describe('characterCount', () => {
+  it('counts code points as Python len() does', () => {
+    expect(characterCount('')).toBe(0);
+    expect(characterCount('abc')).toBe(3);
+    expect(characterCount('😀😀')).toBe(2);
+    expect(characterCount('e\u0301')).toBe(2);
+    expect(characterCount('\ud800x')).toBe(2);
+  });
+});
+
+describe('isHoneypotFilled', () => {
+  it.each([
+    [{}, false],
+    [{ website: '' }, false],
+    [{ website: '   ' }, false],
+    [{ website: null }, false],
+    [{ website: 'http://spam.example' }, true],
+    [{ website: 0 }, true],
+    [{ website: ['x'] }, true],
+  ])('%j → %s', (input, filled) => {
+    expect(isHoneypotFilled(input)).toBe(filled);
+  });
+});
