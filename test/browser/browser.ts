@@ -1,0 +1,89 @@
+/**
+ * Shared set-up of the browser tests: Debian's Chromium driven by playwright-core, a clear message when
+ * it is missing (a failure in CI, a skip on a developer's machine), the page's CSP enforced on every
+ * document, and screenshots written under test/output/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
+
+/** Where Debian installs Chromium (`apt-get install chromium`); `CHROMIUM_PATH` points elsewhere. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const chromiumMissing = !existsSync(CHROMIUM_PATH);
+const MISSING_TEXT = `No Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH.`;
+
+/** True when the browser tests should be skipped: no Chromium, and not in CI (where that is a failure). */
+export const skipBrowserTests = chromiumMissing && !process.env.CI;
+if (skipBrowserTests) console.warn(`Browser tests skipped. ${MISSING_TEXT}`);
+
+/** The content security policy the page must work under (CloudFront's response headers policy). */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+export const SCREENSHOT_DIR = join(import.meta.dirname, '..', 'output', 'screenshots');
+
+/** Starts headless Chromium with a fresh profile; throws the install hint when it is missing. */
+export async function launchBrowser(): Promise<Browser> {
+  if (chromiumMissing) throw new Error(MISSING_TEXT);
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page in a fresh context, with the CSP added to documents and every console error collected. */
+export interface TestPage {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught exceptions, CSP violations among them. */
+  problems: string[];
+}
+
+export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<TestPage> {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, ...options });
+  // The local gateway need not send the CSP that CloudFront sends: add it, so a violation shows here.
+  await context.route(
+    (url) => !url.pathname.startsWith('/api/feedback'),
+    async (route) => {
+      const request = route.request();
+      if (request.resourceType() !== 'document' || request.method() !== 'GET') return route.continue();
+      const response = await route.fetch({ maxRedirects: 0 });
+      await route.fulfill({
+        response,
+        headers: { ...response.headers(), 'content-security-policy': CONTENT_SECURITY_POLICY },
+      });
+    },
+  );
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return { context, page, problems };
+}
+
+/** Saves a full-page screenshot as test/output/screenshots/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,297 @@
+/**
+ * The feedback page in a real browser (Debian's Chromium through playwright-core) against the local
+ * stack on free ports, under the CSP that CloudFront sends. One browser and one stack for the file;
+ * a fresh context per test. Screenshots go to test/output/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import {
+  CONTENT_SECURITY_POLICY,
+  launchBrowser,
+  openPage,
+  screenshot,
+  skipBrowserTests,
+  type TestPage,
+} from './browser';
+
+const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
+const SENT_TIMEOUT_MS = 20_000;
+
+describe.skipIf(skipBrowserTests)('feedback page', () => {
+  let browser: Browser;
+  let stack: LocalStack;
+  const opened: TestPage[] = [];
+
+  beforeAll(async () => {
+    // Both at once; when one fails, the other is still kept so that afterAll stops it.
+    const [launched, started] = await Promise.allSettled([
+      launchBrowser(),
+      // No simulated work, and SES not the bottleneck: the tests wait for seconds, not minutes.
+      startLocalStack({ workSeconds: 0, sesMaxSendRate: 50, pollWaitSeconds: 1, quiet: true }),
+    ]);
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'fulfilled') stack = started.value;
+    if (launched.status === 'rejected') throw launched.reason;
+    if (started.status === 'rejected') throw started.reason;
+  });
+
+  afterAll(async () => {
+    await Promise.all(opened.map(({ context }) => context.close()));
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  async function open(options: Parameters<typeof openPage>[1] = {}): Promise<TestPage> {
+    const test = await openPage(browser, options);
+    opened.push(test);
+    return test;
+  }
+
+  /** Every console error but the browser's own note on a 4xx/5xx or aborted request. */
+  function unexpected(problems: string[]): string[] {
+    return problems.filter((text) => !text.startsWith('Failed to load resource'));
+  }
+
+  /** The emails the SES emulator holds for one recipient. */
+  async function mailTo(address: string): Promise<{ subject: string; body: { text?: string } }[]> {
+    const store = (await (await fetch(`${stack.sesUrl}/store`)).json()) as {
+      emails: { destination: { to: string[] }; subject: string; body: { text?: string } }[];
+    };
+    return store.emails.filter((email) => email.destination.to.includes(address));
+  }
+
+  async function fill(page: Page, email: string, message: string): Promise<void> {
+    await page.getByLabel('Email Address').fill(email);
+    await page.getByLabel('Message').fill(message);
+  }
+
+  it('takes valid feedback to the sent state, with history and reload', async () => {
+    // Prepare
+    const { page, problems } = await open();
+    const document = await page.goto(stack.url);
+    expect(document?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    await screenshot(page, 'form-desktop-light');
+    await fill(page, 'sent@example.com', 'The form is lovely.');
+
+    // Act
+    await page.getByRole('button', { name: 'Submit' }).click();
+
+    // Assess
+    await expect.poll(() => page.url()).toMatch(TASK_URL);
+    const taskId = new URL(page.url()).searchParams.get('task') ?? '';
+    await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
+    expect(await page.locator('#task-id').textContent()).toBe(taskId);
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    expect(await page.locator('#step-sent').getAttribute('aria-current')).toBe('step');
+    await screenshot(page, 'thanks-sent-desktop-light');
+    expect(await mailTo('sent@example.com')).toMatchObject([
+      { subject: 'Your Feedback', body: { text: '\tThe form is lovely.\n\nThank you!' } },
+    ]);
+
+    await page.getByRole('link', { name: 'Send another' }).click();
+    await page.getByLabel('Message').waitFor();
+    expect(new URL(page.url()).search).toBe('');
+    expect(await page.getByLabel('Email Address').inputValue()).toBe('sent@example.com');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+
+    await page.goBack();
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    await page.reload();
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    expect(await page.locator('#task-id').textContent()).toBe(taskId);
+
+    const small = await open({ viewport: { width: 320, height: 640 }, colorScheme: 'dark' });
+    await small.page.goto(`${stack.url}/?task=${taskId}`);
+    await small.page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    await screenshot(small.page, 'thanks-sent-320-dark');
+    expect(unexpected([...problems, ...small.problems])).toEqual([]);
+  });
+
+  it("shows the contract's text next to an invalid email, with focus on it, and posts nothing", async () => {
+    // Prepare
+    const { page, problems } = await open({ viewport: { width: 320, height: 640 } });
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts.push(request.url());
+    });
+    await page.goto(stack.url);
+    await screenshot(page, 'form-320-light');
+    await fill(page, 'not-an-email', '');
+
+    // Act
+    await page.getByRole('button', { name: 'Submit' }).click();
+
+    // Assess
+    const email = page.getByLabel('Email Address');
+    expect(await page.locator('#email-error').textContent()).toBe('Enter a valid email address.');
+    expect(await page.locator('#message-error').textContent()).toBe('This field is required.');
+    expect(await email.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    expect(await email.evaluate((input) => input.getAttribute('aria-describedby'))).toContain('email-error');
+    expect(posts).toEqual([]);
+    await screenshot(page, 'form-errors-320-light');
+
+    await email.fill('visitor@example.com');
+    expect(await page.locator('#email-error').isHidden()).toBe(true);
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it('reaches every control by keyboard and skips the honeypot', async () => {
+    // Prepare
+    const { page } = await open({ colorScheme: 'dark' });
+    await page.goto(stack.url);
+
+    // Act
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.id));
+    }
+
+    // Assess
+    expect(order).toEqual(['email', 'message', 'submit-button']);
+    await page.getByRole('button', { name: 'Submit' }).press('Enter');
+    await page.locator('#email-error', { hasText: 'This field is required.' }).waitFor();
+    await screenshot(page, 'form-errors-desktop-dark');
+  });
+
+  it('sends one feedback for a double-click', async () => {
+    // Prepare
+    const { page } = await open();
+    const posts: string[] = [];
+    // Hold the request back a little, so that the second click lands while the first is in flight.
+    await page.route('**/api/feedback', async (route) => {
+      posts.push(route.request().method());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
+    await page.goto(stack.url);
+    await fill(page, 'double-click@example.com', 'Clicked twice.');
+
+    // Act
+    await page.getByRole('button', { name: 'Submit' }).dblclick();
+
+    // Assess
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    expect(posts).toEqual(['POST']);
+    expect(await mailTo('double-click@example.com')).toHaveLength(1);
+  });
+
+  it('keeps what was typed when the network fails, the API is busy or rejects a field', async () => {
+    // Prepare
+    const { page } = await open();
+    await page.goto(stack.url);
+    await fill(page, 'visitor@example.com', 'Please keep this text.');
+    const alert = page.getByRole('alert');
+    const submit = page.getByRole('button', { name: 'Submit' });
+
+    // Act + Assess: the network is down
+    await page.route('**/api/feedback', (route) => route.abort('internetdisconnected'));
+    await submit.click();
+    await alert.filter({ hasText: 'We could not reach the server' }).waitFor();
+    expect(await page.getByLabel('Message').inputValue()).toBe('Please keep this text.');
+    await screenshot(page, 'form-network-error-desktop-light');
+
+    // Act + Assess: the API is busy
+    await page.unroute('**/api/feedback');
+    await page.route('**/api/feedback', (route) =>
+      route.fulfill({ status: 503, headers: { 'Retry-After': '5' }, json: { error: 'unavailable' } }),
+    );
+    await submit.click();
+    await alert.filter({ hasText: 'Please press Submit again in 5 seconds' }).waitFor();
+
+    // Act + Assess: the server, the authority, rejects a field the page let through
+    await page.unroute('**/api/feedback');
+    await page.route('**/api/feedback', (route) =>
+      route.fulfill({
+        status: 400,
+        json: { error: 'invalid_feedback', fields: { message: ['Null characters are not allowed.'] } },
+      }),
+    );
+    await submit.click();
+    await page.locator('#message-error', { hasText: 'Null characters are not allowed.' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
+    expect(await alert.isHidden()).toBe(true);
+
+    // Act + Assess: the network is back
+    await page.unroute('**/api/feedback');
+    await submit.click();
+    await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
+  });
+
+  it('follows a retry to a failure and says why in words', async () => {
+    // Prepare: the API's answers for a task whose mail SES refuses (the sandbox's unverified address)
+    const { page, problems } = await open({ viewport: { width: 320, height: 640 } });
+    const taskId = '6f1c2a9e-3b4d-4e5f-8a6b-7c8d9e0f1a2b';
+    const error = { type: 'MessageRejected', message: 'Email address is not verified.' };
+    const answers = [
+      { taskId, status: 'RETRY', createdAt: '2026-01-01T00:00:00.000Z', attempts: 1, error },
+      { taskId, status: 'FAILURE', createdAt: '2026-01-01T00:00:00.000Z', attempts: 2, error },
+    ];
+    const seen: string[] = [];
+    await page.route(`**/api/tasks/${taskId}`, (route) => {
+      const answer = answers[Math.min(seen.length, answers.length - 1)];
+      seen.push(answer?.status ?? '');
+      return route.fulfill({ json: answer, headers: { 'Cache-Control': 'no-store' } });
+    });
+
+    // Act
+    await page.goto(`${stack.url}/?task=${taskId}`);
+
+    // Assess
+    await page.locator('#task-status', { hasText: /^Retrying/ }).waitFor();
+    await page.locator('#task-status', { hasText: /^Failed/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    expect(seen).toEqual(['RETRY', 'FAILURE']);
+    expect(await page.locator('#task-reason').textContent()).toMatch(/refused to send to this address/);
+    expect(await page.locator('#step-sending').getAttribute('class')).toContain('is-failed');
+    await page.getByText('Technical details').click();
+    await screenshot(page, 'thanks-failed-320-light');
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it('works without JavaScript: the form posts, the 303 lands on the HTML thank-you view', async () => {
+    // Prepare
+    const { page, problems } = await open({ javaScriptEnabled: false });
+    await page.goto(stack.url);
+    await fill(page, 'no-script@example.com', 'No script here.');
+
+    // Act
+    const [response] = await Promise.all([
+      page.waitForResponse((answer) => answer.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Submit' }).click(),
+    ]);
+    await page.waitForURL(/\/api\/tasks\/[0-9a-f-]{36}$/);
+
+    // Assess
+    expect(response.status()).toBe(303);
+    await page.locator('main h1').waitFor();
+    expect(await page.locator('link[rel=stylesheet]').getAttribute('href')).toBe('/styles.css');
+    expect(await page.locator('main').textContent()).toMatch(/queued|sending|sent|PENDING|STARTED|SUCCESS/i);
+    expect(await page.locator('a[href="/"]').count()).toBeGreaterThan(0);
+    await screenshot(page, 'nojs-thanks-desktop-light');
+
+    // The visitor follows "Refresh" until the task is done (it disappears then).
+    const refresh = page.getByRole('link', { name: 'Refresh' });
+    await expect
+      .poll(
+        async () => {
+          if ((await refresh.count()) > 0) await refresh.click();
+          return refresh.count();
+        },
+        { timeout: SENT_TIMEOUT_MS, intervals: [250, 500, 1000] },
+      )
+      .toBe(0);
+    expect(await page.locator('main').textContent()).toMatch(/sent/i);
+    expect(await mailTo('no-script@example.com')).toHaveLength(1);
+
+    const small = await open({
+      javaScriptEnabled: false,
+      viewport: { width: 320, height: 640 },
+      colorScheme: 'dark',
+    });
+    await small.page.goto(page.url());
+    await screenshot(small.page, 'nojs-thanks-sent-320-dark');
+    expect(unexpected([...problems, ...small.problems])).toEqual([]);
+  });
+});
