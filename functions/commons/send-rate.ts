@@ -4,8 +4,6 @@
  * under `SES_MAX_SEND_RATE` per second. SES throttling that happens anyway is a transient error
  * (the task is retried), so the limiter only has to be right on average, not exact.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /** Hands out send slots; every SES call of a container awaits one first. */
 export interface SendRateLimiter {
   /** Resolves when this caller may send: at once, or after the slots already handed out. */
@@ -35,7 +33,7 @@ export function createSendRateLimiter(intervalMs: number, now: () => number = Da
       const current = now();
       const slot = Math.max(current, nextSlot);
       nextSlot = slot + intervalMs;
-      if (slot > current) await sleep(slot - current);
+      if (slot > current) await new Promise((resolve) => setTimeout(resolve, slot - current));
     },
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * The daily report (what Celery beat would run): invoked by an EventBridge Scheduler schedule, it
+ * mails the owner (`NOTIFY_EMAIL`) one UTC day's figures — tasks accepted, sent, retried, failed —
+ * and the dead-letter queue's depth. The figures come from the per-day counter item the worker keeps
+ * in the task table (one GetItem, never a Scan). Nothing about any visitor is in it.
+ */
+import { SendEmailCommand } from '@aws-sdk/client-ses';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { env } from '../lib/settings';
+import { dynamodb } from './commons/clients/dynamodb';
+import { ses } from './commons/clients/ses';
+import { sqs } from './commons/clients/sqs';
+import { requireEnv } from './commons/config';
+import { type DailyReport, reportEmail } from './commons/email';
+import { createLogger } from './commons/observability';
+import { readDailyCounters } from './commons/task-lifecycle';
+import { utcDay } from './commons/task-record';
+
+const tableName = requireEnv(env.tasksTableName);
+const senderEmail = requireEnv(env.senderEmail);
+const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
+const notifyEmail = process.env[env.notifyEmail]?.trim() || undefined;
+
+const logger = createLogger('daily-report');
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/** What the schedule (or `npm run report`) may pass: the UTC day to report, `YYYY-MM-DD`. */
+export interface DailyReportEvent {
+  date?: string;
+}
+
+/** The report that was made, and the SES message id of its email (absent when `NOTIFY_EMAIL` is unset). */
+export interface DailyReportResult extends DailyReport {
+  sesMessageId?: string;
+}
+
+/** The UTC day before `now`, `YYYY-MM-DD`. */
+export function previousUtcDay(now: Date = new Date()): string {
+  return utcDay(new Date(now.getTime() - 24 * 3600 * 1000));
+}
+
+/**
+ * The day an event asks for, or yesterday (UTC).
+ *
+ * @throws when `date` is not a real `YYYY-MM-DD` day
+ */
+export function reportDay(event: unknown, now: Date = new Date()): string {
+  const date = typeof event === 'object' && event !== null ? (event as DailyReportEvent).date : undefined;
+  if (date === undefined) return previousUtcDay(now);
+  const time = new Date(`${date}T00:00:00Z`);
+  if (
+    typeof date !== 'string' ||
+    !DAY_PATTERN.test(date) ||
+    Number.isNaN(time.getTime()) ||
+    utcDay(time) !== date
+  ) {
+    throw new Error(`"date" must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  }
+  return date;
+}
+
+/** Reads one UTC day's figures and the dead-letter queue's depth. */
+export async function buildDailyReport(date: string): Promise<DailyReport> {
+  const [counters, queue] = await Promise.all([
+    readDailyCounters(dynamodb, tableName, date),
+    sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: deadLetterQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    ),
+  ]);
+  const deadLetterQueueDepth = Number(queue.Attributes?.ApproximateNumberOfMessages ?? 0);
+  return { date, ...counters, deadLetterQueueDepth };
+}
+
+/**
+ * Makes the report of `date` (default: yesterday, UTC) and mails it to `NOTIFY_EMAIL`; without that
+ * setting it only logs the figures. `npm run report` calls this directly.
+ */
+export async function sendDailyReport(date: string = previousUtcDay()): Promise<DailyReportResult> {
+  const report = await buildDailyReport(date);
+  logger.info('Daily report', { ...report });
+  if (notifyEmail === undefined) {
+    logger.warn(`${env.notifyEmail} is not set; the report is not mailed`);
+    return report;
+  }
+  const { MessageId } = await ses.send(new SendEmailCommand(reportEmail(senderEmail, notifyEmail, report)));
+  return MessageId === undefined ? report : { ...report, sesMessageId: MessageId };
+}
+
+/** The EventBridge Scheduler target: `{}` reports yesterday, `{ "date": "YYYY-MM-DD" }` that day. */
+export async function handler(event?: DailyReportEvent): Promise<DailyReportResult> {
+  return sendDailyReport(reportDay(event));
+}
