@@ -69,8 +69,8 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('takes valid feedback to the sent state, with history and reload', async () => {
     // Prepare
     const { page, problems } = await open();
-    const document = await page.goto(stack.url);
-    expect(document?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    const answer = await page.goto(stack.url);
+    expect(answer?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await screenshot(page, 'form-desktop-light');
     await fill(page, 'sent@example.com', 'The form is lovely.');
 
@@ -279,7 +279,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
           if ((await refresh.count()) > 0) await refresh.click();
           return refresh.count();
         },
-        { timeout: SENT_TIMEOUT_MS, intervals: [250, 500, 1000] },
+        { timeout: SENT_TIMEOUT_MS, interval: 500 },
       )
       .toBe(0);
     expect(await page.locator('main').textContent()).toMatch(/sent/i);
