@@ -1,0 +1,64 @@
+/**
+ * The API's access to task records: create one when feedback is accepted, take it back when the
+ * queue refused the message, read one for the status API. Low-level DynamoDB commands on the shared
+ * client keep the handlers' bundles small.
+ */
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { dynamodb } from './clients/dynamodb';
+import { type TaskRecord, TaskStatus } from './task-record';
+
+/**
+ * Writes a new task record. Conditional on no record with this id existing, so that a task id is
+ * never reused and an existing record is never overwritten. Rejects with the SDK's error.
+ */
+export async function createTask(tableName: string, record: TaskRecord): Promise<void> {
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: marshall(record, { removeUndefinedValues: true }),
+      ConditionExpression: 'attribute_not_exists(taskId)',
+    }),
+  );
+}
+
+/**
+ * Deletes a task whose queue message could not be sent, so that no record claims `PENDING` for a task
+ * nobody will work on. Conditional on the status still being `PENDING`: if a worker got the message
+ * after all (a send that failed only on the way back) and moved the task on, the record stays.
+ * Resolves to whether the record was deleted; rejects with other SDK errors.
+ */
+export async function removeUnqueuedTask(tableName: string, taskId: string): Promise<boolean> {
+  try {
+    await dynamodb.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { taskId: { S: taskId } },
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': { S: TaskStatus.PENDING } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (
+      error instanceof ConditionalCheckFailedException ||
+      (error as Error).name === 'ConditionalCheckFailedException'
+    )
+      return false;
+    throw error;
+  }
+}
+
+/** Reads a task record with a strongly consistent read (the status a visitor sees is never stale). */
+export async function getTask(tableName: string, taskId: string): Promise<TaskRecord | undefined> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: { taskId: { S: taskId } }, ConsistentRead: true }),
+  );
+  return Item === undefined ? undefined : (unmarshall(Item) as TaskRecord);
+}

@@ -1,0 +1,541 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TASK_ID_PATTERN } from '../../functions/commons/task-record';
+import { handler } from '../../functions/submit-feedback';
+import { BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event';
+
+vi.hoisted(() => {
+  process.env.TASKS_TABLE_NAME = 'tasks';
+  process.env.FEEDBACK_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/feedback';
+  process.env.TASK_TTL_DAYS = '7';
+  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+  process.env.AWS_REGION = 'us-east-1';
+});
+
+const dynamodbMock = mockClient(DynamoDBClient);
+const sqsMock = mockClient(SQSClient);
+
+const EMAIL = 'visitor@example.com';
+const MESSAGE = 'Loved the tutorial!';
+const REQUIRED = 'This field is required.';
+const INVALID_EMAIL = 'Enter a valid email address.';
+
+/** Everything the handler writes (Powertools logs and EMF metrics), one JSON document a line. */
+let output: string[] = [];
+
+function logLines(): Record<string, unknown>[] {
+  return output
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function metricsEmitted(): { name: string; reason?: unknown }[] {
+  return logLines()
+    .filter((line) => '_aws' in line)
+    .flatMap((line) => {
+      const aws = line._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+      return aws.CloudWatchMetrics.flatMap((group) =>
+        group.Metrics.map((metric) => ({ name: metric.Name, reason: line.reason })),
+      );
+    });
+}
+
+function json(response: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
+  return JSON.parse(response.body ?? '') as Record<string, unknown>;
+}
+
+function queuedMessages(): Record<string, unknown>[] {
+  return sqsMock
+    .commandCalls(SendMessageCommand)
+    .map((call) => JSON.parse(call.args[0].input.MessageBody ?? '') as Record<string, unknown>);
+}
+
+beforeEach(() => {
+  dynamodbMock.reset();
+  sqsMock.reset();
+  dynamodbMock.on(PutItemCommand).resolves({});
+  dynamodbMock.on(DeleteItemCommand).resolves({});
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'message-1' });
+  output = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+      output.push(String(chunk));
+      return true;
+    });
+  }
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('accepted feedback', () => {
+  it('records the task PENDING, queues the message and answers 202 with Location', async () => {
+    // Prepare
+    const event = feedbackPostEvent({ email: EMAIL, message: MESSAGE });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const body = json(response);
+    expect(body).toEqual({
+      taskId: expect.stringMatching(TASK_ID_PATTERN),
+      status: 'PENDING',
+      statusUrl: `/api/tasks/${body.taskId}`,
+    });
+    expect(response.headers).toMatchObject({
+      Location: `/api/tasks/${body.taskId}`,
+      'Cache-Control': 'no-store',
+    });
+    expect(dynamodbMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'tasks',
+      ConditionExpression: 'attribute_not_exists(taskId)',
+    });
+    const item = unmarshall(dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {});
+    expect(item).toEqual({
+      taskId: body.taskId,
+      status: 'PENDING',
+      attempts: 0,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      updatedAt: item.createdAt,
+      expiresAt: Math.floor(Date.parse(item.createdAt) / 1000) + 7 * 24 * 3600,
+    });
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: process.env.FEEDBACK_QUEUE_URL,
+    });
+    expect(queuedMessages()).toEqual([
+      { taskId: body.taskId, email: EMAIL, message: MESSAGE, createdAt: item.createdAt },
+    ]);
+    expect(dynamodbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackAccepted', reason: undefined }]);
+  });
+
+  it('writes the record and sends the message concurrently, not one after the other', async () => {
+    // Prepare
+    let sentBeforeRecordWritten = false;
+    dynamodbMock.on(PutItemCommand).callsFake(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      sentBeforeRecordWritten = sqsMock.commandCalls(SendMessageCommand).length === 1;
+      return {};
+    });
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(sentBeforeRecordWritten).toBe(true);
+  });
+
+  it('accepts an HTML form post (urlencoded) from a script', async () => {
+    // Prepare
+    const event = feedbackPostEvent('email=visitor%40example.com&message=Hello+world%21+%F0%9F%98%80', {
+      headers: { accept: 'application/json' },
+    });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(queuedMessages()).toMatchObject([{ email: EMAIL, message: 'Hello world! 😀' }]);
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    // Prepare
+    const event = feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Gr%C3%BC%C3%9Fe`, {
+      base64: true,
+    });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(queuedMessages()).toMatchObject([{ email: EMAIL, message: 'Grüße' }]);
+  });
+
+  it('decodes the body with the charset of its Content-Type', async () => {
+    // Prepare
+    const event = feedbackPostEvent(
+      { email: EMAIL, message: 'Ça marche très bien' },
+      { base64: true, encoding: 'latin1', contentType: 'application/json; charset=iso-8859-1' },
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(queuedMessages()).toMatchObject([{ message: 'Ça marche très bien' }]);
+  });
+
+  it('queues the cleaned values and ignores unknown fields', async () => {
+    // Prepare
+    const event = feedbackPostEvent({
+      email: `  ${EMAIL} `,
+      message: `\n ${MESSAGE}  `,
+      name: 'Ann',
+      isAdmin: true,
+    });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const [message] = queuedMessages();
+    expect(Object.keys(message ?? {}).sort()).toEqual(['createdAt', 'email', 'message', 'taskId']);
+    expect(message).toMatchObject({ email: EMAIL, message: MESSAGE });
+  });
+
+  it('escapes the characters SQS refuses so that the message is sent intact', async () => {
+    // Prepare
+    const text = 'odd \uFFFF \uFFFE \u0001 \ud800 end';
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: text }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const body = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '';
+    for (const refused of ['\uFFFE', '\uFFFF', '\u0001']) expect(body).not.toContain(refused);
+    expect(JSON.parse(body)).toMatchObject({ message: text });
+  });
+
+  it('never logs the address or the message, and correlates the log by task id', async () => {
+    // Prepare
+    const secretEmail = 'very.private@example.com';
+    const secretMessage = 'my secret words';
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: secretEmail, message: secretMessage }));
+
+    // Assess
+    const all = output.join('');
+    expect(all).not.toContain(secretEmail);
+    expect(all).not.toContain(secretMessage);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ message: 'Feedback accepted', taskId: json(response).taskId }),
+    );
+  });
+});
+
+describe('browser navigation (no JavaScript)', () => {
+  it('answers 303 See Other to the status URL for a form post that accepts HTML', async () => {
+    // Prepare
+    const event = feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi&website=`, {
+      headers: { accept: BROWSER_ACCEPT },
+    });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(303);
+    expect(response.headers?.Location).toMatch(/^\/api\/tasks\/[0-9a-f-]{36}$/);
+    expect(queuedMessages()).toHaveLength(1);
+    expect(response.headers?.Location).toBe(`/api/tasks/${queuedMessages()[0]?.taskId}`);
+  });
+
+  it('answers JSON 202 to a JSON post, whatever it accepts', async () => {
+    // Act
+    const response = await handler(
+      feedbackPostEvent({ email: EMAIL, message: MESSAGE }, { headers: { accept: BROWSER_ACCEPT } }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('shows the errors on a small HTML page for an invalid navigation, escaped', async () => {
+    // Prepare
+    const event = feedbackPostEvent('email=%3Cscript%3E&message=', { headers: { accept: BROWSER_ACCEPT } });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(response.headers?.['Content-Type']).toBe('text/html; charset=utf-8');
+    expect(response.body).toContain(`Email Address: ${INVALID_EMAIL}`);
+    expect(response.body).toContain(`Message: ${REQUIRED}`);
+    expect(response.body).not.toMatch(/<script|<style|style=/i);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe('invalid feedback', () => {
+  const tooLongEmail = `${'a'.repeat(250)}@example.com`;
+  it.each([
+    ['email missing', { message: MESSAGE }, { email: [REQUIRED] }],
+    ['email blank', { email: '  ', message: MESSAGE }, { email: [REQUIRED] }],
+    ['email invalid', { email: 'visitor@', message: MESSAGE }, { email: [INVALID_EMAIL] }],
+    ['email with a space', { email: 'visi tor@example.com', message: MESSAGE }, { email: [INVALID_EMAIL] }],
+    [
+      'email with CR/LF (header injection)',
+      { email: `${EMAIL}\r\nBcc: victim@example.org`, message: MESSAGE },
+      { email: [INVALID_EMAIL] },
+    ],
+    ['email with a NUL', { email: `${EMAIL}\u0000`, message: MESSAGE }, { email: [INVALID_EMAIL] }],
+    [
+      'email too long',
+      { email: tooLongEmail, message: MESSAGE },
+      { email: ['Ensure this value has at most 254 characters (it has 262).'] },
+    ],
+    ['message missing', { email: EMAIL }, { message: [REQUIRED] }],
+    ['message blank after trimming', { email: EMAIL, message: ' \n\t ' }, { message: [REQUIRED] }],
+    [
+      'message too long',
+      { email: EMAIL, message: 'x'.repeat(5001) },
+      { message: ['Ensure this value has at most 5000 characters (it has 5001).'] },
+    ],
+    [
+      'message too long in code points',
+      { email: EMAIL, message: '🙂'.repeat(5003) },
+      { message: ['Ensure this value has at most 5000 characters (it has 5003).'] },
+    ],
+    ['both missing', {}, { email: [REQUIRED], message: [REQUIRED] }],
+  ])('400 invalid_feedback: %s', async (_case, input, fields) => {
+    // Act
+    const response = await handler(feedbackPostEvent(input));
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toEqual({ error: 'invalid_feedback', fields });
+    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'invalid_feedback' }]);
+  });
+
+  it('gives the same texts for a form post', async () => {
+    // Act
+    const response = await handler(feedbackPostEvent('email=nope&message=+'));
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toEqual({
+      error: 'invalid_feedback',
+      fields: { email: [INVALID_EMAIL], message: [REQUIRED] },
+    });
+  });
+});
+
+describe('bodies that cannot be read', () => {
+  it('400 malformed_body for invalid JSON', async () => {
+    // Act
+    const response = await handler(
+      feedbackPostEvent('{"email": "a@example.com",', { contentType: 'application/json' }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toEqual({ error: 'malformed_body', message: 'The body is not valid JSON.' });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'malformed_body' }]);
+  });
+
+  it('400 malformed_body for a JSON body that is not an object', async () => {
+    // Act
+    const response = await handler(
+      feedbackPostEvent('["a@example.com"]', { contentType: 'application/json' }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toEqual({ error: 'malformed_body', message: 'The body must be a JSON object.' });
+  });
+
+  it('413 for a body over 64 KiB', async () => {
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: 'x'.repeat(70_000) }));
+
+    // Assess
+    expect(response.statusCode).toBe(413);
+    expect(json(response)).toEqual({
+      error: 'body_too_large',
+      message: 'The body is larger than 65536 bytes.',
+    });
+    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'body_too_large' }]);
+  });
+
+  it.each([['text/plain'], ['multipart/form-data; boundary=abc'], [null]])(
+    '415 for content type %s',
+    async (contentType) => {
+      // Act
+      const response = await handler(feedbackPostEvent(`email=${EMAIL}&message=Hi`, { contentType }));
+
+      // Assess
+      expect(response.statusCode).toBe(415);
+      expect(json(response)).toMatchObject({ error: 'unsupported_media_type' });
+      expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+      expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'unsupported_media_type' }]);
+    },
+  );
+});
+
+describe('honeypot', () => {
+  it('answers a bot as if accepted, and stores and queues nothing', async () => {
+    // Act
+    const response = await handler(
+      feedbackPostEvent({ email: EMAIL, message: MESSAGE, website: 'http://spam.example' }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const body = json(response);
+    expect(body).toEqual({
+      taskId: expect.stringMatching(TASK_ID_PATTERN),
+      status: 'PENDING',
+      statusUrl: `/api/tasks/${body.taskId}`,
+    });
+    expect(response.headers?.Location).toBe(body.statusUrl);
+    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'honeypot' }]);
+  });
+
+  it('answers a navigating bot with the usual 303, even when its feedback is invalid', async () => {
+    // Act
+    const response = await handler(
+      feedbackPostEvent('email=x&message=&website=buy+now', { headers: { accept: BROWSER_ACCEPT } }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(303);
+    expect(response.headers?.Location).toMatch(/^\/api\/tasks\/[0-9a-f-]{36}$/);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
+  it('queue down: removes the PENDING record it wrote', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('connect ECONNREFUSED'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(json(response)).toMatchObject({ error: 'service_unavailable' });
+    const taskId = unmarshall(dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {}).taskId;
+    expect(dynamodbMock).toHaveReceivedCommandWith(DeleteItemCommand, {
+      TableName: 'tasks',
+      Key: { taskId: { S: taskId } },
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pending': { S: 'PENDING' } },
+    });
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'unavailable' }]);
+  });
+
+  it('queue down and the task already moved on (the message got through after all): keeps the record', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('socket hang up'));
+    dynamodbMock
+      .on(DeleteItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ message: 'Unqueued task already moved on; kept' }),
+    );
+  });
+
+  it('queue down and the removal fails too: still 503, logged', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+    dynamodbMock.on(DeleteItemCommand).rejects(new Error('table down'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'Unqueued task not removed; it stays PENDING until it expires',
+      }),
+    );
+  });
+
+  it('table down: 503, nothing to remove (the worker drops the message: it finds no record)', async () => {
+    // Prepare
+    dynamodbMock.on(PutItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(dynamodbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  it('both down: 503', async () => {
+    // Prepare
+    dynamodbMock.on(PutItemCommand).rejects(new Error('table down'));
+    sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(dynamodbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  it('a browser navigation gets an HTML 503 page with Retry-After', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+
+    // Act
+    const response = await handler(
+      feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi`, {
+        headers: { accept: BROWSER_ACCEPT },
+      }),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Retry-After': '5',
+    });
+  });
+
+  it('never logs the address or the message on the error path', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+
+    // Act
+    await handler(feedbackPostEvent({ email: 'hidden@example.com', message: 'hidden words' }));
+
+    // Assess
+    expect(output.join('')).not.toMatch(/hidden@example\.com|hidden words/);
+  });
+});
