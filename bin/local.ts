@@ -1,0 +1,115 @@
+/**
+ * `npm start`: the whole system on this machine, on emulated AWS (see lib/local/stack.ts), with a
+ * terminal like the seed's Celery worker log. `--json` adds the handlers' structured JSON logs.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { numberEnv } from '../functions/commons/config';
+import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
+import { PortInUseError } from '../lib/local/emulators';
+import { type LocalStack, startLocalStack } from '../lib/local/stack';
+import {
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_TASK_TTL_DAYS,
+  DEFAULT_WORK_SECONDS,
+  env,
+  LOCAL_SENDER_EMAIL,
+  localPorts,
+} from '../lib/settings';
+
+const DATA_DIR = join(import.meta.dirname, '..', '.local');
+
+// Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
+// floor would open every session of the worker log. The README says it once instead.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+
+function time(): string {
+  return new Date().toTimeString().slice(0, 8);
+}
+
+function print(line: string): void {
+  console.log(`[${time()}] ${line}`);
+}
+
+function port(part: keyof typeof localPorts): number {
+  const { port: fallback, variable } = localPorts[part];
+  const value = numberEnv(variable, fallback);
+  if (!Number.isInteger(value) || value > 65535)
+    throw new Error(`${variable} must be a port number, got ${value}`);
+  return value;
+}
+
+function optionalNumber(name: string): number | undefined {
+  return process.env[name]?.trim() ? numberEnv(name, 0) : undefined;
+}
+
+let stack: LocalStack;
+try {
+  const leaseSeconds = optionalNumber(env.leaseSeconds);
+  stack = await startLocalStack({
+    ports: { web: port('web'), dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses') },
+    dataDir: DATA_DIR,
+    workSeconds: numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS),
+    senderEmail: process.env[env.senderEmail]?.trim() || LOCAL_SENDER_EMAIL,
+    notifyEmail: process.env[env.notifyEmail]?.trim() || undefined,
+    sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
+    taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
+    ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+    reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
+    handlerLogLevel: flags.json ? process.env.POWERTOOLS_LOG_LEVEL || 'INFO' : 'SILENT',
+    log: print,
+  });
+} catch (error) {
+  console.error(
+    error instanceof PortInUseError ? error.message : `Could not start the local stack: ${String(error)}`,
+  );
+  process.exit(1);
+}
+
+const localhost = (url: string) => url.replace('127.0.0.1', 'localhost');
+const { settings } = stack;
+console.log(
+  [
+    '',
+    'Serverless feedback — the local stack (emulated AWS, region us-east-1)',
+    '',
+    `  page and API     ${localhost(stack.url)}`,
+    `  mailbox (SES)    ${localhost(stack.sesUrl)}   emails as JSON: ${localhost(stack.sesUrl)}/store`,
+    `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in .local/dynamodb)`,
+    `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
+    `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
+    `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE} UTC (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
+    '',
+    `  try it:  curl -i ${localhost(stack.url)}/api/feedback -H 'content-type: application/json' \\`,
+    `             -d '{"email": "you@example.com", "message": "Hello"}'`,
+    '           npm run task -- <taskId>    npm run tasks    npm run redrive',
+    `  logs:    ${flags.json ? 'handlers’ JSON logs on' : 'add --json (npm start -- --json) for the handlers’ JSON logs'}`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) {
+    console.error(`\n${signal} again: exiting without waiting`);
+    process.exit(130);
+  }
+  stopping = true;
+  print(`[stack] ${signal}: no new requests; waiting for tasks in flight (at most 30s)…`);
+  stack
+    .stop()
+    .then(() => {
+      print('[stack] stopped; the data stays in .local/ for the next npm start');
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      console.error(`Could not stop cleanly: ${String(error)}`);
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

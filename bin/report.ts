@@ -1,0 +1,49 @@
+/**
+ * `npm run report [-- --date YYYY-MM-DD]`: runs the daily report handler now against the local stack
+ * (as its schedule does), mailing the owner (`NOTIFY_EMAIL`) a UTC day's figures — yesterday by
+ * default. The mail shows in the local mailbox. On AWS the schedule runs it; to run it at once there,
+ * use the function's Test button in the Lambda console.
+ */
+import { parseArgs } from 'node:util';
+import { localEndpoints, resolveTarget, runTool, UsageError } from '../lib/local/cli';
+import { LOCAL_REGION } from '../lib/local/resources';
+import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../lib/settings';
+
+await runTool(async (ref) => {
+  const { values } = parseArgs({ options: { date: { type: 'string' }, aws: { type: 'boolean' } } });
+  if (values.aws) {
+    throw new UsageError(
+      "npm run report runs against the local stack; on AWS the schedule runs the report (or use the Lambda console's Test button).",
+    );
+  }
+  if (values.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.date)) {
+    throw new UsageError(`--date must be YYYY-MM-DD, got ${values.date}`);
+  }
+  const target = await resolveTarget({});
+  ref.target = target;
+  const { queueUrl, deadLetterQueueUrl } = await target.queueUrls();
+  const endpoints = localEndpoints();
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SES: endpoints.ses,
+    [env.tasksTableName]: target.tableName,
+    [env.feedbackQueueUrl]: queueUrl,
+    [env.deadLetterQueueUrl]: deadLetterQueueUrl,
+    [env.senderEmail]: process.env[env.senderEmail] || LOCAL_SENDER_EMAIL,
+    [env.taskTtlDays]: process.env[env.taskTtlDays] || String(DEFAULT_TASK_TTL_DAYS),
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL || 'WARN',
+  });
+  const { handler } = await import('../functions/daily-report');
+  const report = await handler(values.date === undefined ? {} : { date: values.date });
+  console.log(JSON.stringify(report, null, 2));
+  console.log(
+    process.env[env.notifyEmail]
+      ? `Mailed to the owner: see ${endpoints.ses.replace('127.0.0.1', 'localhost')}`
+      : `${env.notifyEmail} is not set: the report was made but not mailed (NOTIFY_EMAIL=owner@example.com npm run report).`,
+  );
+});
