@@ -61,6 +61,11 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     return store.emails.filter((email) => email.destination.to.includes(address));
   }
 
+  /** True when nothing sticks out sideways (no horizontal scrolling at 320 px). */
+  function fitsWidth(page: Page): Promise<boolean> {
+    return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  }
+
   async function fill(page: Page, email: string, message: string): Promise<void> {
     await page.getByLabel('Email Address').fill(email);
     await page.getByLabel('Message').fill(message);
@@ -105,6 +110,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await small.page.goto(`${stack.url}/?task=${taskId}`);
     await small.page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
     await screenshot(small.page, 'thanks-sent-320-dark');
+    expect(await fitsWidth(small.page)).toBe(true);
     expect(unexpected([...problems, ...small.problems])).toEqual([]);
   });
 
@@ -131,6 +137,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(await email.evaluate((input) => input.getAttribute('aria-describedby'))).toContain('email-error');
     expect(posts).toEqual([]);
     await screenshot(page, 'form-errors-320-light');
+    expect(await fitsWidth(page)).toBe(true);
 
     await email.fill('visitor@example.com');
     expect(await page.locator('#email-error').isHidden()).toBe(true);
