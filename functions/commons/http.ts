@@ -72,8 +72,9 @@ export function prefersHtml(event: APIGatewayProxyEventV2): boolean {
   return html > 0 && html > acceptQuality(accept, 'application/json');
 }
 
-/** The media types `POST /api/feedback` accepts. */
+/** JSON, one of the two media types `POST /api/feedback` accepts. */
 export const JSON_TYPE = 'application/json';
+/** An HTML form post, the other media type `POST /api/feedback` accepts. */
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** The `error` of an answer to a body that could not be read. */
