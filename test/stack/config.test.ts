@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ContextKey,
+  DEFAULT_REPORT_SCHEDULE,
+  PLACEHOLDER_SENDER_EMAIL,
+  readConfig,
+} from '../../lib/config';
+import {
+  apiThrottling,
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_TASK_TTL_DAYS,
+  DEFAULT_WORK_SECONDS,
+} from '../../lib/settings';
+
+function read(context: Partial<Record<ContextKey, unknown>>) {
+  return readConfig((key) => context[key]);
+}
+
+describe('readConfig', () => {
+  it('falls back to the defaults, with the sender marked as a placeholder', () => {
+    // Act
+    const config = read({});
+
+    // Assess
+    expect(config).toEqual({
+      senderEmail: PLACEHOLDER_SENDER_EMAIL,
+      senderEmailIsPlaceholder: true,
+      workSeconds: DEFAULT_WORK_SECONDS,
+      taskTtlDays: DEFAULT_TASK_TTL_DAYS,
+      notifyEmail: undefined,
+      alarmEmail: undefined,
+      reportSchedule: DEFAULT_REPORT_SCHEDULE,
+      sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
+      apiRateLimit: apiThrottling.rateLimit,
+      apiBurstLimit: apiThrottling.burstLimit,
+      allowedOrigins: [],
+    });
+  });
+
+  it('reads -c strings and cdk.json numbers alike', () => {
+    // Act
+    const config = read({
+      senderEmail: ' me@example.com ',
+      workSeconds: '0',
+      taskTtlDays: 30,
+      sesMaxSendRate: '14.5',
+      apiRateLimit: 100,
+      apiBurstLimit: '200',
+      notifyEmail: 'owner@example.com',
+      alarmEmail: 'ops@example.com',
+      reportSchedule: 'rate(12 hours)',
+      allowedOrigins: 'https://a.example.com , http://localhost:8080,',
+    });
+
+    // Assess
+    expect(config).toMatchObject({
+      senderEmail: 'me@example.com',
+      senderEmailIsPlaceholder: false,
+      workSeconds: 0,
+      taskTtlDays: 30,
+      sesMaxSendRate: 14.5,
+      apiRateLimit: 100,
+      apiBurstLimit: 200,
+      notifyEmail: 'owner@example.com',
+      alarmEmail: 'ops@example.com',
+      reportSchedule: 'rate(12 hours)',
+      allowedOrigins: ['https://a.example.com', 'http://localhost:8080'],
+    });
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(read({ notifyEmail: '', senderEmail: '  ' })).toMatchObject({
+      notifyEmail: undefined,
+      senderEmailIsPlaceholder: true,
+    });
+  });
+
+  it.each([
+    [{ senderEmail: 'not-an-address' }, /Context senderEmail must be an email address/],
+    [{ notifyEmail: 'owner@' }, /Context notifyEmail must be an email address/],
+    [{ alarmEmail: 'ops example.com' }, /Context alarmEmail must be an email address/],
+    [{ workSeconds: '-1' }, /Context workSeconds must be an integer from 0 to 860/],
+    [{ workSeconds: '861' }, /Context workSeconds must be an integer from 0 to 860/],
+    [{ workSeconds: 'twenty' }, /Context workSeconds must be an integer/],
+    [{ taskTtlDays: '0' }, /Context taskTtlDays must be an integer from 1 to 365/],
+    [{ apiBurstLimit: '2.5' }, /Context apiBurstLimit must be an integer/],
+    [{ apiRateLimit: '0' }, /Context apiRateLimit must be a number from 1/],
+    [{ sesMaxSendRate: 'fast' }, /Context sesMaxSendRate must be a number/],
+    [{ reportSchedule: 'every day' }, /Context reportSchedule must be an EventBridge Scheduler expression/],
+    [
+      { allowedOrigins: 'https://a.example.com/' },
+      /Context allowedOrigins must be a comma-separated list of origins/,
+    ],
+    [{ allowedOrigins: '*' }, /Context allowedOrigins must be a comma-separated list of origins/],
+    [{ senderEmail: { address: 'me@example.com' } }, /Context senderEmail must be a string/],
+  ])('rejects %o with an error naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+});

@@ -1,0 +1,547 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../lib/constructs/website';
+import {
+  consumer,
+  consumerTimeoutSeconds,
+  env,
+  LOG_RETENTION_DAYS,
+  queue,
+  visibilityTimeoutSeconds,
+} from '../../lib/settings';
+import {
+  actionsOf,
+  functionsByService,
+  logicalIdOf,
+  nagViolations,
+  type SynthesizedStack,
+  statementsOfFunction,
+  synthesize,
+} from './stack-fixture';
+
+// Every optional feature on, and every setting away from its default, so that each is seen to arrive.
+const context = {
+  senderEmail: 'feedback@example.com',
+  notifyEmail: 'owner@example.com',
+  alarmEmail: 'ops@example.com',
+  reportSchedule: 'cron(0 6 * * ? *)',
+  workSeconds: '5',
+  taskTtlDays: '3',
+  sesMaxSendRate: '14',
+  apiRateLimit: '25',
+  apiBurstLimit: '50',
+  allowedOrigins: 'https://blog.example.com, http://localhost:8080',
+};
+const WORK_SECONDS = 5;
+
+let synthesized: SynthesizedStack;
+let services: ReturnType<typeof functionsByService>;
+
+beforeAll(() => {
+  synthesized = synthesize(context);
+  services = functionsByService(synthesized.template);
+});
+
+function fn(service: string) {
+  const found = services.get(service);
+  if (found === undefined) throw new Error(`No function for ${service}`);
+  return found;
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('has no finding that was not acknowledged with a reason', () => {
+    expect(
+      nagViolations(synthesized.app).map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`),
+    ).toEqual([]);
+  });
+});
+
+describe('functions', () => {
+  it('are the four handlers on nodejs22.x, arm64, with source maps on', () => {
+    expect([...services.keys()].sort()).toEqual([
+      'daily-report',
+      'get-task',
+      'send-feedback-email',
+      'submit-feedback',
+    ]);
+    for (const { properties } of services.values()) {
+      expect(properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
+          },
+        },
+      });
+    }
+  });
+
+  it('each log to their own log group with the retention of the settings', () => {
+    const { template } = synthesized;
+    for (const { properties } of services.values()) {
+      const logGroup =
+        (properties?.LoggingConfig as { LogGroup: { Ref: string } } | undefined)?.LogGroup.Ref ?? '';
+      expect(template.toJSON().Resources[logGroup]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: LOG_RETENTION_DAYS },
+      });
+    }
+    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(logGroup.Properties.RetentionInDays).toBe(LOG_RETENTION_DAYS);
+    }
+  });
+
+  it('have roles without managed policies', () => {
+    const { template } = synthesized;
+    for (const { properties } of services.values()) {
+      const role = (properties?.Role as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'][0] ?? '';
+      expect(template.toJSON().Resources[role].Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('give the worker exactly the variables it reads, from the settings and the context', () => {
+    expect(fn('send-feedback-email').properties).toMatchObject({
+      Timeout: consumerTimeoutSeconds(WORK_SECONDS),
+      MemorySize: consumer.memoryMb,
+    });
+    synthesized.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectEquals({
+          [env.tasksTableName]: { Ref: Match.stringLikeRegexp('^TaskTable') },
+          [env.feedbackQueueUrl]: { Ref: Match.stringLikeRegexp('^EmailWorkerQueue') },
+          [env.senderEmail]: context.senderEmail,
+          [env.workSeconds]: '5',
+          [env.maxReceiveCount]: String(queue.maxReceiveCount),
+          [env.sesMaxSendRate]: '14',
+          [env.workerConcurrency]: String(consumer.maxConcurrency),
+          [env.leaseSeconds]: String(consumerTimeoutSeconds(WORK_SECONDS)),
+          [env.notifyEmail]: context.notifyEmail,
+          POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
+          POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+  });
+
+  it('give the API and report functions their variables', () => {
+    expect(fn('submit-feedback').properties?.Environment).toMatchObject({
+      Variables: {
+        [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) },
+        [env.feedbackQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerQueue/) },
+        [env.taskTtlDays]: '3',
+      },
+    });
+    expect(fn('get-task').properties?.Environment).toMatchObject({
+      Variables: { [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) } },
+    });
+    expect(fn('daily-report').properties?.Environment).toMatchObject({
+      Variables: {
+        [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) },
+        [env.senderEmail]: context.senderEmail,
+        [env.notifyEmail]: context.notifyEmail,
+        [env.deadLetterQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerDeadLetterQueue/) },
+      },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+  it('lets get-task only read a record', () => {
+    const statements = statementsOfFunction(synthesized.template, fn('get-task').properties);
+    expect(actionsOf(statements)).toEqual(['dynamodb:GetItem', ...logs].sort());
+  });
+
+  it('lets submit-feedback only put or delete a record and send a message', () => {
+    const statements = statementsOfFunction(synthesized.template, fn('submit-feedback').properties);
+    expect(actionsOf(statements)).toEqual(
+      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'sqs:SendMessage', ...logs].sort(),
+    );
+  });
+
+  it('lets the worker claim and update records, consume and delay messages, and send as the sender', () => {
+    const statements = statementsOfFunction(synthesized.template, fn('send-feedback-email').properties);
+    expect(actionsOf(statements)).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'ses:SendEmail',
+        ...logs,
+      ].sort(),
+    );
+  });
+
+  it("lets the report read counters and the DLQ's depth, and send as the sender", () => {
+    const statements = statementsOfFunction(synthesized.template, fn('daily-report').properties);
+    expect(actionsOf(statements)).toEqual(
+      ['dynamodb:GetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', ...logs].sort(),
+    );
+    const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'sqs:GetQueueAttributes', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } }),
+    );
+  });
+
+  it('scopes every table and queue permission to its resource', () => {
+    const table = logicalIdOf(synthesized.template, 'AWS::DynamoDB::Table', 'TaskTable');
+    for (const { properties } of services.values()) {
+      for (const statement of statementsOfFunction(synthesized.template, properties)) {
+        if ([statement.Action].flat().some((action) => action.startsWith('dynamodb:'))) {
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+        }
+        expect(statement.Resource).not.toBe('*');
+      }
+    }
+  });
+
+  it('limits SES sending to the sender address, for both senders', () => {
+    for (const service of ['send-feedback-email', 'daily-report']) {
+      const statements = statementsOfFunction(synthesized.template, fn(service).properties);
+      const ses = statements.filter((statement) => actionsOf([statement]).some((a) => a.startsWith('ses:')));
+      expect(ses).toEqual([
+        {
+          Action: 'ses:SendEmail',
+          Effect: 'Allow',
+          Condition: { StringEquals: { 'ses:FromAddress': context.senderEmail } },
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':ses:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':identity/*',
+              ],
+            ],
+          },
+        },
+      ]);
+    }
+  });
+
+  it('creates SES identities for the sender and the owner', () => {
+    synthesized.template.resourceCountIs('AWS::SES::EmailIdentity', 2);
+    synthesized.template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: context.senderEmail,
+    });
+    synthesized.template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: context.notifyEmail,
+    });
+  });
+});
+
+describe('queue and worker', () => {
+  it('feed the worker in batches, reporting failed items, at bounded concurrency', () => {
+    const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
+    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fn('send-feedback-email').logicalId },
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: consumer.batchSize,
+      MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: consumer.maxConcurrency },
+    });
+  });
+
+  it('redrives to the dead-letter queue after maxReceiveCount, keeping messages no longer than needed', () => {
+    const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    synthesized.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] },
+        maxReceiveCount: queue.maxReceiveCount,
+      },
+      MessageRetentionPeriod: queue.retentionSeconds,
+      VisibilityTimeout: visibilityTimeoutSeconds(WORK_SECONDS),
+      SqsManagedSseEnabled: true,
+    });
+    synthesized.template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: queue.deadLetterRetentionSeconds,
+      SqsManagedSseEnabled: true,
+    });
+    expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
+  });
+
+  it("has a visibility timeout of at least six times the worker's timeout", () => {
+    const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
+    const visibility = synthesized.template.toJSON().Resources[queueId].Properties
+      .VisibilityTimeout as number;
+    const timeout = fn('send-feedback-email').properties?.Timeout as number;
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('denies every queue access that is not over TLS', () => {
+    const policies = synthesized.template.findResources('AWS::SQS::QueuePolicy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      },
+    });
+    expect(Object.keys(policies)).toHaveLength(2);
+  });
+});
+
+describe('task table', () => {
+  it('is keyed by taskId, on demand, with TTL on expiresAt, PITR and encryption', () => {
+    synthesized.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    synthesized.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'taskId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'taskId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      // SSE on with no key of our own: DynamoDB's AWS-managed key (aws/dynamodb).
+      SSESpecification: Match.objectEquals({ SSEEnabled: true }),
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it('has the two routes of the contract', () => {
+    synthesized.template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /api/feedback',
+    });
+    synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /api/tasks/{taskId}',
+    });
+  });
+
+  it('throttles and access-logs its stage', () => {
+    synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FeedbackApiAccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('\\$context.requestId'),
+      },
+    });
+  });
+
+  it('allows exactly the configured origins', () => {
+    synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['https://blog.example.com', 'http://localhost:8080'],
+        AllowMethods: ['GET', 'POST'],
+      },
+    });
+  });
+});
+
+describe('site', () => {
+  it('serves the page from a private bucket through origin access control, HTTPS only', () => {
+    synthesized.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always' },
+    });
+    synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: {
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: { ViewerProtocolPolicy: 'redirect-to-https' },
+        Origins: Match.arrayWith([
+          Match.objectLike({ OriginAccessControlId: { 'Fn::GetAtt': [Match.anyValue(), 'Id'] } }),
+        ]),
+        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
+      },
+    });
+    const buckets = synthesized.template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const bucket of Object.values(buckets)) {
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      });
+    }
+    synthesized.template.resourceCountIs('Custom::CDKBucketDeployment', 1);
+  });
+
+  it('routes /api/* to the HTTP API uncached, forwarding every viewer header but Host', () => {
+    synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: {
+        CacheBehaviors: [
+          Match.objectLike({
+            PathPattern: '/api/*',
+            CachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+            OriginRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+            AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+            ViewerProtocolPolicy: 'https-only',
+          }),
+        ],
+        Origins: Match.arrayWith([
+          Match.objectLike({
+            DomainName: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([{ Ref: Match.stringLikeRegexp('^FeedbackApiHttpApi') }, '.execute-api.']),
+              ],
+            },
+            CustomOriginConfig: Match.objectLike({
+              OriginProtocolPolicy: 'https-only',
+              OriginSSLProtocols: ['TLSv1.2'],
+            }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('sends the security headers on the page and the API', () => {
+    synthesized.template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: {
+        SecurityHeadersConfig: {
+          ContentSecurityPolicy: { ContentSecurityPolicy: CONTENT_SECURITY_POLICY, Override: true },
+          StrictTransportSecurity: Match.objectLike({
+            AccessControlMaxAgeSec: 31_536_000,
+            IncludeSubdomains: true,
+          }),
+          ContentTypeOptions: { Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          ReferrerPolicy: { ReferrerPolicy: 'same-origin', Override: true },
+        },
+      },
+    });
+    expect(CONTENT_SECURITY_POLICY).toMatch(/^default-src 'self'; /);
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+    const policy = logicalIdOf(synthesized.template, 'AWS::CloudFront::ResponseHeadersPolicy', 'Website');
+    const distribution = Object.values(
+      synthesized.template.findResources('AWS::CloudFront::Distribution'),
+    )[0];
+    const config = distribution?.Properties.DistributionConfig;
+    for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: policy });
+    }
+  });
+});
+
+describe('daily report (notifyEmail set)', () => {
+  it('is scheduled with the configured expression, invoking the report function', () => {
+    synthesized.template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    synthesized.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: context.reportSchedule,
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: { 'Fn::GetAtt': [fn('daily-report').logicalId, 'Arn'] }, RoleArn: Match.anyValue() },
+    });
+    synthesized.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
+      },
+    });
+  });
+});
+
+describe('monitoring', () => {
+  function alarmOn(metricName: string, threshold: number) {
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: metricName,
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') }],
+    });
+  }
+
+  it('alarms on dead letters, old messages, worker errors and throttles, API 5xx and a failed report', () => {
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    alarmOn('ApproximateNumberOfMessagesVisible', 1);
+    alarmOn('ApproximateAgeOfOldestMessage', visibilityTimeoutSeconds(WORK_SECONDS) * queue.maxReceiveCount);
+    alarmOn('Errors', 1);
+    alarmOn('Throttles', 1);
+    alarmOn('5xx', 1);
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn('send-feedback-email').logicalId } }],
+    });
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: {
+            'Fn::GetAtt': [
+              logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue'),
+              'QueueName',
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it('mails alarms through an encrypted, TLS-only topic that CloudWatch can use', () => {
+    synthesized.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: context.alarmEmail,
+    });
+    synthesized.template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MonitoringAlarmTopicKey'), 'Arn'] },
+    });
+    synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    synthesized.template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('has a dashboard', () => {
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('outputs', () => {
+  it('has the keys the task CLI reads', () => {
+    const outputs = synthesized.template.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'SiteUrl',
+        'ApiUrl',
+        'TasksTableName',
+        'FeedbackQueueUrl',
+        'DeadLetterQueueUrl',
+      ]),
+    );
+    synthesized.template.hasOutput('TasksTableName', {
+      Value: { Ref: Match.stringLikeRegexp('^TaskTable') },
+    });
+    synthesized.template.hasOutput('SiteUrl', {
+      Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [Match.anyValue(), 'DomainName'] }]] },
+    });
+  });
+});
