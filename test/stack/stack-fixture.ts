@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { App, PolicyViolationBeta1 } from 'aws-cdk-lib';
+import type { App, PolicyViolation } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createApp } from '../../lib/app';
@@ -33,7 +33,7 @@ export function synthesize(context: Record<string, string>, { templateOnly = fal
 }
 
 /** The cdk-nag AwsSolutions findings nobody acknowledged. */
-export function nagViolations(app: App): PolicyViolationBeta1[] {
+export function nagViolations(app: App): PolicyViolation[] {
   return new AwsSolutionsChecks().validateScope(app).violations;
 }
 
