@@ -67,7 +67,7 @@ export class Website extends Construct {
     super(scope, id);
 
     // Demo setting: `cdk destroy` empties and deletes the buckets (a custom resource does the emptying).
-    // Keep RETAIN and drop autoDeleteObjects for logs that must outlive the stack.
+    // For logs that must outlive the stack, use RemovalPolicy.RETAIN without autoDeleteObjects.
     this.logBucket = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
