@@ -25,7 +25,6 @@ import {
   type SesEmulator,
   startDynamoDb,
   startSes,
-  startSqs,
 } from './emulators';
 import { createGateway } from './gateway';
 import { invokeWithTimeout } from './lambda-context';
@@ -33,6 +32,7 @@ import { createPoller, type Poller } from './poller';
 import { restoreQueues, saveQueues } from './queue-snapshot';
 import { ensureQueues, ensureTable, LOCAL_ACCOUNT_ID, LOCAL_REGION, localResourceNames } from './resources';
 import { type Schedule, startSchedule } from './scheduler';
+import { startSqs } from './sqs-emulator';
 import { reason, TaskLog } from './task-log';
 
 /** Options of {@link startLocalStack}; every one has the stack's (lib/settings.ts) or the contract's default. */
@@ -229,7 +229,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [env.taskTtlDays]: String(options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS),
       [env.maxReceiveCount]: String(settings.maxReceiveCount),
       [env.sesMaxSendRate]: String(options.sesMaxSendRate ?? DEFAULT_SES_MAX_SEND_RATE),
-      [env.workerConcurrency]: String(settings.concurrency),
+      // Each worker container paces itself at SES_MAX_SEND_RATE / WORKER_CONCURRENCY. Here all invocations
+      // share one process, so one module instance, one limiter: it must pace at the whole rate.
+      [env.workerConcurrency]: '1',
       [env.leaseSeconds]: options.leaseSeconds === undefined ? undefined : String(options.leaseSeconds),
       [env.notifyEmail]: settings.notifyEmail,
       POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,0 +1,278 @@
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../lib/local/emulators';
+import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller';
+import { startSqs } from '../../lib/local/sqs-emulator';
+import { waitFor } from '../helpers/local-stack';
+
+let emulator: RunningEmulator;
+let sqs: SQSClient;
+let queueCount = 0;
+
+beforeAll(async () => {
+  emulator = await startSqs({ host: '127.0.0.1', port: 0 }, 'us-east-1', '000000000000');
+  sqs = new SQSClient({
+    endpoint: emulator.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterAll(async () => {
+  sqs.destroy();
+  await emulator.close();
+});
+
+/** A fresh queue with a dead-letter queue (visibility 1 s, two receives), as the stack's but small. */
+async function createQueues(maxReceiveCount = 2) {
+  queueCount += 1;
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${queueCount}` }));
+  const dlqArn = `arn:aws:sqs:us-east-1:000000000000:dlq-${queueCount}`;
+  const main = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `queue-${queueCount}`,
+      Attributes: {
+        VisibilityTimeout: '1',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return {
+    queueUrl: main.QueueUrl ?? '',
+    queueArn: `arn:aws:sqs:us-east-1:000000000000:queue-${queueCount}`,
+    deadLetterQueueUrl: dlq.QueueUrl ?? '',
+  };
+}
+
+async function depth(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+}
+
+function startPoller(
+  queues: { queueUrl: string; queueArn: string },
+  handler: SqsHandler,
+  batchSize = 5,
+): Poller {
+  const poller = createPoller({
+    sqs,
+    ...queues,
+    region: 'us-east-1',
+    functionName: 'test-worker',
+    handler,
+    batchSize,
+    concurrency: 2,
+    waitTimeSeconds: 1,
+    functionTimeoutMs: 5000,
+  });
+  poller.start();
+  return poller;
+}
+
+describe('the SQS emulator front', () => {
+  it('answers a long poll as soon as a message arrives, not when the wait is over', {
+    timeout: 10_000,
+  }, async () => {
+    // Prepare
+    const { queueUrl } = await createQueues();
+    const poll = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }),
+    );
+
+    // Act
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'late' }));
+
+    // Assess
+    const { Messages = [] } = await poll;
+    expect(Messages.map((m) => m.Body)).toEqual(['late']);
+  });
+});
+
+describe('createPoller', () => {
+  it('hands records with the event source attributes and deletes only those not reported failed', async () => {
+    // Prepare
+    const queues = await createQueues(5);
+    const events: SQSEvent[] = [];
+    const handler: SqsHandler = async (event) => {
+      events.push(event);
+      const failed = event.Records.filter(
+        (r) => r.body === 'fail-once' && r.attributes.ApproximateReceiveCount === '1',
+      );
+      return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+    };
+    for (const body of ['a', 'fail-once', 'b']) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }));
+    }
+
+    // Act
+    const poller = startPoller(queues, handler);
+    const records = () => events.flatMap((e) => e.Records);
+    await waitFor(() => records().filter((r) => r.body === 'fail-once').length === 2, {
+      what: 'the redelivery',
+    });
+    await waitFor(async () => (await depth(queues.queueUrl)) === 0, { what: 'an empty queue' });
+    await poller.stop(5000);
+
+    // Assess
+    expect(
+      records()
+        .map((r) => r.body)
+        .sort(),
+    ).toEqual(['a', 'b', 'fail-once', 'fail-once']);
+    const first = records().find((r) => r.body === 'a') as SQSRecord;
+    expect(first).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: queues.queueArn,
+      awsRegion: 'us-east-1',
+      attributes: { ApproximateReceiveCount: '1' },
+    });
+    expect(Number(first.attributes.SentTimestamp)).toBeGreaterThan(0);
+    expect(Number(first.attributes.ApproximateFirstReceiveTimestamp)).toBeGreaterThan(0);
+    expect(first.receiptHandle).not.toBe('');
+    const again = records().filter((r) => r.body === 'fail-once');
+    expect(again.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(['1', '2']);
+    expect(again[0]?.messageId).toBe(again[1]?.messageId);
+  });
+
+  it('leaves the whole batch on the queue when the handler throws', async () => {
+    // Prepare
+    const queues = await createQueues(5);
+    const seen: string[] = [];
+    let calls = 0;
+    const handler: SqsHandler = async (event) => {
+      calls += 1;
+      seen.push(...event.Records.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`));
+      if (calls === 1) throw new Error('worker crashed');
+      return { batchItemFailures: [] };
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'only' }));
+
+    // Act
+    const poller = startPoller(queues, handler);
+    await waitFor(() => seen.includes('only#2'), { what: 'the redelivery after the crash' });
+    await waitFor(async () => (await depth(queues.queueUrl)) === 0, { what: 'an empty queue' });
+    await poller.stop(5000);
+
+    // Assess
+    expect(seen).toEqual(['only#1', 'only#2']);
+  });
+
+  it('treats an unknown item identifier as a failure of the whole batch, as Lambda does', async () => {
+    // Prepare
+    const queues = await createQueues(5);
+    const seen: string[] = [];
+    const handler: SqsHandler = async (event): Promise<SQSBatchResponse> => {
+      seen.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+      return { batchItemFailures: seen.length === 1 ? [{ itemIdentifier: 'not-in-batch' }] : [] };
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'x' }));
+
+    // Act
+    const poller = startPoller(queues, handler);
+    await waitFor(() => seen.length === 2, { what: 'the redelivery' });
+    await poller.stop(5000);
+
+    // Assess
+    expect(seen).toEqual(['1', '2']);
+  });
+
+  it('lets the redrive policy move a message that keeps failing to the dead-letter queue', async () => {
+    // Prepare
+    const queues = await createQueues(2);
+    const receives: string[] = [];
+    const handler: SqsHandler = async (event) => {
+      receives.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'poison' }));
+
+    // Act
+    const poller = startPoller(queues, handler);
+    await waitFor(async () => (await depth(queues.deadLetterQueueUrl)) === 1, {
+      what: 'the message in the DLQ',
+    });
+    await poller.stop(5000);
+
+    // Assess
+    expect(receives).toEqual(['1', '2']);
+    expect(await depth(queues.queueUrl)).toBe(0);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.deadLetterQueueUrl }),
+    );
+    expect(Messages[0]?.Body).toBe('poison');
+  });
+
+  it('does not count a visibility change (a retry backoff) as a receive, unlike the bare emulator', async () => {
+    // Prepare
+    const queues = await createQueues(2);
+    const receives: string[] = [];
+    const handler: SqsHandler = async (event) => {
+      for (const record of event.Records) {
+        receives.push(record.attributes.ApproximateReceiveCount);
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queues.queueUrl,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: 1,
+          }),
+        );
+      }
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'backing off' }));
+
+    // Act
+    const poller = startPoller(queues, handler);
+    await waitFor(async () => (await depth(queues.deadLetterQueueUrl)) === 1, {
+      what: 'the message in the DLQ',
+    });
+    await poller.stop(5000);
+
+    // Assess
+    expect(receives).toEqual(['1', '2']);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 2 });
+  });
+
+  it('receives nothing while paused, and everything after resuming', async () => {
+    // Prepare
+    const queues = await createQueues(5);
+    const bodies: string[] = [];
+    const poller = startPoller(queues, async (event) => {
+      bodies.push(...event.Records.map((r) => r.body));
+      return { batchItemFailures: [] };
+    });
+
+    // Act
+    await poller.pause();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'while paused' }));
+    const receivedWhilePaused = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
+    poller.resume();
+    await waitFor(() => bodies.length === 1, { what: 'the message after resume' });
+    await poller.stop(5000);
+
+    // Assess
+    expect(receivedWhilePaused.Messages?.map((m) => m.Body)).toEqual(['while paused']);
+    expect(bodies).toEqual(['while paused']);
+  });
+});

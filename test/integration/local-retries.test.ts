@@ -1,0 +1,150 @@
+/**
+ * Transient failures on the local stack (issues 3 and 5): SES unreachable for a while → RETRY, then
+ * SUCCESS once it is back, nothing lost; SES unreachable for good → RETRY, then FAILURE with the
+ * message in the dead-letter queue after maxReceiveCount; `npm run redrive` brings it back. Small
+ * visibility timeout and receive count so that this takes seconds.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LocalStack,
+  queueDepth,
+  readMailbox,
+  startTestStack,
+  submitFeedback,
+  uniqueAddress,
+  waitFor,
+  waitForEmails,
+  waitForStatus,
+} from '../helpers/local-stack';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+let stack: LocalStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ maxReceiveCount: 2, visibilityTimeoutSeconds: 3 });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/**
+ * Runs one of the CLI tools against this stack, as `npm run <tool>` would with the stack's ports.
+ * Asynchronously: the stack runs in this very process and must go on answering.
+ */
+function runTool(
+  script: string,
+  args: string[] = [],
+  ports: Partial<Record<string, number>> = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const env = {
+    ...process.env,
+    DYNAMODB_PORT: String(stack.ports.dynamodb),
+    SQS_PORT: String(stack.ports.sqs),
+    SES_PORT: String(stack.ports.ses),
+    ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+  };
+  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+  return new Promise((resolve) => {
+    execFile(
+      tsx,
+      [join(ROOT, 'bin', script), ...args],
+      { cwd: ROOT, env, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('SES unreachable for a while', () => {
+  it('shows RETRY, then SUCCESS once SES is back, with one email and nothing left on the queues', async () => {
+    // Prepare
+    const email = uniqueAddress('outage');
+    await stack.stopSes();
+
+    // Act
+    const accepted = await submitFeedback(stack, { email, message: 'during the outage' });
+    const retry = await waitForStatus(stack, accepted.body.taskId, 'RETRY');
+    await stack.startSes();
+    const done = await waitForStatus(stack, accepted.body.taskId, ['SUCCESS', 'FAILURE']);
+
+    // Assess
+    expect(retry.task.error?.message).toEqual(expect.any(String));
+    expect(done.task.status).toBe('SUCCESS');
+    expect(done.task.attempts).toBe(2);
+    expect(done.task.error).toBeUndefined();
+    expect(await waitForEmails(stack, email)).toHaveLength(1);
+    await waitFor(async () => (await queueDepth(stack, stack.queueUrl)).total === 0, {
+      what: 'an empty queue',
+    });
+    expect((await queueDepth(stack, stack.deadLetterQueueUrl)).total).toBe(0);
+  });
+});
+
+describe('SES unreachable for good', () => {
+  let taskId: string;
+  const email = uniqueAddress('gone');
+
+  it('shows RETRY, then FAILURE with the reason, and its message goes to the dead-letter queue', async () => {
+    // Prepare
+    await stack.stopSes();
+
+    // Act
+    const accepted = await submitFeedback(stack, { email, message: 'never delivered' });
+    taskId = accepted.body.taskId;
+    const failed = await waitForStatus(stack, taskId, 'FAILURE');
+    await waitFor(async () => (await queueDepth(stack, stack.deadLetterQueueUrl)).total === 1, {
+      what: 'the message in the dead-letter queue',
+    });
+
+    // Assess
+    expect(failed.seen).toContain('RETRY');
+    expect(failed.task).toMatchObject({
+      status: 'FAILURE',
+      attempts: 2,
+      error: { type: expect.any(String) },
+    });
+    expect(failed.task.error?.message).not.toContain(email);
+    expect((await queueDepth(stack, stack.queueUrl)).total).toBe(0);
+    await stack.startSes();
+    expect((await readMailbox(stack)).filter((e) => e.destination.to.includes(email))).toHaveLength(0);
+  });
+
+  it('prints the record with `npm run task`', async () => {
+    const result = await runTool('task.ts', [taskId]);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ taskId, status: 'FAILURE', retriesExhausted: true });
+    expect(result.stdout).not.toContain(email);
+  });
+
+  it('lists it with `npm run tasks`', async () => {
+    const result = await runTool('tasks.ts');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`${taskId}\\s+FAILURE\\s+2`));
+  });
+
+  it('sends it once `npm run redrive` moved the message back, SES being up again', async () => {
+    // Act
+    const result = await runTool('redrive.ts');
+    const done = await waitForStatus(stack, taskId, ['SUCCESS']);
+
+    // Assess
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`moved task ${taskId}`);
+    expect(result.stdout).toContain('1 message(s) moved back');
+    expect(done.task.attempts).toBe(3);
+    expect(await waitForEmails(stack, email)).toHaveLength(1);
+    expect((await queueDepth(stack, stack.deadLetterQueueUrl)).total).toBe(0);
+  });
+
+  it('says clearly when the local stack is not running', async () => {
+    const result = await runTool('task.ts', [taskId], { DYNAMODB_PORT: 9, SQS_PORT: 9 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('The local stack is not running');
+    expect(result.stderr).toContain('npm start');
+  });
+});
