@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
 import { PortInUseError } from '../lib/local/emulators';
-import { type LocalStack, startLocalStack } from '../lib/local/stack';
+import { DataDirInUseError, type LocalStack, startLocalStack } from '../lib/local/stack';
 import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
@@ -63,7 +63,9 @@ try {
   });
 } catch (error) {
   console.error(
-    error instanceof PortInUseError ? error.message : `Could not start the local stack: ${String(error)}`,
+    error instanceof PortInUseError || error instanceof DataDirInUseError
+      ? error.message
+      : `Could not start the local stack: ${String(error)}`,
   );
   process.exit(1);
 }
@@ -92,13 +94,17 @@ console.log(
   ].join('\n'),
 );
 
-let stopping = false;
+let stoppingSince: number | undefined;
 const shutdown = (signal: string) => {
-  if (stopping) {
-    console.error(`\n${signal} again: exiting without waiting`);
+  if (stoppingSince !== undefined) {
+    // Ctrl-C reaches this process twice: from the terminal and forwarded by npm. Only a later one forces.
+    if (Date.now() - stoppingSince < 1000) return;
+    console.error(
+      `\n${signal} again: exiting without waiting (tasks in flight come back after the visibility timeout)`,
+    );
     process.exit(130);
   }
-  stopping = true;
+  stoppingSince = Date.now();
   print(`[stack] ${signal}: no new requests; waiting for tasks in flight (at most 30s)…`);
   stack
     .stop()

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -174,6 +174,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    if (options.dataDir) {
+      const release = lockDataDir(options.dataDir);
+      closers.push(async () => release());
+    }
     const dynamo = await startDynamoDb(
       { host, port: options.ports?.dynamodb ?? 0, variable: localPorts.dynamodb.variable },
       options.dataDir ? join(options.dataDir, 'dynamodb') : undefined,
@@ -375,6 +379,39 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * Claims `dataDir` for this process (its LevelDB can have one user): a second stack on the same data
+ * gets a clear error instead of dynalite's. Returns the release.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const pidFile = join(dataDir, 'local-stack.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+      throw new DataDirInUseError(
+        `Another local stack (process ${pid}) is running on the data in ${dataDir}: stop it first (Ctrl-C in its terminal).`,
+      );
+    }
+  }
+  writeFileSync(pidFile, String(process.pid));
+  return () => rmSync(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The data folder is in use by another local stack. */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
 }
 
 /** Sets (or, for undefined, removes) the handlers' variables; before they are imported. */
