@@ -1,0 +1,82 @@
+/**
+ * Cost per million submissions on AWS, from the stack's own settings, the benchmark's measured
+ * durations and the public list prices in prices.json (dated). Infrastructure and SES are kept apart:
+ * at $0.10 per thousand emails, SES is most of the bill.
+ */
+import { apiFunction, consumer } from '../../lib/settings';
+import { pollDelayMs } from '../../static/task-status';
+import prices from './prices.json' with { type: 'json' };
+
+export interface CostInputs {
+  /** Simulated work per task, seconds (the worker is billed for it). */
+  workSeconds: number;
+  /** Measured duration of one submit invocation, ms. */
+  submitMs: number;
+  /** Measured duration of one status invocation, ms. */
+  getTaskMs: number;
+  /** Measured worker time per task beyond the simulated work, ms. */
+  workerOverheadMs: number;
+  /** Emails per task: 1, or 2 with the owner notification. */
+  emailsPerTask: number;
+}
+
+export interface CostBreakdown {
+  /** Status polls the page makes for one task before it sees SUCCESS. */
+  statusPolls: number;
+  lines: Record<string, number>;
+  infrastructure: number;
+  ses: number;
+  total: number;
+}
+
+/** How many polls the page's backoff makes until `seconds` have passed (it stops at SUCCESS). */
+export function pollsUntil(seconds: number): number {
+  let elapsed = 0;
+  let polls = 0;
+  while (elapsed < seconds * 1000) {
+    elapsed += pollDelayMs(polls);
+    polls += 1;
+  }
+  return polls;
+}
+
+const MILLION = 1_000_000;
+/** Lambda bills per 1 ms. */
+const billedMs = (ms: number) => Math.max(1, Math.ceil(ms));
+const gbSeconds = (memoryMb: number, ms: number) => (memoryMb / 1024) * (billedMs(ms) / 1000);
+
+/** USD per million submissions, line by line. */
+export function costPerMillion(inputs: CostInputs): CostBreakdown {
+  // The page polls until the task is done: the work plus about a second of queueing and sending.
+  const statusPolls = pollsUntil(inputs.workSeconds + 1);
+  const apiRequests = 1 + statusPolls;
+  // Each page view loads index.html, app.js, styles.css and the icon through CloudFront.
+  const cloudFrontRequests = 4 + apiRequests;
+  const workerMs = inputs.workSeconds * 1000 + inputs.workerOverheadMs;
+
+  const lines: Record<string, number> = {
+    'Lambda requests': ((1 + statusPolls + 1) * prices.lambda.requestsPerMillionUsd) / MILLION,
+    'Lambda compute (submit)':
+      gbSeconds(apiFunction.memoryMb, inputs.submitMs) * prices.lambda.arm64GbSecondUsd,
+    'Lambda compute (status polls)':
+      statusPolls * gbSeconds(apiFunction.memoryMb, inputs.getTaskMs) * prices.lambda.arm64GbSecondUsd,
+    'Lambda compute (worker)': gbSeconds(consumer.memoryMb, workerMs) * prices.lambda.arm64GbSecondUsd,
+    'API Gateway (HTTP API)': (apiRequests * prices.apiGatewayHttp.requestsPerMillionUsd) / MILLION,
+    CloudFront: (cloudFrontRequests * prices.cloudFront.httpsRequestsPer10kUsd) / 10_000,
+    // SendMessage, the event source's ReceiveMessage and DeleteMessage (its empty polls are a fixed cost).
+    SQS: (3 * prices.sqs.standardRequestsPerMillionUsd) / MILLION,
+    // Writes: the record, the claim, the lease renewal before each email, each email's state, SUCCESS,
+    // and the two day counters. Reads: one strongly consistent read per status poll.
+    'DynamoDB writes':
+      ((5 + 2 * inputs.emailsPerTask) * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd) / MILLION,
+    'DynamoDB reads': (statusPolls * prices.dynamodbOnDemand.readRequestUnitsPerMillionUsd) / MILLION,
+    // About 2 KB of JSON logs and EMF per task, over all its invocations.
+    'CloudWatch Logs': ((2 * 1024) / 1024 ** 3) * prices.cloudWatchLogs.ingestionPerGbUsd,
+  };
+  for (const key of Object.keys(lines)) lines[key] = (lines[key] ?? 0) * MILLION;
+  const infrastructure = Object.values(lines).reduce((sum, value) => sum + value, 0);
+  const ses = (inputs.emailsPerTask * prices.ses.emailsPerThousandUsd * MILLION) / 1000;
+  return { statusPolls, lines, infrastructure, ses, total: infrastructure + ses };
+}
+
+export const pricesDate = prices.date;
