@@ -54,6 +54,9 @@ const sendInterval = sendIntervalMs(
  */
 export const MISSING_RECORD_GRACE_SECONDS = 30;
 
+/** Seconds between two looks at a young message without a record: the record is usually a moment behind. */
+export const MISSING_RECORD_RECHECK_SECONDS = 2;
+
 /** Writes of an accepted email's message id, at most: the one window for a duplicate is that write. */
 const RECORD_SENT_ATTEMPTS = 4;
 
@@ -255,7 +258,10 @@ async function handleMissingRecord(record: SQSRecord, feedback: FeedbackMessage,
   const sentAt = Number(record.attributes.SentTimestamp) || Date.parse(feedback.createdAt);
   const ageSeconds = (Date.now() - sentAt) / 1000;
   if (ageSeconds < MISSING_RECORD_GRACE_SECONDS) {
-    const waitSeconds = Math.ceil(MISSING_RECORD_GRACE_SECONDS - ageSeconds);
+    const waitSeconds = Math.min(
+      MISSING_RECORD_RECHECK_SECONDS,
+      Math.ceil(MISSING_RECORD_GRACE_SECONDS - ageSeconds),
+    );
     await bestEffort(log, 'delay the next look', () => changeVisibility(record, waitSeconds));
     log.info('No task record yet; looking again shortly', { retryInSeconds: waitSeconds });
     throw new DeferredError(`Task ${feedback.taskId} has no record yet`);

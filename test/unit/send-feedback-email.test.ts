@@ -514,7 +514,7 @@ describe('send-feedback-email: a batch', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(sqsMock).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 20 });
+    expect(sqsMock).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 2 });
     expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
   });
 
