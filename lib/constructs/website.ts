@@ -26,24 +26,14 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import {
+  CONTENT_SECURITY_POLICY,
+  FRAME_OPTIONS,
+  REFERRER_POLICY,
+  STRICT_TRANSPORT_SECURITY,
+} from '../security-headers';
 import { LOG_RETENTION_DAYS } from '../settings';
 import { buildSite } from '../site';
-
-/**
- * The page's content security policy: its own script (`app.js`, a module) and stylesheet, fetches to the
- * same origin (the API is behind the same distribution), no inline code, no framing.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "object-src 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** Days CloudFront and S3 access logs are kept. */
 const ACCESS_LOG_DAYS = 90;
@@ -55,7 +45,8 @@ export interface WebsiteProps {
 
 /**
  * The page on a private S3 bucket (read by CloudFront only, through origin access control) and the API
- * behind the same CloudFront distribution, so the page needs no CORS. Security headers on every answer.
+ * behind the same CloudFront distribution, so the page needs no CORS. Security headers on every answer
+ * (lib/security-headers.ts, which the local gateway sends too).
  */
 export class Website extends Construct {
   readonly bucket: Bucket;
@@ -93,13 +84,17 @@ export class Website extends Construct {
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: CONTENT_SECURITY_POLICY, override: true },
         strictTransportSecurity: {
-          accessControlMaxAge: Duration.days(365),
-          includeSubdomains: true,
+          accessControlMaxAge: Duration.seconds(STRICT_TRANSPORT_SECURITY.maxAgeSeconds),
+          includeSubdomains: STRICT_TRANSPORT_SECURITY.includeSubdomains,
           override: true,
         },
+        // CloudFront's only value for it: `nosniff` (CONTENT_TYPE_OPTIONS).
         contentTypeOptions: { override: true },
-        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
-        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.SAME_ORIGIN, override: true },
+        frameOptions: { frameOption: enumMember(HeadersFrameOption, FRAME_OPTIONS), override: true },
+        referrerPolicy: {
+          referrerPolicy: enumMember(HeadersReferrerPolicy, REFERRER_POLICY),
+          override: true,
+        },
       },
     });
 
@@ -204,4 +199,11 @@ export class Website extends Construct {
       ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: copyReason })),
     );
   }
+}
+
+/** The member of a CDK string enum whose value is `value`; synth fails on a value CloudFront does not know. */
+function enumMember<T extends string>(members: Record<string, T>, value: string): T {
+  const member = Object.values(members).find((candidate) => candidate === value);
+  if (member === undefined) throw new Error(`Not a value CloudFront accepts: ${value}`);
+  return member;
 }

@@ -37,7 +37,10 @@ export interface GatewayOptions {
   onRequest?(line: string): void;
   /** A handler that threw or timed out (API Gateway answers 500). */
   onError?(functionName: string, error: unknown): void;
-  /** Extra headers on every answer (CloudFront's response headers policy). */
+  /**
+   * Headers on every answer (the page's files, the API's answers, the gateway's own errors); they replace
+   * a handler's headers of the same name, as CloudFront's response headers policy with `override: true`.
+   */
   responseHeaders?: Record<string, string>;
 }
 
@@ -266,6 +269,7 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
   }
   res.statusCode = answer.statusCode;
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
   res.setHeader('apigw-requestid', event.requestContext.requestId);
   res.setHeader('content-length', answer.body.length);
   res.end(method === 'HEAD' ? undefined : answer.body);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_REPORT_SCHEDULE } from '../config';
+import { securityHeaders } from '../security-headers';
 import {
   apiFunction,
   consumer,
@@ -305,6 +306,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
       ...(siteDir ? { siteDir } : {}),
       timeoutMs: apiFunction.timeoutSeconds * 1000,
+      // CloudFront's security headers, so the page runs under its real CSP here too; without
+      // Strict-Transport-Security, as this gateway speaks plain HTTP (browsers ignore HSTS on it anyway).
+      responseHeaders: securityHeaders({ https: false }),
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });

@@ -1,7 +1,8 @@
 /**
  * Shared set-up of the browser tests: Debian's Chromium driven by playwright-core, a clear message when
- * it is missing (a failure in CI, a skip on a developer's machine), the page's CSP enforced on every
- * document, and screenshots written under test/output/screenshots/.
+ * it is missing (a failure in CI, a skip on a developer's machine), console errors (CSP violations
+ * among them) collected, and screenshots written under test/output/screenshots/. The CSP is the local
+ * gateway's own: it sends CloudFront's security headers (lib/security-headers.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,11 +24,6 @@ const MISSING_TEXT = `No Chromium at ${CHROMIUM_PATH}: install it with \`apt-get
 export const skipBrowserTests = chromiumMissing && !process.env.CI;
 if (skipBrowserTests) console.warn(`Browser tests skipped. ${MISSING_TEXT}`);
 
-/** The content security policy the page must work under (CloudFront's response headers policy). */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
-
 export const SCREENSHOT_DIR = join(import.meta.dirname, '..', 'output', 'screenshots');
 
 /** Starts headless Chromium with a fresh profile; throws the install hint when it is missing. */
@@ -48,7 +44,7 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page in a fresh context, with the CSP added to documents and every console error collected. */
+/** A page in a fresh context, with every console error collected. */
 export interface TestPage {
   context: BrowserContext;
   page: Page;
@@ -58,19 +54,6 @@ export interface TestPage {
 
 export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<TestPage> {
   const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, ...options });
-  // The local gateway need not send the CSP that CloudFront sends: add it, so a violation shows here.
-  await context.route(
-    (url) => !url.pathname.startsWith('/api/feedback'),
-    async (route) => {
-      const request = route.request();
-      if (request.resourceType() !== 'document' || request.method() !== 'GET') return route.continue();
-      const response = await route.fetch({ maxRedirects: 0 });
-      await route.fulfill({
-        response,
-        headers: { ...response.headers(), 'content-security-policy': CONTENT_SECURITY_POLICY },
-      });
-    },
-  );
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {

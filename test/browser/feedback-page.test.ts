@@ -1,19 +1,14 @@
 /**
  * The feedback page in a real browser (Debian's Chromium through playwright-core) against the local
- * stack on free ports, under the CSP that CloudFront sends. One browser and one stack for the file;
- * a fresh context per test. Screenshots go to test/output/screenshots/.
+ * stack on free ports, under the CSP that CloudFront sends: the local gateway sends the same headers
+ * (lib/security-headers.ts). One browser and one stack for the file; a fresh context per test.
+ * Screenshots go to test/output/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
-import {
-  CONTENT_SECURITY_POLICY,
-  launchBrowser,
-  openPage,
-  screenshot,
-  skipBrowserTests,
-  type TestPage,
-} from './browser';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
+import { launchBrowser, openPage, screenshot, skipBrowserTests, type TestPage } from './browser';
 
 const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
 const SENT_TIMEOUT_MS = 20_000;
@@ -297,7 +292,8 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
       viewport: { width: 320, height: 640 },
       colorScheme: 'dark',
     });
-    await small.page.goto(page.url());
+    const view = await small.page.goto(page.url());
+    expect(view?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await screenshot(small.page, 'nojs-thanks-sent-320-dark');
     expect(unexpected([...problems, ...small.problems])).toEqual([]);
   });

@@ -164,6 +164,7 @@ describe('createGateway', () => {
     server = createGateway({
       siteDir,
       timeoutMs: 2000,
+      responseHeaders: { 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin' },
       routes: [
         {
           method: 'POST',
@@ -186,6 +187,9 @@ describe('createGateway', () => {
           handler: async (event) => {
             if (event.pathParameters?.taskId === 'boom') throw new Error('boom');
             if (event.pathParameters?.taskId === 'slow') await new Promise((r) => setTimeout(r, 5000));
+            if (event.pathParameters?.taskId === 'own-headers') {
+              return { statusCode: 200, headers: { 'referrer-policy': 'unsafe-url' }, body: '{}' };
+            }
             return { statusCode: 200, body: JSON.stringify(event.pathParameters) };
           },
         },
@@ -250,6 +254,28 @@ describe('createGateway', () => {
     expect(thrown.status).toBe(500);
     expect(await thrown.json()).toEqual({ message: 'Internal Server Error' });
     expect((await fetch(`${url}/api/tasks/slow`)).status).toBe(500);
+  });
+
+  it("sends its response headers on every answer, over the handler's own, as CloudFront does", async () => {
+    // Act
+    const answers = await Promise.all(
+      [
+        '/',
+        '/app.js',
+        '/nope.css',
+        '/api/tasks/abc',
+        '/api/tasks/boom',
+        '/api/other',
+        '/api/tasks/own-headers',
+      ].map((path) => fetch(`${url}${path}`)),
+    );
+    await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.headers.get('x-frame-options')).toBe('DENY');
+      expect(answer.headers.get('referrer-policy')).toBe('same-origin');
+    }
   });
 
   it('refuses a body over 10 MB with 413 without reading it all', async () => {

@@ -5,6 +5,7 @@
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
   type Accepted,
   getTask,
@@ -39,6 +40,24 @@ describe('the local stack', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     expect(await response.text()).toContain('<form');
+  });
+
+  it("sends CloudFront's security headers but HSTS (plain HTTP) on the page, its files and the API", async () => {
+    // Act
+    const answers = await Promise.all(
+      ['/', '/app.js', '/api/tasks/not-a-task-id'].map((path) => fetch(`${stack.url}${path}`)),
+    );
+    await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('x-frame-options')).toBe('DENY');
+      expect(answer.headers.get('referrer-policy')).toBe('same-origin');
+      expect(answer.headers.get('strict-transport-security')).toBeNull();
+    }
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 400]);
   });
 
   it('accepts JSON feedback, runs the task to SUCCESS and sends exactly the contract email', async () => {

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../lib/constructs/website';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
   consumer,
   consumerTimeoutSeconds,
