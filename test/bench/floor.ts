@@ -3,6 +3,7 @@
  * message), made directly with the same SDK clients against the same emulators, from the same process
  * as the handler, so that both pay the clients' CPU on the same core.
  */
+import { createServer, type Server } from 'node:http';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
@@ -15,19 +16,9 @@ export interface FloorTarget {
 
 const config = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
-/** Latency of each of `amount` submissions' calls, ms, `connections` at a time. */
-export async function floorLatencies(
-  target: FloorTarget,
-  connections: number,
-  amount: number,
-  overlapped: boolean,
-): Promise<number[]> {
-  const dynamodb = new DynamoDBClient({ ...config, endpoint: target.dynamodbEndpoint });
-  const sqs = new SQSClient({ ...config, endpoint: target.sqsEndpoint });
-  const body = JSON.stringify({ email: 'visitor@example.com', message: 'Benchmark feedback.' });
-  const times: number[] = [];
-  let next = 0;
-  const one = async () => {
+/** The record's PutItem and the message's SendMessage, as the submit handler makes them. */
+function submitCalls(target: FloorTarget, dynamodb: DynamoDBClient, sqs: SQSClient) {
+  return (body: string, overlapped: boolean) => {
     const taskId = crypto.randomUUID();
     const put = () =>
       dynamodb.send(
@@ -44,12 +35,64 @@ export async function floorLatencies(
         }),
       );
     const send = () => sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: body }));
+    return overlapped ? Promise.all([put(), send()]) : put().then(send);
+  };
+}
+
+/**
+ * The floor behind HTTP: the smallest server that makes the submit's two calls, so that the load tool
+ * measures it exactly as it measures the local gateway and the handler (same HTTP hop, same client).
+ */
+export async function startHttpFloor(target: FloorTarget): Promise<{ url: string; close(): Promise<void> }> {
+  const dynamodb = new DynamoDBClient({ ...config, endpoint: target.dynamodbEndpoint });
+  const sqs = new SQSClient({ ...config, endpoint: target.sqsEndpoint });
+  const calls = submitCalls(target, dynamodb, sqs);
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      calls(Buffer.concat(chunks).toString('utf8'), true).then(
+        () => {
+          response.writeHead(202, { 'content-type': 'application/json' });
+          response.end('{"status":"PENDING"}');
+        },
+        () => {
+          response.writeHead(503);
+          response.end();
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        dynamodb.destroy();
+        sqs.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Latency of each of `amount` submissions' calls, ms, `connections` at a time. */
+export async function floorLatencies(
+  target: FloorTarget,
+  connections: number,
+  amount: number,
+  overlapped: boolean,
+): Promise<number[]> {
+  const dynamodb = new DynamoDBClient({ ...config, endpoint: target.dynamodbEndpoint });
+  const sqs = new SQSClient({ ...config, endpoint: target.sqsEndpoint });
+  const body = JSON.stringify({ email: 'visitor@example.com', message: 'Benchmark feedback.' });
+  const calls = submitCalls(target, dynamodb, sqs);
+  const times: number[] = [];
+  let next = 0;
+  const one = async () => {
     const start = performance.now();
-    if (overlapped) await Promise.all([put(), send()]);
-    else {
-      await put();
-      await send();
-    }
+    await calls(body, overlapped);
     times.push(performance.now() - start);
   };
   try {

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
@@ -47,6 +47,8 @@ interface StackInfo {
   queueUrl: string;
   deadLetterQueueUrl: string;
   tableName: string;
+  /** The submit's floor behind HTTP (floor.ts). */
+  httpFloorUrl: string;
 }
 
 const log = (line: string) =>
@@ -181,6 +183,8 @@ function handlerEnv(info: StackInfo): Record<string, string> {
     AWS_ENDPOINT_URL_SQS: info.sqsEndpoint,
     AWS_ENDPOINT_URL_SES: info.sesUrl,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // As the stack sets it on every function (lib/constructs/feedback-function.ts).
+    NODE_OPTIONS: '--enable-source-maps',
     TASKS_TABLE_NAME: info.tableName,
     FEEDBACK_QUEUE_URL: info.queueUrl,
     DEAD_LETTER_QUEUE_URL: info.deadLetterQueueUrl,
@@ -301,13 +305,18 @@ function summarize(times: number[], errors: number): LatencyRun {
   };
 }
 
-function submitLoad(url: string, connections: number, amount: number): Promise<LatencyRun> {
+function submitLoad(
+  url: string,
+  connections: number,
+  amount: number,
+  path = '/api/feedback',
+): Promise<LatencyRun> {
   return new Promise((resolve, reject) => {
     const times: number[] = [];
     let errors = 0;
     const instance = autocannon(
       {
-        url: `${url}/api/feedback`,
+        url: `${url}${path}`,
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ email: 'visitor@example.com', message: 'Benchmark feedback.' }),
@@ -334,17 +343,21 @@ function floorLoad(child: ChildProcess, connections: number, amount: number, ove
 
 async function measureLatency(info: StackInfo, child: ChildProcess, sqs: SQSClient) {
   const byConcurrency: Record<string, unknown> = {};
-  let c1: { submitP50: Spread; floorP50: Spread } | undefined;
+  let c1: { submitP50: Spread; floorP50: Spread; httpFloorP50: Spread } | undefined;
   for (const connections of [1, 16]) {
     const submitRuns: LatencyRun[] = [];
     const floorRuns: LatencyRun[] = [];
     const sequentialRuns: LatencyRun[] = [];
-    // Warm both paths (the handlers' first invocations, the clients' connections).
+    const httpFloorRuns: LatencyRun[] = [];
+    // Warm every path (the handlers' first invocations, the clients' connections).
     await submitLoad(info.url, connections, 100);
+    await submitLoad(info.httpFloorUrl, connections, 100, '/');
     await floorLoad(child, connections, 100, true);
+    // Interleaved, so that a slow patch of the machine hits each alike.
     for (let i = 0; i < LATENCY_REPEATS; i++) {
       floorRuns.push(await floorLoad(child, connections, LATENCY_REQUESTS, true));
       submitRuns.push(await submitLoad(info.url, connections, LATENCY_REQUESTS));
+      httpFloorRuns.push(await submitLoad(info.httpFloorUrl, connections, LATENCY_REQUESTS, '/'));
       sequentialRuns.push(await floorLoad(child, connections, LATENCY_REQUESTS, false));
     }
     const entry = {
@@ -357,15 +370,37 @@ async function measureLatency(info: StackInfo, child: ChildProcess, sqs: SQSClie
       floorP50Ms: roundSpread(spread(floorRuns.map((r) => r.p50))),
       floorP95Ms: roundSpread(spread(floorRuns.map((r) => r.p95))),
       sequentialFloorP50Ms: roundSpread(spread(sequentialRuns.map((r) => r.p50))),
+      httpFloorP50Ms: roundSpread(spread(httpFloorRuns.map((r) => r.p50))),
+      httpFloorP95Ms: roundSpread(spread(httpFloorRuns.map((r) => r.p95))),
     };
     byConcurrency[`c${connections}`] = entry;
-    if (connections === 1) c1 = { submitP50: entry.p50Ms, floorP50: entry.floorP50Ms };
-    log(`submit c=${connections}: p50 ${entry.p50Ms.median} ms, floor p50 ${entry.floorP50Ms.median} ms`);
+    if (connections === 1) {
+      c1 = { submitP50: entry.p50Ms, floorP50: entry.floorP50Ms, httpFloorP50: entry.httpFloorP50Ms };
+    }
+    log(
+      `submit c=${connections}: p50 ${entry.p50Ms.median} ms, floor p50 ${entry.floorP50Ms.median} ms, over HTTP ${entry.httpFloorP50Ms.median} ms`,
+    );
   }
   // The poller was paused: drop what piled up so that the throughput run starts from an empty queue.
-  await sqs.send(new PurgeQueueCommand({ QueueUrl: info.queueUrl }));
+  // (Not PurgeQueue: like SQS, the emulator may delete messages sent in the minute after a purge.)
+  await drain(sqs, info.queueUrl);
   if (!c1) throw new Error('no latency at concurrency 1');
   return { c1, byConcurrency };
+}
+
+async function drain(sqs: SQSClient, queueUrl: string): Promise<void> {
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return;
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -393,7 +428,7 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
   );
   const submittedSeconds = (Date.now() - start) / 1000;
 
-  const done = new Map<string, { createdAt: string; finishedAt: string }>();
+  const done = new Map<string, { createdAt: string; finishedAt: string; runtimeMs: number }>();
   const deadline = Date.now() + 180_000;
   let emails = 0;
   while (Date.now() < deadline) {
@@ -436,6 +471,11 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
     tasksPerSecond: round(taskIds.length / seconds, 1),
     submitToSuccessP50Ms: percentile(latencies, 50),
     submitToSuccessP99Ms: percentile(latencies, 99),
+    /** The worker's own time per task (claim to SUCCESS), what Lambda bills beyond the simulated work. */
+    workerRuntimeP50Ms: percentile(
+      [...done.values()].map((t) => t.runtimeMs),
+      50,
+    ),
   };
   log(`throughput: ${result.tasks} tasks in ${result.seconds}s (${result.tasksPerSecond}/s)`);
   return result;
@@ -510,7 +550,7 @@ async function main() {
       submitMs: latencyC1.p50Ms.median,
       // A warm status read costs about what the floor's single call does; the cold figure bounds it.
       getTaskMs: Math.min(getTaskMs, latency.c1.floorP50.median),
-      workerOverheadMs: throughput.submitToSuccessP50Ms,
+      workerOverheadMs: throughput.workerRuntimeP50Ms,
       emailsPerTask: 1,
     });
     const results = {
@@ -523,6 +563,8 @@ async function main() {
         p99Ms: latencyC1.p99Ms.median,
         floorP50Ms: latency.c1.floorP50.median,
         ratio: round(latency.c1.submitP50.median / latency.c1.floorP50.median, 3),
+        httpFloorP50Ms: latency.c1.httpFloorP50.median,
+        ratioToHttpFloor: round(latency.c1.submitP50.median / latency.c1.httpFloorP50.median, 3),
         ...latency.byConcurrency,
       },
       throughput,
@@ -568,8 +610,8 @@ function table(r: {
         `| ${f.name} | ${round(f.bundleBytes / 1024, 1)} (baseline ${round(f.baselineBundleBytes / 1024, 1)}) | ${s(f.coldStart)} | ${s(f.baselineColdStart)} | ${f.ratio} | ${s(r.warmCpuMs[f.name] as Spread)} |`,
     ),
     '',
-    '| submit (POST /api/feedback) | p50 ms | p95 ms | p99 ms | floor p50 ms | sequential floor p50 ms | ratio p50/floor |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| submit (POST /api/feedback) | p50 ms | p95 ms | p99 ms | floor p50 ms | floor over HTTP p50 ms | sequential floor p50 ms | p50 / floor | p50 / floor over HTTP |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...(['c1', 'c16'] as const).map((key) => {
       const c = r.submit[key] as {
         connections: number;
@@ -578,9 +620,10 @@ function table(r: {
         p95Ms: Spread;
         p99Ms: Spread;
         floorP50Ms: Spread;
+        httpFloorP50Ms: Spread;
         sequentialFloorP50Ms: Spread;
       };
-      return `| concurrency ${c.connections}, ${c.requests} requests | ${s(c.p50Ms)} | ${s(c.p95Ms)} | ${s(c.p99Ms)} | ${s(c.floorP50Ms)} | ${s(c.sequentialFloorP50Ms)} | ${round(c.p50Ms.median / c.floorP50Ms.median, 2)} |`;
+      return `| concurrency ${c.connections}, ${c.requests} requests | ${s(c.p50Ms)} | ${s(c.p95Ms)} | ${s(c.p99Ms)} | ${s(c.floorP50Ms)} | ${s(c.httpFloorP50Ms)} | ${s(c.sequentialFloorP50Ms)} | ${round(c.p50Ms.median / c.floorP50Ms.median, 2)} | ${round(c.p50Ms.median / c.httpFloorP50Ms.median, 2)} |`;
     }),
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,

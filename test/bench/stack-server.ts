@@ -4,7 +4,7 @@
  * the floor's SDK clients work in the same process as the handler's.
  */
 import { startLocalStack } from '../../lib/local/stack';
-import { floorLatencies } from './floor';
+import { floorLatencies, startHttpFloor } from './floor';
 
 const stack = await startLocalStack({
   workSeconds: 0,
@@ -21,12 +21,15 @@ const target = {
   queueUrl: stack.queueUrl,
 };
 
+const httpFloor = await startHttpFloor(target);
+
 process.send?.({
   type: 'ready',
   url: stack.url,
   sesUrl: stack.sesUrl,
   ...target,
   deadLetterQueueUrl: stack.deadLetterQueueUrl,
+  httpFloorUrl: httpFloor.url,
 });
 
 type Command =
@@ -47,6 +50,7 @@ process.on('message', async (command: Command) => {
       return;
     }
     case 'stop':
+      await httpFloor.close();
       await stack.stop();
       process.send?.({ type: 'stopped' }, () => process.exit(0));
       return;
