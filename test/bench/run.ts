@@ -444,6 +444,7 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
           status: string;
           createdAt: string;
           finishedAt: string;
+          runtimeMs: number;
         };
         if (task.status === 'SUCCESS') done.set(task.taskId, task);
         if (task.status === 'FAILURE') throw new Error(`task ${task.taskId} failed`);
