@@ -5,11 +5,10 @@
  * cost of the same clients and the same requests. Writes JSON to the file named by argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import type { InitializeMiddleware, MetadataBearer, MiddlewareStack } from '@smithy/types';
 import type { Context } from 'aws-lambda';
 import { type CapturedCall, TASK_ID_PLACEHOLDER } from './baseline';
 import { apiEvent, sqsEvent } from './events';
+import { cannedAnswers, stubHandlerClients } from './stub-clients';
 
 const outFile = process.argv[2];
 Object.assign(process.env, {
@@ -30,50 +29,16 @@ Object.assign(process.env, {
 const workerEnv = { ...process.env, NOTIFY_EMAIL: undefined };
 
 const now = new Date().toISOString();
-const record = {
-  taskId: TASK_ID_PLACEHOLDER,
-  status: 'STARTED',
-  createdAt: now,
-  startedAt: now,
-  attempts: 1,
-  emails: {},
-};
-const answers: Record<string, object> = {
-  PutItemCommand: {},
-  GetItemCommand: { Item: marshall({ ...record, status: 'SUCCESS', accepted: 1, sent: 1 }) },
-  UpdateItemCommand: { Attributes: marshall(record) },
-  SendMessageCommand: { MessageId: 'message-1', MD5OfMessageBody: '' },
-  GetQueueAttributesCommand: { Attributes: { ApproximateNumberOfMessages: '0' } },
-  SendEmailCommand: { MessageId: 'ses-1' },
-};
-
 let calls: CapturedCall[] = [];
 let inFlight = 0;
 let group = 0;
-const { dynamodb } = await import('../../functions/commons/clients/dynamodb');
-const { sqs } = await import('../../functions/commons/clients/sqs');
-const { ses } = await import('../../functions/commons/clients/ses');
-function recorder(name: CapturedCall['client']): InitializeMiddleware<object, MetadataBearer> {
-  return (_next, context) => async (args) => {
-    if (inFlight === 0) group += 1;
-    inFlight += 1;
-    calls.push({ client: name, command: String(context.commandName), input: args.input, group });
-    await new Promise((resolve) => setImmediate(resolve));
-    inFlight -= 1;
-    const output = { $metadata: {}, ...answers[String(context.commandName)] } as MetadataBearer;
-    return { output, response: {} };
-  };
-}
-for (const [name, client] of [
-  ['dynamodb', dynamodb],
-  ['sqs', sqs],
-  ['ses', ses],
-] as const) {
-  (client.middlewareStack as unknown as MiddlewareStack<object, MetadataBearer>).add(recorder(name), {
-    step: 'initialize',
-    name: 'benchCapture',
-  });
-}
+await stubHandlerClients(cannedAnswers(TASK_ID_PLACEHOLDER, now), async (client, command, input) => {
+  if (inFlight === 0) group += 1;
+  inFlight += 1;
+  calls.push({ client, command, input, group });
+  await new Promise((resolve) => setImmediate(resolve));
+  inFlight -= 1;
+});
 
 const context = {
   functionName: 'capture',

@@ -33,7 +33,7 @@ import { percentile, round, type Spread, spread } from './stats';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS_DIR = join(import.meta.dirname, 'results');
-const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS ?? 7);
+const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS ?? 9);
 const LATENCY_REPEATS = 3;
 const LATENCY_REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 400);
 const THROUGHPUT_TASKS = Number(process.env.BENCH_TASKS ?? 1000);

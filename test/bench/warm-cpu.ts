@@ -1,15 +1,11 @@
 /**
- * Warm CPU time per invocation of each handler, in this process, with the SDK clients mocked: the
+ * Warm CPU time per invocation of each handler, in this process, with the SDK clients stubbed: the
  * handler's own work (parsing, validation, marshalling, logging, metrics) that Lambda bills as GB-s
  * beyond the time spent waiting on AWS. Writes its result as JSON to the file named by argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { cannedAnswers, stubHandlerClients } from './stub-clients';
 
 const [, , outFile, countArg] = process.argv;
 const invocations = Number(countArg ?? 2000);
@@ -30,27 +26,7 @@ process.stdout.write = () => true;
 
 const taskId = '3b241101-e2bb-4255-8caf-4136c566a962';
 const now = new Date().toISOString();
-const record = marshall({
-  taskId,
-  status: 'STARTED',
-  createdAt: now,
-  startedAt: now,
-  attempts: 1,
-  emails: {},
-});
-mockClient(DynamoDBClient)
-  .on(PutItemCommand)
-  .resolves({})
-  .on(GetItemCommand)
-  .resolves({ Item: { ...record, status: { S: 'SUCCESS' } } })
-  .on(UpdateItemCommand)
-  .resolves({ Attributes: record });
-mockClient(SQSClient)
-  .on(SendMessageCommand)
-  .resolves({ MessageId: 'm-1' })
-  .on(GetQueueAttributesCommand)
-  .resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
-mockClient(SESClient).on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+await stubHandlerClients(cannedAnswers(taskId, now));
 
 const context = {
   functionName: 'bench',
