@@ -5,7 +5,7 @@
  * use the function's Test button in the Lambda console.
  */
 import { parseArgs } from 'node:util';
-import { localEndpoints, resolveTarget, runTool, UsageError } from '../lib/local/cli';
+import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/local/cli';
 import { LOCAL_REGION } from '../lib/local/resources';
 import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../lib/settings';
 
@@ -23,6 +23,9 @@ await runTool(async (ref) => {
   ref.target = target;
   const { queueUrl, deadLetterQueueUrl } = await target.queueUrls();
   const endpoints = localEndpoints();
+  // The running stack's addresses, unless given here.
+  const running = runningStackState();
+  const notifyEmail = process.env[env.notifyEmail]?.trim() || running?.notifyEmail;
   Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
@@ -33,7 +36,8 @@ await runTool(async (ref) => {
     [env.tasksTableName]: target.tableName,
     [env.feedbackQueueUrl]: queueUrl,
     [env.deadLetterQueueUrl]: deadLetterQueueUrl,
-    [env.senderEmail]: process.env[env.senderEmail] || LOCAL_SENDER_EMAIL,
+    [env.senderEmail]: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
+    ...(notifyEmail ? { [env.notifyEmail]: notifyEmail } : {}),
     [env.taskTtlDays]: process.env[env.taskTtlDays] || String(DEFAULT_TASK_TTL_DAYS),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL || 'WARN',
@@ -44,6 +48,6 @@ await runTool(async (ref) => {
   console.log(
     process.env[env.notifyEmail]
       ? `Mailed to the owner: see ${endpoints.ses.replace('127.0.0.1', 'localhost')}`
-      : `${env.notifyEmail} is not set: the report was made but not mailed (NOTIFY_EMAIL=owner@example.com npm run report).`,
+      : `No owner address: the report was made but not mailed (start the stack with NOTIFY_EMAIL=owner@example.com, or run NOTIFY_EMAIL=owner@example.com npm run report).`,
   );
 });

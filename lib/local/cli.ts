@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localPorts } from '../settings';
 import { LOCAL_REGION, localResourceNames } from './resources';
+import { LOCAL_STACK_STATE_FILE, type LocalStackState } from './state';
 
 /**
  * What the command-line tools (`npm run task`, `tasks`, `redrive`, `report`) work on: the running
@@ -34,8 +37,36 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Where the local stack's emulators listen: the ports `npm start` uses (same variables). */
+/** The folder `npm start` keeps its data in. */
+export const LOCAL_DATA_DIR = join(import.meta.dirname, '..', '..', '.local');
+
+/** What the running `npm start` wrote about itself, or undefined when none is running. */
+export function runningStackState(): LocalStackState | undefined {
+  try {
+    const state = JSON.parse(
+      readFileSync(join(LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE), 'utf8'),
+    ) as LocalStackState;
+    process.kill(state.pid, 0);
+    return state;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the local stack's emulators listen: the ports the running `npm start` wrote down, else the
+ * ports it would use (same variables).
+ */
 export function localEndpoints(): { dynamodb: string; sqs: string; ses: string; web: string } {
+  const running = runningStackState();
+  if (running) {
+    return {
+      web: `http://127.0.0.1:${running.ports.web}`,
+      dynamodb: `http://127.0.0.1:${running.ports.dynamodb}`,
+      sqs: `http://127.0.0.1:${running.ports.sqs}`,
+      ses: `http://127.0.0.1:${running.ports.ses}`,
+    };
+  }
   const port = (part: keyof typeof localPorts) => {
     const { port: fallback, variable } = localPorts[part];
     const raw = process.env[variable];

@@ -34,6 +34,7 @@ import { restoreQueues, saveQueues } from './queue-snapshot';
 import { ensureQueues, ensureTable, LOCAL_ACCOUNT_ID, LOCAL_REGION, localResourceNames } from './resources';
 import { type Schedule, startSchedule } from './scheduler';
 import { startSqs } from './sqs-emulator';
+import { LOCAL_STACK_STATE_FILE, type LocalStackState } from './state';
 import { reason, TaskLog } from './task-log';
 
 /** Options of {@link startLocalStack}; every one has the stack's (lib/settings.ts) or the contract's default. */
@@ -337,6 +338,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     poller.start();
+
+    if (options.dataDir) {
+      const stateFile = join(options.dataDir, LOCAL_STACK_STATE_FILE);
+      const state: LocalStackState = {
+        pid: process.pid,
+        ports: { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port },
+        senderEmail: settings.senderEmail,
+        ...(settings.notifyEmail ? { notifyEmail: settings.notifyEmail } : {}),
+      };
+      writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+      closers.push(async () => rmSync(stateFile, { force: true }));
+    }
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
