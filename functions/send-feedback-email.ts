@@ -87,11 +87,12 @@ class DeferredError extends Error {
 
 /**
  * Seconds until a message that failed transiently on its `receiveCount`-th receive is delivered again:
- * exponential backoff with full jitter, like Celery's `retry_backoff` + `retry_jitter`.
+ * exponential backoff with full jitter, like Celery's `retry_backoff` + `retry_jitter`, but never under
+ * a second, so that a retry never hammers a service that has just failed (and `RETRY` is seen).
  */
 export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
   const cap = Math.min(retry.maxDelaySeconds, retry.baseDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
-  return Math.round(random() * cap);
+  return Math.max(1, Math.round(random() * cap));
 }
 
 /**

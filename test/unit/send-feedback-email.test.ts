@@ -710,7 +710,7 @@ describe('send-feedback-email: counters and logs', () => {
 });
 
 describe('retryDelaySeconds', () => {
-  it('grows exponentially with full jitter, capped', async () => {
+  it('grows exponentially with full jitter, capped, and never under a second', async () => {
     // Prepare
     await loadWorker();
     const { retryDelaySeconds } = await import('../../functions/send-feedback-email');
@@ -720,6 +720,6 @@ describe('retryDelaySeconds', () => {
 
     // Assess
     expect(delays).toEqual([5, 10, 20, 40, 300]);
-    expect(retryDelaySeconds(4, () => 0)).toBe(0);
+    expect(retryDelaySeconds(4, () => 0)).toBe(1);
   });
 });
