@@ -5,23 +5,14 @@
  * cost of the same clients and the same requests. Writes JSON to the file named by argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../helpers/sqs-event';
 import { type CapturedCall, TASK_ID_PLACEHOLDER } from './baseline';
-import { apiEvent, sqsEvent } from './events';
+import { benchEvents } from './events';
+import { benchHandlerEnv } from './handler-env';
 import { cannedAnswers, stubHandlerClients } from './stub-clients';
 
 const outFile = process.argv[2];
-Object.assign(process.env, {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'capture',
-  AWS_SECRET_ACCESS_KEY: 'capture',
-  TASKS_TABLE_NAME: '__TABLE__',
-  FEEDBACK_QUEUE_URL: '__QUEUE_URL__',
-  DEAD_LETTER_QUEUE_URL: '__DLQ_URL__',
-  SENDER_EMAIL: 'support@example.com',
-  NOTIFY_EMAIL: 'owner@example.com',
-  FEEDBACK_WORK_SECONDS: '0',
-  SES_MAX_SEND_RATE: '1000000',
+Object.assign(process.env, benchHandlerEnv, {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
 });
@@ -40,13 +31,7 @@ await stubHandlerClients(cannedAnswers(TASK_ID_PLACEHOLDER, now), async (client,
   inFlight -= 1;
 });
 
-const context = {
-  functionName: 'capture',
-  awsRequestId: 'capture',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:capture',
-  memoryLimitInMB: '256',
-  getRemainingTimeInMillis: () => 60_000,
-} as Context;
+const context = lambdaContext('capture');
 
 const result: Record<string, CapturedCall[]> = {};
 async function capture(name: string, invoke: () => Promise<unknown>) {
@@ -64,35 +49,15 @@ async function capture(name: string, invoke: () => Promise<unknown>) {
 }
 
 const submit = await import('../../functions/submit-feedback');
-await capture('submit-feedback', () =>
-  submit.handler(
-    apiEvent('POST', '/api/feedback', {
-      body: JSON.stringify({ email: 'visitor@example.com', message: 'Cold start feedback.' }),
-    }),
-    context,
-  ),
-);
+await capture('submit-feedback', () => submit.handler(benchEvents.submit(), context));
 const getTask = await import('../../functions/get-task');
-await capture('get-task', () =>
-  getTask.handler(
-    apiEvent('GET', `/api/tasks/${TASK_ID_PLACEHOLDER}`, { pathParameters: { taskId: TASK_ID_PLACEHOLDER } }),
-    context,
-  ),
-);
+await capture('get-task', () => getTask.handler(benchEvents.getTask(TASK_ID_PLACEHOLDER), context));
 const report = await import('../../functions/daily-report');
-await capture('daily-report', () => report.handler({}));
+await capture('daily-report', () => report.handler(benchEvents.report()));
 process.env = workerEnv;
 const worker = await import('../../functions/send-feedback-email');
 await capture('send-feedback-email', () =>
-  worker.handler(
-    sqsEvent({
-      taskId: TASK_ID_PLACEHOLDER,
-      email: 'visitor@example.com',
-      message: 'Cold start.',
-      createdAt: now,
-    }),
-    context,
-  ),
+  worker.handler(benchEvents.worker(TASK_ID_PLACEHOLDER, now), context),
 );
 
 writeFileSync(outFile ?? '/dev/stdout', JSON.stringify(result));

@@ -1,56 +1,18 @@
-/** Minimal but realistic Lambda events for the benchmark (the shapes API Gateway and SQS send). */
+/**
+ * The one event each handler answers in the benchmark (capture, warm CPU, cold starts), built with the
+ * tests' own factories of API Gateway and SQS events.
+ */
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import { feedbackPostEvent, getTaskEvent } from '../helpers/api-event';
+import { feedbackMessage, feedbackRecord, sqsEvent } from '../helpers/sqs-event';
 
-export function apiEvent(
-  method: string,
-  path: string,
-  options: { body?: string; pathParameters?: Record<string, string>; contentType?: string } = {},
-): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      accept: 'application/json',
-      host: 'bench.local',
-      ...(options.body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'bench',
-      domainName: 'bench.local',
-      domainPrefix: 'bench',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-      requestId: 'bench',
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
-    ...(options.body === undefined ? {} : { body: options.body }),
-    isBase64Encoded: false,
-  };
-}
+const feedback = { email: 'visitor@example.com', message: 'Benchmark feedback.' };
 
-export function sqsEvent(...bodies: object[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `bench-${index}-${Date.now()}`,
-      receiptHandle: `receipt-${index}`,
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'bench',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:Feedback',
-      awsRegion: 'us-east-1',
-    })),
-  };
-}
+export const benchEvents = {
+  submit: (): APIGatewayProxyEventV2 => feedbackPostEvent(feedback),
+  getTask: (taskId: string): APIGatewayProxyEventV2 => getTaskEvent(taskId),
+  /** One message of a task whose record is PENDING (the worker's whole happy path). */
+  worker: (taskId: string, createdAt: string): SQSEvent =>
+    sqsEvent(feedbackRecord(feedbackMessage({ ...feedback, taskId, createdAt }))),
+  report: (): Record<string, never> => ({}),
+};

@@ -5,10 +5,10 @@
  * 1. Cold start: the bundles the stack deploys (same esbuild options) and, beside each, a baseline that
  *    only creates the same SDK clients and makes the same calls; a fresh Node process loads each and
  *    answers its first event against the local emulators.
- * 2. Submit latency through the local stack (autocannon), beside the floor: the handler's two SDK calls
- *    made directly against the same emulators.
+ * 2. Submit latency through the local stack (autocannon), beside floors made of the handler's two SDK
+ *    calls against the same emulators: made directly, and behind the smallest HTTP server.
  * 3. End-to-end throughput with no simulated work: submissions until every task is SUCCESS with its email.
- * 4. Warm CPU per invocation (in process, clients mocked).
+ * 4. Warm CPU per invocation (in process, the clients stubbed).
  * 5. Cost per million submissions from the stack's settings, the figures above and prices.json.
  *
  * Writes test/bench/results/latest.json and prints a table (markdown, for the README).
@@ -26,7 +26,8 @@ import { functionBundling } from '../../lib/constructs/feedback-function';
 import { DEFAULT_WORK_SECONDS } from '../../lib/settings';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline';
 import { costPerMillion, pricesDate } from './cost';
-import { apiEvent, sqsEvent } from './events';
+import { benchEvents } from './events';
+import { benchHandlerEnv, RESOURCE_PLACEHOLDERS } from './handler-env';
 import { percentile, round, type Spread, spread } from './stats';
 
 // The SDK's notice that its 2027 releases need Node 22 is noise in the report.
@@ -62,7 +63,6 @@ function startStack(): Promise<{ child: ChildProcess; info: StackInfo }> {
   const child = fork(join(import.meta.dirname, 'stack-server.ts'), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -99,17 +99,21 @@ const BASELINE_SHAPE: Record<
   'daily-report': { clients: ['dynamodb', 'sqs', 'ses'], taskId: 'none' },
 };
 
+/** Runs one of the benchmark's scripts in a fresh process; the JSON it wrote to the file it was given. */
+function runScript<T>(script: string, ...args: string[]): T {
+  const out = join(mkdtempSync(join(tmpdir(), 'feedback-bench-')), 'result.json');
+  execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), out, ...args], {
+    stdio: 'ignore',
+  });
+  return JSON.parse(readFileSync(out, 'utf8')) as T;
+}
+
 /** The calls each handler makes for its event, recorded in a child process (capture.ts). */
 function captureCalls(info: StackInfo): Record<FunctionName, CapturedCall[]> {
-  const out = join(mkdtempSync(join(tmpdir(), 'feedback-capture-')), 'calls.json');
-  execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'capture.ts'), out], {
-    stdio: 'ignore',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  const text = readFileSync(out, 'utf8')
-    .replaceAll('__TABLE__', info.tableName)
-    .replaceAll('__QUEUE_URL__', info.queueUrl)
-    .replaceAll('__DLQ_URL__', info.deadLetterQueueUrl);
+  const text = JSON.stringify(runScript('capture.ts'))
+    .replaceAll(RESOURCE_PLACEHOLDERS.table, info.tableName)
+    .replaceAll(RESOURCE_PLACEHOLDERS.queueUrl, info.queueUrl)
+    .replaceAll(RESOURCE_PLACEHOLDERS.deadLetterQueueUrl, info.deadLetterQueueUrl);
   return JSON.parse(text) as Record<FunctionName, CapturedCall[]>;
 }
 
@@ -175,10 +179,8 @@ function coldStart(bundlePath: string, event: unknown, env: Record<string, strin
 
 function handlerEnv(info: StackInfo): Record<string, string> {
   return {
+    ...benchHandlerEnv,
     PATH: process.env.PATH ?? '',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: info.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: info.sqsEndpoint,
     AWS_ENDPOINT_URL_SES: info.sesUrl,
@@ -188,12 +190,6 @@ function handlerEnv(info: StackInfo): Record<string, string> {
     TASKS_TABLE_NAME: info.tableName,
     FEEDBACK_QUEUE_URL: info.queueUrl,
     DEAD_LETTER_QUEUE_URL: info.deadLetterQueueUrl,
-    SENDER_EMAIL: 'support@example.com',
-    NOTIFY_EMAIL: 'owner@example.com',
-    FEEDBACK_WORK_SECONDS: '0',
-    SES_MAX_SEND_RATE: '100000',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
   };
 }
 
@@ -207,19 +203,16 @@ async function measureColdStarts(info: StackInfo, dynamodb: DynamoDBClient) {
   const eventFor = async (name: FunctionName): Promise<unknown> => {
     switch (name) {
       case 'submit-feedback':
-        return apiEvent('POST', '/api/feedback', {
-          body: JSON.stringify({ email: 'visitor@example.com', message: 'Cold start feedback.' }),
-        });
+        return benchEvents.submit();
       case 'get-task':
-        return apiEvent('GET', `/api/tasks/${existing}`, { pathParameters: { taskId: existing } });
+        return benchEvents.getTask(existing);
       case 'send-feedback-email': {
         // A fresh PENDING task each time, so that the worker does its whole happy path.
         const taskId = crypto.randomUUID();
-        const createdAt = await putPending(dynamodb, info.tableName, taskId);
-        return sqsEvent({ taskId, email: 'visitor@example.com', message: 'Cold start.', createdAt });
+        return benchEvents.worker(taskId, await putPending(dynamodb, info.tableName, taskId));
       }
       case 'daily-report':
-        return {};
+        return benchEvents.report();
     }
   };
 
@@ -489,16 +482,7 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
 function measureWarmCpu(): Record<string, Spread> {
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < 3; i++) {
-    const out = join(mkdtempSync(join(tmpdir(), 'feedback-cpu-')), 'cpu.json');
-    execFileSync(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'warm-cpu.ts'), out, '2000'],
-      {
-        stdio: 'ignore',
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      },
-    );
-    runs.push(JSON.parse(readFileSync(out, 'utf8')) as Record<string, number>);
+    runs.push(runScript<Record<string, number>>('warm-cpu.ts', '2000'));
   }
   return Object.fromEntries(
     FUNCTIONS.map((name) => [name, roundSpread(spread(runs.map((r) => r[name] ?? Number.NaN)), 3)]),
