@@ -332,9 +332,8 @@ function expressionParameters(
   for (const [placeholder, name] of expressions.matchAll(/#(\w+)/g)) {
     if (name !== undefined) names[placeholder] = name;
   }
-  const used = Object.entries(values).filter(([placeholder]) =>
-    new RegExp(`${placeholder}\\b`).test(expressions),
-  );
+  const usedValues = new Set(expressions.match(/:\w+/g));
+  const used = Object.entries(values).filter(([placeholder]) => usedValues.has(placeholder));
   return { ExpressionAttributeNames: names, ExpressionAttributeValues: Object.fromEntries(used) };
 }
 
