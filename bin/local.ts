@@ -2,12 +2,12 @@
  * `npm start`: the whole system on this machine, on emulated AWS (see lib/local/stack.ts), with a
  * terminal like the seed's Celery worker log. `--json` adds the handlers' structured JSON logs.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
 import { PortInUseError } from '../lib/local/emulators';
-import { DataDirInUseError, type LocalStack, startLocalStack } from '../lib/local/stack';
+import { type LocalStack, startLocalStack } from '../lib/local/stack';
+import { DataDirInUseError, LOCAL_DATA_DIR } from '../lib/local/state';
 import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
@@ -16,8 +16,6 @@ import {
   LOCAL_SENDER_EMAIL,
   localPorts,
 } from '../lib/settings';
-
-const DATA_DIR = join(import.meta.dirname, '..', '.local');
 
 // Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
 // floor would open every session of the worker log. The README says it once instead.
@@ -50,7 +48,7 @@ try {
   const leaseSeconds = optionalNumber(env.leaseSeconds);
   stack = await startLocalStack({
     ports: { web: port('web'), dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses') },
-    dataDir: DATA_DIR,
+    dataDir: LOCAL_DATA_DIR,
     workSeconds: numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS),
     senderEmail: process.env[env.senderEmail]?.trim() || LOCAL_SENDER_EMAIL,
     notifyEmail: process.env[env.notifyEmail]?.trim() || undefined,

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localPorts } from '../settings';
 import { LOCAL_REGION, localResourceNames } from './resources';
-import { LOCAL_STACK_STATE_FILE, type LocalStackState } from './state';
+import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from './state';
 
 /**
  * What the command-line tools (`npm run task`, `tasks`, `redrive`, `report`) work on: the running
@@ -37,20 +35,10 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** The folder `npm start` keeps its data in. */
-export const LOCAL_DATA_DIR = join(import.meta.dirname, '..', '..', '.local');
-
-/** What the running `npm start` wrote about itself, or undefined when none is running. */
+/** What the running `npm start` wrote about itself, or undefined when none is running (or it is still starting). */
 export function runningStackState(): LocalStackState | undefined {
-  try {
-    const state = JSON.parse(
-      readFileSync(join(LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE), 'utf8'),
-    ) as LocalStackState;
-    process.kill(state.pid, 0);
-    return state;
-  } catch {
-    return undefined;
-  }
+  const state = readStackState(LOCAL_DATA_DIR);
+  return state?.ports && state.senderEmail !== undefined ? (state as LocalStackState) : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +34,7 @@ import { restoreQueues, saveQueues } from './queue-snapshot';
 import { ensureQueues, ensureTable, LOCAL_ACCOUNT_ID, LOCAL_REGION, localResourceNames } from './resources';
 import { type Schedule, startSchedule } from './scheduler';
 import { startSqs } from './sqs-emulator';
-import { LOCAL_STACK_STATE_FILE, type LocalStackState } from './state';
+import { claimDataDir } from './state';
 import { reason, TaskLog } from './task-log';
 
 /** Options of {@link startLocalStack}; every one has the stack's (lib/settings.ts) or the contract's default. */
@@ -176,10 +176,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
-    if (options.dataDir) {
-      const release = lockDataDir(options.dataDir);
-      closers.push(async () => release());
-    }
+    const claim = options.dataDir ? claimDataDir(options.dataDir) : undefined;
+    if (claim) closers.push(async () => claim.release());
     const dynamo = await startDynamoDb(
       { host, port: options.ports?.dynamodb ?? 0, variable: localPorts.dynamodb.variable },
       options.dataDir ? join(options.dataDir, 'dynamodb') : undefined,
@@ -339,17 +337,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     poller.start();
 
-    if (options.dataDir) {
-      const stateFile = join(options.dataDir, LOCAL_STACK_STATE_FILE);
-      const state: LocalStackState = {
-        pid: process.pid,
-        ports: { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port },
-        senderEmail: settings.senderEmail,
-        ...(settings.notifyEmail ? { notifyEmail: settings.notifyEmail } : {}),
-      };
-      writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-      closers.push(async () => rmSync(stateFile, { force: true }));
-    }
+    const ports = { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port };
+    claim?.publish({
+      ports,
+      senderEmail: settings.senderEmail,
+      ...(settings.notifyEmail ? { notifyEmail: settings.notifyEmail } : {}),
+    });
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
@@ -379,7 +372,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
       tableName,
       region: LOCAL_REGION,
-      ports: { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port },
+      ports,
       settings,
       clients: { dynamodb, sqs },
       pausePoller: () => poller.pause(),
@@ -396,39 +389,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await closeAll();
     throw error;
   }
-}
-
-/**
- * Claims `dataDir` for this process (its LevelDB can have one user): a second stack on the same data
- * gets a clear error instead of dynalite's. Returns the release.
- */
-function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
-  const pidFile = join(dataDir, 'local-stack.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
-      throw new DataDirInUseError(
-        `Another local stack (process ${pid}) is running on the data in ${dataDir}: stop it first (Ctrl-C in its terminal).`,
-      );
-    }
-  }
-  writeFileSync(pidFile, String(process.pid));
-  return () => rmSync(pidFile, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The data folder is in use by another local stack. */
-export class DataDirInUseError extends Error {
-  override name = 'DataDirInUseError';
 }
 
 /** Sets (or, for undefined, removes) the handlers' variables; before they are imported. */

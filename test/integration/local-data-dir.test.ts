@@ -1,0 +1,114 @@
+/**
+ * The local stack with a data folder, as `npm start` runs it: it claims the folder and writes its state
+ * (pid, ports, addresses) there for the command-line tools, keeps the messages still queued at stop,
+ * and removes its state at stop. Another live stack's claim is refused, a dead one's taken over.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  claimDataDir,
+  DataDirInUseError,
+  LOCAL_STACK_STATE_FILE,
+  readStackState,
+} from '../../lib/local/state';
+import { type LocalStack, startTestStack, submitFeedback, waitForStatus } from '../helpers/local-stack';
+
+const OWNER = 'owner@example.com';
+
+let dataDir: string;
+let stack: LocalStack;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'local-data-dir-'));
+  stack = await startTestStack({
+    dataDir,
+    notifyEmail: OWNER,
+    reportSchedule: false,
+    quiet: false,
+    log: (line) => lines.push(line),
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const stateFile = () => join(dataDir, LOCAL_STACK_STATE_FILE);
+
+describe('a local stack with a data folder', () => {
+  it('writes its pid, ports and addresses to the state file the command-line tools read', () => {
+    expect(JSON.parse(readFileSync(stateFile(), 'utf8'))).toEqual({
+      pid: process.pid,
+      ports: stack.ports,
+      senderEmail: 'support@example.com',
+      notifyEmail: OWNER,
+    });
+    expect(readStackState(dataDir)).toMatchObject({ pid: process.pid, ports: stack.ports });
+  });
+
+  it('logs each request and each task from received to succeeded', async () => {
+    const accepted = await submitFeedback(stack, { email: 'logged@example.com', message: 'hello' });
+    const taskId = accepted.body.taskId;
+    await waitForStatus(stack, taskId, 'SUCCESS');
+
+    expect(lines).toContainEqual(expect.stringMatching(/^\[web\] POST \/api\/feedback 202 \d+ms$/));
+    expect(lines).toContain(`[tasks] received feedback task ${taskId}`);
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^\\[tasks\\] task ${taskId} succeeded in`)),
+    );
+    expect(lines.join('\n')).not.toContain('logged@example.com');
+  });
+});
+
+describe('claiming a data folder', () => {
+  let folder: string;
+
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'local-claim-'));
+  });
+
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('refuses a folder whose state file names another live process', () => {
+    writeFileSync(join(folder, LOCAL_STACK_STATE_FILE), JSON.stringify({ pid: process.ppid }));
+    expect(() => claimDataDir(folder)).toThrow(DataDirInUseError);
+    expect(() => claimDataDir(folder)).toThrow(`process ${process.ppid}`);
+  });
+
+  it('takes over the state file of a stack that is gone, and removes it at release', () => {
+    const { pid: deadPid } = spawnSync(process.execPath, ['-e', '']);
+    writeFileSync(join(folder, LOCAL_STACK_STATE_FILE), JSON.stringify({ pid: deadPid }));
+    expect(readStackState(folder)).toBeUndefined();
+
+    const claim = claimDataDir(folder);
+    expect(readStackState(folder)).toEqual({ pid: process.pid });
+    claim.release();
+
+    expect(existsSync(join(folder, LOCAL_STACK_STATE_FILE))).toBe(false);
+  });
+});
+
+describe('stopping', () => {
+  it('keeps the messages still queued for the next start and removes the state file', async () => {
+    // Prepare: with the worker paused, the task's message stays on the queue.
+    await stack.pausePoller();
+    const accepted = await submitFeedback(stack, { email: 'kept@example.com', message: 'for later' });
+
+    // Act
+    await stack.stop();
+
+    // Assess
+    const kept = JSON.parse(readFileSync(join(dataDir, 'sqs', 'feedback-queue.json'), 'utf8')) as {
+      body: string;
+    }[];
+    expect(kept.map((message) => JSON.parse(message.body).taskId)).toEqual([accepted.body.taskId]);
+    expect(existsSync(stateFile())).toBe(false);
+  });
+});
