@@ -13,6 +13,11 @@ export class InvalidPayloadError extends Error {
   override name = 'InvalidPayload';
 }
 
+/** Whether a DynamoDB write was refused because its condition did not hold (not an outage). */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
 /** Errors SES answers for an email it will never accept as it stands. */
 const PERMANENT_NAMES = new Set([
   // The sandbox's unverified recipient, or content SES refuses.

@@ -12,6 +12,7 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { isConditionFailure } from './errors';
 import {
   type DailyCounters,
   type EmailState,
@@ -65,12 +66,6 @@ export interface TaskLifecycleOptions {
   leaseSeconds: number;
   /** Told of a counter update that failed (counters are best effort; the task's own writes are not). */
   onCounterError?: (error: unknown, day: string, counter: Counter) => void;
-}
-
-const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === CONDITIONAL_CHECK_FAILED;
 }
 
 const S = (value: string): AttributeValue => ({ S: value });

@@ -3,14 +3,10 @@
  * queue refused the message, read one for the status API. Low-level DynamoDB commands on the shared
  * client keep the handlers' bundles small.
  */
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from './clients/dynamodb';
+import { isConditionFailure } from './errors';
 import { type TaskRecord, TaskStatus } from './task-record';
 
 /**
@@ -46,11 +42,7 @@ export async function removeUnqueuedTask(tableName: string, taskId: string): Pro
     );
     return true;
   } catch (error) {
-    if (
-      error instanceof ConditionalCheckFailedException ||
-      (error as Error).name === 'ConditionalCheckFailedException'
-    )
-      return false;
+    if (isConditionFailure(error)) return false;
     throw error;
   }
 }

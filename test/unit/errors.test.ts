@@ -1,4 +1,7 @@
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
 import {
   MailFromDomainNotVerifiedException,
   MessageRejected,
@@ -9,6 +12,7 @@ import {
   classifyError,
   describeError,
   InvalidPayloadError,
+  isConditionFailure,
   isKnownTransient,
 } from '../../functions/commons/errors';
 
@@ -115,5 +119,23 @@ describe('describeError', () => {
     expect(description.type).toBe('ECONNRESET');
     expect(description.message).toHaveLength(300);
     expect(describeError(undefined)).toEqual({ type: 'Error', message: 'undefined' });
+  });
+});
+
+describe('isConditionFailure', () => {
+  it("recognizes DynamoDB's refused condition, and nothing else", () => {
+    // Prepare
+    const refused = new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+    });
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+
+    // Act / Assess
+    expect(isConditionFailure(refused)).toBe(true);
+    expect(isConditionFailure(sdkError('ConditionalCheckFailedException'))).toBe(true);
+    expect(isConditionFailure(throttled)).toBe(false);
+    expect(isConditionFailure(new Error('ConditionalCheckFailedException'))).toBe(false);
+    expect(isConditionFailure(undefined)).toBe(false);
   });
 });
