@@ -13,6 +13,7 @@ import {
   htmlResponse,
   jsonResponse,
   prefersHtml,
+  RETRY_AFTER_SECONDS,
 } from './commons/http';
 import { createLogger } from './commons/observability';
 import {
@@ -25,9 +26,6 @@ import {
 import { getTask } from './commons/task-store';
 
 const tableName = requireEnv(env.tasksTableName);
-
-/** Seconds a client is asked to wait after a 503 before it asks again. */
-export const RETRY_AFTER_SECONDS = 5;
 
 const logger = createLogger('get-task');
 

@@ -22,6 +22,7 @@ import {
   jsonResponse,
   parseBody,
   prefersHtml,
+  RETRY_AFTER_SECONDS,
 } from './commons/http';
 import { createLogger, createMetrics } from './commons/observability';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record';
@@ -30,9 +31,6 @@ import { createTask, removeUnqueuedTask } from './commons/task-store';
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);
 const taskTtlDays = numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS);
-
-/** Seconds a client is asked to wait after a 503 before it tries again. */
-export const RETRY_AFTER_SECONDS = 5;
 
 const logger = createLogger('submit-feedback');
 const metrics = createMetrics('submit-feedback');

@@ -203,6 +203,9 @@ export function parseBody(event: APIGatewayProxyEventV2): ParsedBody {
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
+/** Seconds a client is asked to wait after a 503 before it tries again (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** A JSON answer; API answers are never cached. */
 export function jsonResponse(
   statusCode: number,
