@@ -116,8 +116,9 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
 }
 
 async function processRecord(record: SQSRecord): Promise<void> {
-  const parsed = feedbackMessageSchema.safeParse(parseJson(record.body));
-  if (!parsed.success) return dropPoisonMessage(record);
+  const body = parseJson(record.body);
+  const parsed = feedbackMessageSchema.safeParse(body);
+  if (!parsed.success) return dropPoisonMessage(record, body);
   const feedback: FeedbackMessage = parsed.data;
   const log = logger.createChild();
   log.appendKeys({ taskId: feedback.taskId });
@@ -272,8 +273,8 @@ async function handleMissingRecord(record: SQSRecord, feedback: FeedbackMessage,
 }
 
 /** Not JSON, or not a feedback message: never retried, and never the rest of the batch's problem. */
-async function dropPoisonMessage(record: SQSRecord): Promise<void> {
-  const taskId = taskIdOf(parseJson(record.body));
+async function dropPoisonMessage(record: SQSRecord, body: unknown): Promise<void> {
+  const taskId = taskIdOf(body);
   const log = logger.createChild();
   log.appendKeys({ taskId, messageId: record.messageId });
   metrics.addMetric('PoisonMessage', MetricUnit.Count, 1);
