@@ -10,7 +10,7 @@ import { env } from '../lib/settings';
 import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
-import { requireEnv } from './commons/config';
+import { optionalEnv, requireEnv } from './commons/config';
 import { type DailyReport, reportEmail } from './commons/email';
 import { createLogger } from './commons/observability';
 import { readDailyCounters } from './commons/task-lifecycle';
@@ -19,7 +19,7 @@ import { utcDay } from './commons/task-record';
 const tableName = requireEnv(env.tasksTableName);
 const senderEmail = requireEnv(env.senderEmail);
 const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
-const notifyEmail = process.env[env.notifyEmail]?.trim() || undefined;
+const notifyEmail = optionalEnv(env.notifyEmail);
 
 const logger = createLogger('daily-report');
 

@@ -25,7 +25,7 @@ import {
 import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
-import { numberEnv, requireEnv } from './commons/config';
+import { numberEnv, optionalEnv, requireEnv } from './commons/config';
 import { ownerEmail, visitorEmail } from './commons/email';
 import { classifyError, describeError, InvalidPayloadError, isKnownTransient } from './commons/errors';
 import type { FeedbackMessage } from './commons/feedback-message';
@@ -37,7 +37,7 @@ import { EmailStatus, type Recipient, TASK_ID_PATTERN, type TaskError } from './
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);
 const senderEmail = requireEnv(env.senderEmail);
-const notifyEmail = process.env[env.notifyEmail]?.trim() || undefined;
+const notifyEmail = optionalEnv(env.notifyEmail);
 const workSeconds = numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS);
 const maxReceiveCount = numberEnv(env.maxReceiveCount, queue.maxReceiveCount);
 const leaseSeconds = numberEnv(env.leaseSeconds, consumerTimeoutSeconds(workSeconds));

@@ -11,6 +11,11 @@ export function requireEnv(name: string): string {
   return value;
 }
 
+/** The value of an optional variable, trimmed; undefined when unset or blank. */
+export function optionalEnv(name: string): string | undefined {
+  return process.env[name]?.trim() || undefined;
+}
+
 /** A non-negative number from the environment, or `fallback` when unset; an error naming it when invalid. */
 export function numberEnv(name: string, fallback: number): number {
   const raw = process.env[name];
