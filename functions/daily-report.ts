@@ -23,8 +23,6 @@ const notifyEmail = optionalEnv(env.notifyEmail);
 
 const logger = createLogger('daily-report');
 
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-
 /** What the schedule (or `npm run report`) may pass: the UTC day to report, `YYYY-MM-DD`. */
 export interface DailyReportEvent {
   date?: string;
@@ -49,12 +47,8 @@ export function reportDay(event: unknown, now: Date = new Date()): string {
   const date = typeof event === 'object' && event !== null ? (event as DailyReportEvent).date : undefined;
   if (date === undefined) return previousUtcDay(now);
   const time = new Date(`${date}T00:00:00Z`);
-  if (
-    typeof date !== 'string' ||
-    !DAY_PATTERN.test(date) ||
-    Number.isNaN(time.getTime()) ||
-    utcDay(time) !== date
-  ) {
+  // A real day reads back as itself: this refuses other shapes and days like 2025-02-30 (March 2nd).
+  if (typeof date !== 'string' || Number.isNaN(time.getTime()) || utcDay(time) !== date) {
     throw new Error(`"date" must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`);
   }
   return date;
@@ -77,7 +71,7 @@ export async function buildDailyReport(date: string): Promise<DailyReport> {
 
 /**
  * Makes the report of `date` (default: yesterday, UTC) and mails it to `NOTIFY_EMAIL`; without that
- * setting it only logs the figures. `npm run report` calls this directly.
+ * setting it only logs the figures.
  */
 export async function sendDailyReport(date: string = previousUtcDay()): Promise<DailyReportResult> {
   const report = await buildDailyReport(date);

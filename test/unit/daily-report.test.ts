@@ -138,14 +138,17 @@ describe('daily-report handler', () => {
     });
   });
 
-  it.each(['2025-13-01', '2025-02-30', 'yesterday', '20250601'])('refuses the date %s', async (date) => {
-    // Prepare
-    const { handler } = await loadReport();
+  it.each(['2025-13-01', '2025-02-30', 'yesterday', '20250601', '2025-6-1', '+002025-06-01'])(
+    'refuses the date %s',
+    async (date) => {
+      // Prepare
+      const { handler } = await loadReport();
 
-    // Act / Assess
-    await expect(handler({ date })).rejects.toThrow('"date" must be a day as YYYY-MM-DD');
-    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
-  });
+      // Act / Assess
+      await expect(handler({ date })).rejects.toThrow('"date" must be a day as YYYY-MM-DD');
+      expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+    },
+  );
 
   it('only returns the figures when NOTIFY_EMAIL is not set', async () => {
     // Prepare
