@@ -79,6 +79,12 @@ export const apiFunction = {
   timeoutSeconds: 10,
 } as const;
 
+/** The daily report's function (a few GetItem calls, one queue attribute read, one email). */
+export const reportFunction = {
+  memoryMb: 256,
+  timeoutSeconds: 30,
+} as const;
+
 /** Days the Lambda log groups keep their logs. */
 export const LOG_RETENTION_DAYS = 14;
 

@@ -7,7 +7,7 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { env } from '../settings';
+import { env, reportFunction } from '../settings';
 import { createFeedbackFunction } from './feedback-function';
 import type { SenderIdentity } from './sender-identity';
 
@@ -34,8 +34,7 @@ export class DailyReport extends Construct {
     this.function = createFeedbackFunction(this, 'DailyReport', {
       handlerName: 'daily-report',
       description: "Mails the site owner the last day's feedback figures",
-      memorySize: 256,
-      timeout: Duration.seconds(30),
+      ...reportFunction,
       environment: {
         [env.tasksTableName]: props.table.tableName,
         [env.senderEmail]: props.sender.senderEmail,
@@ -53,9 +52,9 @@ export class DailyReport extends Construct {
       }),
       description: 'Lets EventBridge Scheduler invoke the daily report',
     });
-    const reportFunction = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnFunction);
+    const functionId = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnFunction);
     Validations.of(scheduleRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${reportFunction}.Arn>:*]`,
+      id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
       reason:
         "lambda:InvokeFunction on the report function and its versions, as aws-cdk-lib's grantInvoke writes it; the role can be assumed only by EventBridge Scheduler for this account.",
     });

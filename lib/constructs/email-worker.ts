@@ -54,8 +54,8 @@ export class EmailWorker extends Construct {
     this.function = createFeedbackFunction(this, 'SendFeedbackEmail', {
       handlerName: 'send-feedback-email',
       description: 'Does the slow work and sends the feedback email for each queued task',
-      memorySize: consumer.memoryMb,
-      timeout: Duration.seconds(timeoutSeconds),
+      memoryMb: consumer.memoryMb,
+      timeoutSeconds,
       environment: {
         [env.tasksTableName]: props.table.tableName,
         [env.feedbackQueueUrl]: this.queue.queueUrl,

@@ -65,8 +65,7 @@ export class FeedbackApi extends Construct {
     this.submitFeedback = createFeedbackFunction(this, 'SubmitFeedback', {
       handlerName: 'submit-feedback',
       description: 'POST /api/feedback: validates, records the task PENDING and queues it',
-      memorySize: apiFunction.memoryMb,
-      timeout: Duration.seconds(apiFunction.timeoutSeconds),
+      ...apiFunction,
       environment: {
         [env.tasksTableName]: props.table.tableName,
         [env.feedbackQueueUrl]: props.queue.queueUrl,
@@ -80,8 +79,7 @@ export class FeedbackApi extends Construct {
     this.getTask = createFeedbackFunction(this, 'GetTask', {
       handlerName: 'get-task',
       description: "GET /api/tasks/{taskId}: a task's status",
-      memorySize: apiFunction.memoryMb,
-      timeout: Duration.seconds(apiFunction.timeoutSeconds),
+      ...apiFunction,
       environment: { [env.tasksTableName]: props.table.tableName },
     });
     props.table.grant(this.getTask, 'dynamodb:GetItem');

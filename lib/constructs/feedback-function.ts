@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -43,8 +43,9 @@ export interface FeedbackFunctionProps {
   /** The entry file's name in `functions/` without `.ts`; also the Powertools service name. */
   readonly handlerName: string;
   readonly description: string;
-  readonly memorySize: number;
-  readonly timeout: Duration;
+  /** In the settings' units, so that a sizing object of lib/settings.ts can be spread in. */
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
   /** The handler's own variables (names from `env` of lib/settings.ts). */
   readonly environment: Record<string, string>;
 }
@@ -73,8 +74,8 @@ export function createFeedbackFunction(
     entry: join(FUNCTIONS_DIR, `${props.handlerName}.ts`),
     handler: 'handler',
     description: props.description,
-    memorySize: props.memorySize,
-    timeout: props.timeout,
+    memorySize: props.memoryMb,
+    timeout: Duration.seconds(props.timeoutSeconds),
     logGroup,
     role,
     environment: {

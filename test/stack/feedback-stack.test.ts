@@ -3,11 +3,13 @@ import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
+  apiFunction,
   consumer,
   consumerTimeoutSeconds,
   env,
   LOG_RETENTION_DAYS,
   queue,
+  reportFunction,
   visibilityTimeoutSeconds,
 } from '../../lib/settings';
 import {
@@ -126,6 +128,19 @@ describe('functions', () => {
           NODE_OPTIONS: '--enable-source-maps',
         }),
       },
+    });
+  });
+
+  it('size the API and report functions from the settings', () => {
+    for (const service of ['submit-feedback', 'get-task']) {
+      expect(fn(service).properties).toMatchObject({
+        MemorySize: apiFunction.memoryMb,
+        Timeout: apiFunction.timeoutSeconds,
+      });
+    }
+    expect(fn('daily-report').properties).toMatchObject({
+      MemorySize: reportFunction.memoryMb,
+      Timeout: reportFunction.timeoutSeconds,
     });
   });
 
