@@ -2,6 +2,7 @@
  * `npm start`: the whole system on this machine, on emulated AWS (see lib/local/stack.ts), with a
  * terminal like the seed's Celery worker log. `--json` adds the handlers' structured JSON logs.
  */
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
@@ -68,6 +69,8 @@ try {
   process.exit(1);
 }
 
+const inHere = relative(process.cwd(), LOCAL_DATA_DIR);
+const dataDir = `${inHere && !inHere.startsWith('..') ? inHere : LOCAL_DATA_DIR}/`;
 const localhost = (url: string) => url.replace('127.0.0.1', 'localhost');
 const { settings } = stack;
 console.log(
@@ -77,7 +80,7 @@ console.log(
     '',
     `  page and API     ${localhost(stack.url)}`,
     `  mailbox (SES)    ${localhost(stack.sesUrl)}   emails as JSON: ${localhost(stack.sesUrl)}/store`,
-    `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in .local/dynamodb)`,
+    `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
     `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
     `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE} UTC (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
@@ -107,7 +110,7 @@ const shutdown = (signal: string) => {
   stack
     .stop()
     .then(() => {
-      print('[stack] stopped; the data stays in .local/ for the next npm start');
+      print(`[stack] stopped; the data stays in ${dataDir} for the next npm start`);
       process.exit(0);
     })
     .catch((error: unknown) => {

@@ -1,8 +1,13 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
-/** The folder `npm start` keeps its data in, and where the command-line tools look for its state. */
-export const LOCAL_DATA_DIR = join(import.meta.dirname, '..', '..', '.local');
+/**
+ * The folder `npm start` keeps its data in, and where the command-line tools look for its state:
+ * `.local/` in the repository, or `LOCAL_DATA_DIR` (tests point the tools at their own stack with it).
+ */
+export const LOCAL_DATA_DIR = process.env.LOCAL_DATA_DIR?.trim()
+  ? resolve(process.env.LOCAL_DATA_DIR.trim())
+  : join(import.meta.dirname, '..', '..', '.local');
 
 /** The running stack's state under its data folder, for the command-line tools. */
 export const LOCAL_STACK_STATE_FILE = 'local-stack.json';

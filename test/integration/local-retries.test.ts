@@ -5,6 +5,8 @@
  * visibility timeout and receive count so that this takes seconds.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,31 +24,31 @@ import {
 const ROOT = join(import.meta.dirname, '..', '..');
 
 let stack: LocalStack;
+/** The stack's data folder: the tools find its ports in the state file it writes there. */
+let dataDir: string;
 
 beforeAll(async () => {
-  stack = await startTestStack({ maxReceiveCount: 2, visibilityTimeoutSeconds: 3 });
+  dataDir = mkdtempSync(join(tmpdir(), 'local-retries-'));
+  stack = await startTestStack({ maxReceiveCount: 2, visibilityTimeoutSeconds: 3, dataDir });
 });
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /**
- * Runs one of the CLI tools against this stack, as `npm run <tool>` would with the stack's ports.
- * Asynchronously: the stack runs in this very process and must go on answering.
+ * Runs one of the CLI tools against this stack, as `npm run <tool>` would beside `npm start`: it reads
+ * the stack's ports from the state file in the stack's data folder (`LOCAL_DATA_DIR`), never from a
+ * developer's own running `npm start`. Asynchronously: the stack runs in this very process and must go
+ * on answering.
  */
 function runTool(
   script: string,
   args: string[] = [],
-  ports: Partial<Record<string, number>> = {},
+  variables: Record<string, string> = {},
 ): Promise<{ status: number; stdout: string; stderr: string }> {
-  const env = {
-    ...process.env,
-    DYNAMODB_PORT: String(stack.ports.dynamodb),
-    SQS_PORT: String(stack.ports.sqs),
-    SES_PORT: String(stack.ports.ses),
-    ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
-  };
+  const env = { ...process.env, LOCAL_DATA_DIR: dataDir, ...variables };
   const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
   return new Promise((resolve) => {
     execFile(
@@ -142,7 +144,13 @@ describe('SES unreachable for good', () => {
   });
 
   it('says clearly when the local stack is not running', async () => {
-    const result = await runTool('task.ts', [taskId], { DYNAMODB_PORT: 9, SQS_PORT: 9 });
+    const noStack = mkdtempSync(join(tmpdir(), 'no-stack-'));
+    const result = await runTool('task.ts', [taskId], {
+      LOCAL_DATA_DIR: noStack,
+      DYNAMODB_PORT: '9',
+      SQS_PORT: '9',
+    });
+    rmSync(noStack, { recursive: true, force: true });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('The local stack is not running');
     expect(result.stderr).toContain('npm start');
