@@ -231,6 +231,20 @@ describe('accepted feedback', () => {
       expect.objectContaining({ message: 'Feedback accepted', taskId: json(response).taskId }),
     );
   });
+
+  it("does not carry a task id over to the next invocation's logs", async () => {
+    // Prepare
+    await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    output = [];
+
+    // Act
+    await handler(feedbackPostEvent({ email: 'nope', message: MESSAGE }));
+
+    // Assess
+    const rejected = logLines().find((line) => line.message === 'Feedback rejected');
+    expect(rejected).toBeDefined();
+    expect(rejected).not.toHaveProperty('taskId');
+  });
 });
 
 describe('browser navigation (no JavaScript)', () => {
