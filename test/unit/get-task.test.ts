@@ -229,6 +229,24 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     expect(response.body).not.toContain('<img');
   });
 
+  it('answers 503 as a page with Retry-After when the table cannot be read', async () => {
+    // Prepare
+    dynamodbMock.on(GetItemCommand).rejects(new Error('connect ECONNREFUSED'));
+
+    // Act
+    const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Retry-After': '5',
+      Vary: 'Accept',
+    });
+    expect(response.body).toContain('Please try again');
+  });
+
   it('answers 404 and 400 as pages too', async () => {
     // Prepare
     dynamodbMock.on(GetItemCommand).resolves({});
