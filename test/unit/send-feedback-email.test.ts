@@ -518,6 +518,21 @@ describe('send-feedback-email: a batch', () => {
     expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
   });
 
+  it('looks again at the end of the grace, not after it, when the grace is almost over', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = feedbackMessage();
+    const record = feedbackRecord(message, { sentAt: NOW.getTime() - 29_500 });
+    claimFinds(undefined);
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(sqsMock).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 1 });
+  });
+
   it('drops an old message whose record does not exist (its submit answered 503)', async () => {
     // Prepare
     const handler = await loadWorker();
