@@ -1,7 +1,7 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import type { TaskError, TaskStatus, TaskView } from '../functions/commons/task-record';
+import { type TaskError, TaskStatus, type TaskView } from '../functions/commons/task-record';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -103,11 +103,5 @@ export function pollDelayMs(n: number): number {
 
 /** True for the five states of the contract (a guard for what the API sends). */
 export function isTaskStatus(value: unknown): value is TaskStatus {
-  return (
-    value === 'PENDING' ||
-    value === 'STARTED' ||
-    value === 'RETRY' ||
-    value === 'SUCCESS' ||
-    value === 'FAILURE'
-  );
+  return (Object.values(TaskStatus) as unknown[]).includes(value);
 }

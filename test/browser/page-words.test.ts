@@ -3,7 +3,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { submitErrorText } from '../../static/api';
-import { describeError, formatSeconds, pollDelayMs, presentStatus } from '../../static/task-status';
+import {
+  describeError,
+  formatSeconds,
+  isTaskStatus,
+  pollDelayMs,
+  presentStatus,
+} from '../../static/task-status';
 
 describe('presentStatus', () => {
   it.each([
@@ -39,6 +45,17 @@ describe('presentStatus', () => {
   it('counts attempts after the first and shows how long a sent task took', () => {
     expect(presentStatus({ status: 'STARTED', attempts: 3 }).text).toBe('Sending (attempt 3)…');
     expect(presentStatus({ status: 'SUCCESS', attempts: 1, runtimeMs: 20_400 }).runtime).toBe('20 s');
+  });
+});
+
+describe('isTaskStatus', () => {
+  it('accepts the five states of the contract and nothing else', () => {
+    for (const status of ['PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE']) {
+      expect(isTaskStatus(status)).toBe(true);
+    }
+    for (const value of ['pending', 'REVOKED', '', undefined, null, 1, {}]) {
+      expect(isTaskStatus(value)).toBe(false);
+    }
   });
 });
 
