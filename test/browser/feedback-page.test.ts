@@ -252,6 +252,33 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(unexpected(problems)).toEqual([]);
   });
 
+  it('says so for a link to no known task, a task the API no longer has, and a lost connection', async () => {
+    // Prepare
+    const { page, problems } = await open();
+    const lostId = '0b9d2c4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e';
+    const goneId = '1c2d3e4f-5a6b-4c7d-9e8f-a0b1c2d3e4f5';
+    await page.route(`**/api/tasks/${lostId}`, (route) => route.abort('internetdisconnected'));
+    await page.route(`**/api/tasks/${goneId}`, (route) =>
+      route.fulfill({ status: 404, json: { error: 'not_found' } }),
+    );
+
+    // Act + Assess: a link whose task id is not one the API could have made
+    await page.goto(`${stack.url}/?task=not-a-task`);
+    await page.getByRole('alert').filter({ hasText: 'does not point to a feedback we know' }).waitFor();
+    expect(await page.getByLabel('Message').isVisible()).toBe(true);
+
+    // Act + Assess: the server cannot be reached, the page keeps trying
+    await page.goto(`${stack.url}/?task=${lostId}`);
+    await page.locator('#task-note', { hasText: 'Lost contact with the server' }).waitFor();
+
+    // Act + Assess: the API does not know the task (expired or never there)
+    await page.goto(`${stack.url}/?task=${goneId}`);
+    await page.locator('#task-status', { hasText: /^Not found/ }).waitFor();
+    expect(await page.locator('#task-reason').textContent()).toMatch(/cannot find this feedback/);
+    expect(await page.locator('#step-queued').getAttribute('class')).toContain('is-failed');
+    expect(unexpected(problems)).toEqual([]);
+  });
+
   it('works without JavaScript: the form posts, the 303 lands on the HTML thank-you view', async () => {
     // Prepare
     const { page, problems } = await open({ javaScriptEnabled: false });
