@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -395,6 +397,17 @@ describe('site', () => {
     synthesized.template.resourceCountIs('Custom::CDKBucketDeployment', 1);
   });
 
+  it('deploys the built page (bundled script, no sources) and invalidates the whole distribution', () => {
+    const site = readdirSync(join(synthesized.app.outdir, 'site')).sort();
+    expect(site).toEqual(expect.arrayContaining(['app.js', 'favicon.svg', 'index.html', 'styles.css']));
+    expect(site.filter((name) => name.endsWith('.ts'))).toEqual([]);
+    synthesized.template.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DestinationBucketName: { Ref: logicalIdOf(synthesized.template, 'AWS::S3::Bucket', 'WebsiteBucket') },
+      DistributionId: { Ref: logicalIdOf(synthesized.template, 'AWS::CloudFront::Distribution', 'Website') },
+      DistributionPaths: ['/*'],
+    });
+  });
+
   it('routes /api/* to the HTTP API uncached, forwarding every viewer header but Host', () => {
     synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {
@@ -467,6 +480,22 @@ describe('daily report (notifyEmail set)', () => {
       },
     });
   });
+
+  it('retries a failed invocation twice within the hour, through a role only this account can use', () => {
+    synthesized.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } }),
+    });
+    synthesized.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ],
+      },
+    });
+  });
 });
 
 describe('monitoring', () => {
@@ -505,6 +534,13 @@ describe('monitoring', () => {
         },
       ],
     });
+  });
+
+  it('mails each alarm when it fires and when it recovers', () => {
+    const topic = { Ref: logicalIdOf(synthesized.template, 'AWS::SNS::Topic', 'MonitoringAlarmTopic') };
+    for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
+    }
   });
 
   it('mails alarms through an encrypted, TLS-only topic that CloudWatch can use', () => {
