@@ -22,9 +22,9 @@ await runTool(async (ref) => {
   const target = await resolveTarget({});
   ref.target = target;
   const { queueUrl, deadLetterQueueUrl } = await target.queueUrls();
-  const endpoints = localEndpoints();
-  // The running stack's addresses, unless given here.
+  // The running stack's ports and addresses (its addresses unless given here).
   const running = runningStackState();
+  const endpoints = localEndpoints(running);
   const notifyEmail = process.env[env.notifyEmail]?.trim() || running?.notifyEmail;
   Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,

@@ -45,8 +45,12 @@ export function runningStackState(): LocalStackState | undefined {
  * Where the local stack's emulators listen: the ports the running `npm start` wrote down, else the
  * ports it would use (same variables).
  */
-export function localEndpoints(): { dynamodb: string; sqs: string; ses: string; web: string } {
-  const running = runningStackState();
+export function localEndpoints(running = runningStackState()): {
+  dynamodb: string;
+  sqs: string;
+  ses: string;
+  web: string;
+} {
   if (running) {
     return {
       web: `http://127.0.0.1:${running.ports.web}`,
