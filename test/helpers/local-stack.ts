@@ -3,6 +3,8 @@
  * free ports, submit feedback over HTTP, wait for a task's status, read the SES emulator's mailbox.
  * One stack per test file (process): see `startLocalStack`.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { TaskStatus, TaskView } from '../../functions/commons/task-record';
@@ -182,4 +184,29 @@ export async function queueDepth(
 /** A unique address per test, so that tests sharing a mailbox do not read each other's emails. */
 export function uniqueAddress(label = 'visitor'): string {
   return `${label}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * Runs a command-line tool (`bin/<script>`) as `npm run <tool>` would, with more environment variables
+ * (`LOCAL_DATA_DIR`: the data folder of the stack it should find). Asynchronously: a stack running in
+ * the test's own process must go on answering.
+ */
+export function runCli(
+  script: string,
+  args: string[] = [],
+  variables: Record<string, string> = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+  return new Promise((resolve) => {
+    execFile(
+      tsx,
+      [join(ROOT, 'bin', script), ...args],
+      { cwd: ROOT, env: { ...process.env, ...variables }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
 }

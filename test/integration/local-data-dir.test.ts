@@ -14,7 +14,15 @@ import {
   LOCAL_STACK_STATE_FILE,
   readStackState,
 } from '../../lib/local/state';
-import { type LocalStack, startTestStack, submitFeedback, waitForStatus } from '../helpers/local-stack';
+import {
+  type LocalStack,
+  readMailbox,
+  runCli,
+  startTestStack,
+  submitFeedback,
+  waitFor,
+  waitForStatus,
+} from '../helpers/local-stack';
 
 const OWNER = 'owner@example.com';
 
@@ -55,6 +63,10 @@ describe('a local stack with a data folder', () => {
     const accepted = await submitFeedback(stack, { email: 'logged@example.com', message: 'hello' });
     const taskId = accepted.body.taskId;
     await waitForStatus(stack, taskId, 'SUCCESS');
+    // The outcome's line follows the invocation's end, a little after the record says SUCCESS.
+    await waitFor(() => lines.some((line) => line.startsWith(`[tasks] task ${taskId} succeeded in`)), {
+      what: 'the line of the succeeded task',
+    });
 
     expect(lines).toContainEqual(expect.stringMatching(/^\[web\] POST \/api\/feedback 202 \d+ms$/));
     expect(lines).toContain(`[tasks] received feedback task ${taskId}`);
@@ -62,6 +74,21 @@ describe('a local stack with a data folder', () => {
       expect.stringMatching(new RegExp(`^\\[tasks\\] task ${taskId} succeeded in`)),
     );
     expect(lines.join('\n')).not.toContain('logged@example.com');
+  });
+
+  it('lets `npm run report` find it and mail the owner it was started with', async () => {
+    // Act
+    const result = await runCli('report.ts', ['--date', '2025-01-02'], { LOCAL_DATA_DIR: dataDir });
+
+    // Assess
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout.slice(0, result.stdout.lastIndexOf('}') + 1))).toMatchObject({
+      date: '2025-01-02',
+    });
+    const email = await waitFor(async () =>
+      (await readMailbox(stack)).find((e) => e.subject === 'Feedback report for 2025-01-02'),
+    );
+    expect(email.destination.to).toEqual([OWNER]);
   });
 });
 

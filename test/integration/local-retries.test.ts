@@ -4,7 +4,6 @@
  * message in the dead-letter queue after maxReceiveCount; `npm run redrive` brings it back. Small
  * visibility timeout and receive count so that this takes seconds.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
   type LocalStack,
   queueDepth,
   readMailbox,
+  runCli,
   startTestStack,
   submitFeedback,
   uniqueAddress,
@@ -20,8 +20,6 @@ import {
   waitForEmails,
   waitForStatus,
 } from '../helpers/local-stack';
-
-const ROOT = join(import.meta.dirname, '..', '..');
 
 let stack: LocalStack;
 /** The stack's data folder: the tools find its ports in the state file it writes there. */
@@ -37,30 +35,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/**
- * Runs one of the CLI tools against this stack, as `npm run <tool>` would beside `npm start`: it reads
- * the stack's ports from the state file in the stack's data folder (`LOCAL_DATA_DIR`), never from a
- * developer's own running `npm start`. Asynchronously: the stack runs in this very process and must go
- * on answering.
- */
-function runTool(
-  script: string,
-  args: string[] = [],
-  variables: Record<string, string> = {},
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, LOCAL_DATA_DIR: dataDir, ...variables };
-  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-  return new Promise((resolve) => {
-    execFile(
-      tsx,
-      [join(ROOT, 'bin', script), ...args],
-      { cwd: ROOT, env, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+/** Runs a CLI tool against this stack: it reads the stack's ports from the state file in `dataDir`. */
+const runTool = (script: string, args: string[] = [], variables: Record<string, string> = {}) =>
+  runCli(script, args, { LOCAL_DATA_DIR: dataDir, ...variables });
 
 describe('SES unreachable for a while', () => {
   it('shows RETRY, then SUCCESS once SES is back, with one email and nothing left on the queues', async () => {
