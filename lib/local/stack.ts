@@ -16,6 +16,7 @@ import {
   LOCAL_SENDER_EMAIL,
   localPorts,
   queue,
+  reportFunction,
   visibilityTimeoutSeconds,
 } from '../settings';
 import { buildSite } from '../site';
@@ -319,7 +320,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closers.push(() => closeServer(gateway));
 
     const runReport = (date?: string) =>
-      invokeWithTimeout('daily-report', apiFunction.timeoutSeconds * 1000, () =>
+      invokeWithTimeout('daily-report', reportFunction.timeoutSeconds * 1000, () =>
         handlers.dailyReport(date === undefined ? {} : { date }),
       );
     let schedule: Schedule | undefined;
