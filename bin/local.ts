@@ -5,10 +5,6 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
-import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
-import { PortInUseError } from '../lib/local/emulators';
-import { type LocalStack, startLocalStack } from '../lib/local/stack';
-import { DataDirInUseError, LOCAL_DATA_DIR } from '../lib/local/state';
 import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
@@ -16,7 +12,11 @@ import {
   env,
   LOCAL_SENDER_EMAIL,
   localPorts,
-} from '../lib/settings';
+} from '../functions/commons/settings';
+import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
+import { PortInUseError } from '../lib/local/emulators';
+import { type LocalStack, startLocalStack } from '../lib/local/stack';
+import { DataDirInUseError, LOCAL_DATA_DIR } from '../lib/local/state';
 
 // Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
 // floor would open every session of the worker log. The README says it once instead.

@@ -5,9 +5,9 @@
  * use the function's Test button in the Lambda console.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';
 import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/local/cli';
 import { LOCAL_REGION } from '../lib/local/resources';
-import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../lib/settings';
 
 await runTool(async (ref) => {
   const { values } = parseArgs({ options: { date: { type: 'string' }, aws: { type: 'boolean' } } });

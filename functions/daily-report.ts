@@ -6,13 +6,13 @@
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { env } from '../lib/settings';
 import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
 import { optionalEnv, requireEnv } from './commons/config';
 import { type DailyReport, reportEmail } from './commons/email';
 import { createLogger } from './commons/observability';
+import { env } from './commons/settings';
 import { readDailyCounters } from './commons/task-lifecycle';
 import { utcDay } from './commons/task-record';
 

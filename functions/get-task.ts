@@ -4,7 +4,6 @@
  * Never the visitor's address or message: the record does not hold them.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { env } from '../lib/settings';
 import { requireEnv } from './commons/config';
 import {
   escapeHtml,
@@ -16,6 +15,7 @@ import {
   RETRY_AFTER_SECONDS,
 } from './commons/http';
 import { createLogger } from './commons/observability';
+import { env } from './commons/settings';
 import {
   statusUrl,
   TASK_ID_PATTERN,

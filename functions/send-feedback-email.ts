@@ -12,16 +12,6 @@ import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import {
-  consumer,
-  consumerTimeoutSeconds,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_WORK_SECONDS,
-  env,
-  limits,
-  queue,
-  retry,
-} from '../lib/settings';
 import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
@@ -31,6 +21,16 @@ import { classifyError, describeError, InvalidPayloadError, isKnownTransient } f
 import type { FeedbackMessage } from './commons/feedback-message';
 import { createLogger, createMetrics } from './commons/observability';
 import { createSendRateLimiter, sendIntervalMs } from './commons/send-rate';
+import {
+  consumer,
+  consumerTimeoutSeconds,
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_WORK_SECONDS,
+  env,
+  limits,
+  queue,
+  retry,
+} from './commons/settings';
 import { type ClaimedTask, LeaseLostError, TaskLifecycle } from './commons/task-lifecycle';
 import { EmailStatus, type Recipient, TASK_ID_PATTERN, type TaskError } from './commons/task-record';
 

@@ -6,7 +6,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { DEFAULT_TASK_TTL_DAYS, env } from '../lib/settings';
 import { sqs } from './commons/clients/sqs';
 import { numberEnv, requireEnv } from './commons/config';
 import type { FeedbackMessage } from './commons/feedback-message';
@@ -25,6 +24,7 @@ import {
   RETRY_AFTER_SECONDS,
 } from './commons/http';
 import { createLogger, createMetrics } from './commons/observability';
+import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record';
 import { createTask, removeUnqueuedTask } from './commons/task-store';
 

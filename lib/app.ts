@@ -1,7 +1,8 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { STACK_NAME } from '../functions/commons/settings';
 import { readConfig } from './config';
-import { FeedbackStack, STACK_ID } from './feedback-stack';
+import { FeedbackStack } from './feedback-stack';
 
 /**
  * The CDK app as `cdk synth` builds it (bin/app.ts) and as the stack tests build it: the context read and
@@ -11,7 +12,7 @@ import { FeedbackStack, STACK_ID } from './feedback-stack';
 export function createApp(props?: AppProps): { app: App; stack: FeedbackStack } {
   const app = new App(props);
   const config = readConfig((key) => app.node.tryGetContext(key));
-  const stack = new FeedbackStack(app, STACK_ID, {
+  const stack = new FeedbackStack(app, STACK_NAME, {
     description: 'Serverless feedback form: API Gateway, Lambda, SQS, SES, DynamoDB, S3 and CloudFront',
     config,
   });

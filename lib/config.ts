@@ -5,7 +5,7 @@ import {
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
   LOCAL_SENDER_EMAIL,
-} from './settings';
+} from '../functions/commons/settings';
 
 /** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
 export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;

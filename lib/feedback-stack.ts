@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { visibilityTimeoutSeconds } from '../functions/commons/settings';
 import type { FeedbackConfig } from './config';
 import { DailyReport } from './constructs/daily-report';
 import { EmailWorker } from './constructs/email-worker';
@@ -8,10 +9,6 @@ import { Monitoring } from './constructs/monitoring';
 import { SenderIdentity } from './constructs/sender-identity';
 import { TaskTable } from './constructs/task-table';
 import { Website } from './constructs/website';
-import { visibilityTimeoutSeconds } from './settings';
-
-/** The construct id of the stack (and its CloudFormation name). */
-export const STACK_ID = 'ServerlessFeedback';
 
 export interface FeedbackStackProps extends StackProps {
   readonly config: FeedbackConfig;

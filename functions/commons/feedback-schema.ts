@@ -23,7 +23,7 @@
  *   not values of these fields.
  */
 import * as z from 'zod/mini';
-import { limits } from '../../lib/settings';
+import { limits } from './settings';
 
 /** The error texts, word for word those of the seed's Django form. */
 export const errorTexts = {

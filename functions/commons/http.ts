@@ -4,7 +4,7 @@
  * JSON and HTML answers.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { limits } from '../../lib/settings';
+import { limits } from './settings';
 
 /** A handler's answer. */
 export type HttpResult = APIGatewayProxyStructuredResultV2;

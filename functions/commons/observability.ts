@@ -1,8 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-
-/** The CloudWatch namespace of the product's metrics (EMF). */
-export const METRICS_NAMESPACE = 'ServerlessFeedback';
+import { METRICS_NAMESPACE } from './settings';
 
 /**
  * One JSON logger per handler, correlated by task id through `logger.appendKeys({ taskId })`.

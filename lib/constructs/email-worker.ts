@@ -4,7 +4,13 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumer, consumerTimeoutSeconds, env, queue, visibilityTimeoutSeconds } from '../settings';
+import {
+  consumer,
+  consumerTimeoutSeconds,
+  env,
+  queue,
+  visibilityTimeoutSeconds,
+} from '../../functions/commons/settings';
 import { createFeedbackFunction } from './feedback-function';
 import type { SenderIdentity } from './sender-identity';
 

@@ -14,7 +14,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, env, LOG_RETENTION_DAYS } from '../settings';
+import { apiFunction, env, LOG_RETENTION_DAYS } from '../../functions/commons/settings';
 import { createFeedbackFunction } from './feedback-function';
 
 export interface FeedbackApiProps {

@@ -18,8 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../functions/commons/observability';
-import { queue as queueSettings } from '../settings';
+import { METRICS_NAMESPACE, queue as queueSettings } from '../../functions/commons/settings';
 
 export interface MonitoringProps {
   readonly httpApi: HttpApi;

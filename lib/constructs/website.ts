@@ -26,13 +26,13 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { LOG_RETENTION_DAYS } from '../../functions/commons/settings';
 import {
   CONTENT_SECURITY_POLICY,
   FRAME_OPTIONS,
   REFERRER_POLICY,
   STRICT_TRANSPORT_SECURITY,
 } from '../security-headers';
-import { LOG_RETENTION_DAYS } from '../settings';
 import { buildSite } from '../site';
 
 /** Days CloudFront and S3 access logs are kept. */

@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localPorts } from '../settings';
+import { localPorts, STACK_NAME } from '../../functions/commons/settings';
 import { LOCAL_REGION, localResourceNames } from './resources';
 import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from './state';
 
@@ -19,9 +19,6 @@ export interface Target {
   /** Resolved when first asked: the tools that need no queue never look it up. */
   queueUrls(): Promise<{ queueUrl: string; deadLetterQueueUrl: string }>;
 }
-
-/** The deployed stack's name (`STACK_ID` in lib/feedback-stack.ts, which loads aws-cdk-lib: not imported here). */
-export const STACK_NAME = 'ServerlessFeedback';
 
 /** Options every tool takes. */
 export interface TargetOptions {

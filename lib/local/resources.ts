@@ -5,7 +5,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { queue } from '../settings';
+import { queue } from '../../functions/commons/settings';
 
 /**
  * Names of the local resources. On AWS, CloudFormation names them (no hard-coded physical names);
@@ -52,7 +52,7 @@ export interface LocalQueues {
   deadLetterQueueArn: string;
 }
 
-/** Settings of the queues that tests may shrink; the defaults are the stack's (lib/settings.ts). */
+/** Settings of the queues that tests may shrink; the defaults are the stack's (functions/commons/settings.ts). */
 export interface QueueSettings {
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;

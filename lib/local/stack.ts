@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_REPORT_SCHEDULE } from '../config';
-import { securityHeaders } from '../security-headers';
 import {
   apiFunction,
   consumer,
@@ -18,7 +16,9 @@ import {
   queue,
   reportFunction,
   visibilityTimeoutSeconds,
-} from '../settings';
+} from '../../functions/commons/settings';
+import { DEFAULT_REPORT_SCHEDULE } from '../config';
+import { securityHeaders } from '../security-headers';
 import { buildSite } from '../site';
 import {
   closeServer,
@@ -38,7 +38,7 @@ import { startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { reason, TaskLog } from './task-log';
 
-/** Options of {@link startLocalStack}; every one has the stack's (lib/settings.ts) or the contract's default. */
+/** Options of {@link startLocalStack}; every one has the stack's (functions/commons/settings.ts) or the contract's default. */
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
@@ -140,7 +140,7 @@ let startedInThisProcess = false;
 
 /**
  * Starts the whole system in this process: dynalite, local-aws-sqs and aws-ses-v2-local, the table
- * and queues as the CDK stack defines them (lib/settings.ts), the real handlers behind a local API
+ * and queues as the CDK stack defines them (functions/commons/settings.ts), the real handlers behind a local API
  * Gateway and an SQS event source poller, and the daily report's schedule.
  *
  * One stack per process: the handlers read their environment once, when first imported, and the

@@ -22,8 +22,8 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { DEFAULT_WORK_SECONDS } from '../../functions/commons/settings';
 import { functionBundling } from '../../lib/constructs/feedback-function';
-import { DEFAULT_WORK_SECONDS } from '../../lib/settings';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline';
 import { costPerMillion, pricesDate } from './cost';
 import { benchEvents } from './events';

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  apiThrottling,
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_TASK_TTL_DAYS,
+  DEFAULT_WORK_SECONDS,
+} from '../../functions/commons/settings';
+import {
   type ContextKey,
   DEFAULT_REPORT_SCHEDULE,
   PLACEHOLDER_SENDER_EMAIL,
   readConfig,
 } from '../../lib/config';
-import {
-  apiThrottling,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_TASK_TTL_DAYS,
-  DEFAULT_WORK_SECONDS,
-} from '../../lib/settings';
 
 function read(context: Partial<Record<ContextKey, unknown>>) {
   return readConfig((key) => context[key]);

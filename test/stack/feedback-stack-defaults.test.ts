@@ -2,7 +2,6 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PLACEHOLDER_SENDER_EMAIL } from '../../lib/config';
 import {
   apiThrottling,
   DEFAULT_SES_MAX_SEND_RATE,
@@ -10,7 +9,8 @@ import {
   DEFAULT_WORK_SECONDS,
   env,
   visibilityTimeoutSeconds,
-} from '../../lib/settings';
+} from '../../functions/commons/settings';
+import { PLACEHOLDER_SENDER_EMAIL } from '../../lib/config';
 import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture';
 
 // No context at all: what `npm run synth` builds on a fresh clone. Bundling and CloudFormation's schema

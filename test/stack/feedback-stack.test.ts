@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CachePolicy, OriginRequestPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
   apiFunction,
   consumer,
@@ -13,7 +12,8 @@ import {
   queue,
   reportFunction,
   visibilityTimeoutSeconds,
-} from '../../lib/settings';
+} from '../../functions/commons/settings';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
   actionsOf,
   functionsByService,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumer } from '../../lib/settings';
+import { consumer } from '../../functions/commons/settings';
 import { costPerMillion, pollsUntil } from '../bench/cost';
 import prices from '../bench/prices.json' with { type: 'json' };
 

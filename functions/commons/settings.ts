@@ -1,10 +1,17 @@
 /**
- * The one source of truth for the settings that both the CDK stack (`lib/`) and the local stack
- * (`bin/local.ts`) use, so that the emulated system cannot drift from the deployed one.
+ * The one source of truth for the settings that the handlers, the CDK stack (`lib/`) and the local
+ * stack (`lib/local/`) share, so that the emulated system cannot drift from the deployed one. It lives
+ * beside the handlers because `lib/` may import `functions/`, never the reverse.
  *
- * Pure data and arithmetic only: this module is imported by the Lambda handlers too, and must stay
- * free of imports so that it adds nothing to their bundles.
+ * Pure data and arithmetic only: this module is in the handlers' bundles, and must stay free of
+ * imports so that it adds nothing to them.
  */
+
+/** The deployed stack's name: `cdk deploy` creates it, the command-line tools look up its outputs. */
+export const STACK_NAME = 'ServerlessFeedback';
+
+/** The CloudWatch namespace of the product's metrics (EMF). */
+export const METRICS_NAMESPACE = 'ServerlessFeedback';
 
 /** Seconds of simulated slow work before sending (the seed's `sleep(20)`). */
 export const DEFAULT_WORK_SECONDS = 20;
