@@ -11,7 +11,7 @@ import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
 import { optionalEnv, requireEnv } from './commons/config';
 import { type DailyReport, reportEmail } from './commons/email';
-import { createLogger } from './commons/observability';
+import { createObservability, observed } from './commons/observability';
 import { env } from './commons/settings';
 import { readDailyCounters } from './commons/task-lifecycle';
 import { utcDay } from './commons/task-record';
@@ -21,7 +21,8 @@ const senderEmail = requireEnv(env.senderEmail);
 const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
 const notifyEmail = optionalEnv(env.notifyEmail);
 
-const logger = createLogger('daily-report');
+const observability = createObservability('daily-report');
+const { logger } = observability;
 
 /** What the schedule (or `npm run report`) may pass: the UTC day to report, `YYYY-MM-DD`. */
 export interface DailyReportEvent {
@@ -85,6 +86,7 @@ export async function sendDailyReport(date: string = previousUtcDay()): Promise<
 }
 
 /** The EventBridge Scheduler target: `{}` reports yesterday, `{ "date": "YYYY-MM-DD" }` that day. */
-export async function handler(event?: DailyReportEvent): Promise<DailyReportResult> {
-  return sendDailyReport(reportDay(event));
-}
+export const handler = observed(
+  observability,
+  async (event?: DailyReportEvent): Promise<DailyReportResult> => sendDailyReport(reportDay(event)),
+);

@@ -3,7 +3,7 @@
  * thank-you page for a browser that navigated here without JavaScript (after the form post's 303).
  * Never the visitor's address or message: the record does not hold them.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requireEnv } from './commons/config';
 import {
   escapeHtml,
@@ -14,7 +14,7 @@ import {
   prefersHtml,
   RETRY_AFTER_SECONDS,
 } from './commons/http';
-import { createLogger } from './commons/observability';
+import { createObservability, observed } from './commons/observability';
 import { env } from './commons/settings';
 import {
   statusUrl,
@@ -27,7 +27,8 @@ import { getTask } from './commons/task-store';
 
 const tableName = requireEnv(env.tasksTableName);
 
-const logger = createLogger('get-task');
+const observability = createObservability('get-task');
+const { logger } = observability;
 
 /** The answer varies with `Accept` (JSON or HTML). */
 const VARY = { Vary: 'Accept' };
@@ -109,8 +110,4 @@ async function readTask(event: APIGatewayProxyEventV2): Promise<HttpResult> {
  * fields, 404 `not_found`, 400 `invalid_task_id`, all with `Cache-Control: no-store`; an HTML view
  * instead of JSON when the request's `Accept` prefers `text/html`.
  */
-export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> {
-  logger.resetKeys();
-  if (context !== undefined) logger.addContext(context);
-  return readTask(event);
-}
+export const handler = observed(observability, readTask);

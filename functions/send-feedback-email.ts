@@ -19,7 +19,7 @@ import { numberEnv, optionalEnv, requireEnv } from './commons/config';
 import { ownerEmail, visitorEmail } from './commons/email';
 import { classifyError, describeError, InvalidPayloadError, isKnownTransient } from './commons/errors';
 import type { FeedbackMessage } from './commons/feedback-message';
-import { createLogger, createMetrics } from './commons/observability';
+import { createObservability, observed } from './commons/observability';
 import { createSendRateLimiter, sendIntervalMs } from './commons/send-rate';
 import {
   consumer,
@@ -60,8 +60,8 @@ export const MISSING_RECORD_RECHECK_SECONDS = 2;
 /** Writes of an accepted email's message id, at most: the one window for a duplicate is that write. */
 const RECORD_SENT_ATTEMPTS = 4;
 
-const logger = createLogger('send-feedback-email');
-const metrics = createMetrics('send-feedback-email');
+const observability = createObservability('send-feedback-email');
+const { logger, metrics } = observability;
 const limiter = createSendRateLimiter(sendInterval);
 const recipients: readonly Recipient[] = notifyEmail === undefined ? ['visitor'] : ['visitor', 'owner'];
 const lifecycle = new TaskLifecycle({
@@ -100,20 +100,16 @@ export function retryDelaySeconds(receiveCount: number, random: () => number = M
  * they come back after their visibility timeout, or move to the dead-letter queue after
  * `MAX_RECEIVE_COUNT` receives.
  */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  logger.addContext(context);
-  // One processor per invocation: the local stack runs invocations concurrently in one process.
-  const processor = new BatchProcessor(EventType.SQS);
-  try {
-    return await processPartialResponse(event, processRecord, processor, {
-      context,
+export const handler = observed(
+  observability,
+  async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+    // One processor per invocation: the local stack runs invocations concurrently in one process.
+    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
+      ...(context === undefined ? {} : { context }),
       // A batch whose every record failed is answered the same way, not by an invocation error.
       throwOnFullBatchFailure: false,
-    });
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
-}
+    }),
+);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const body = parseJson(record.body);

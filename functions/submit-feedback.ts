@@ -5,7 +5,7 @@
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { sqs } from './commons/clients/sqs';
 import { numberEnv, requireEnv } from './commons/config';
 import type { FeedbackMessage } from './commons/feedback-message';
@@ -23,7 +23,7 @@ import {
   prefersHtml,
   RETRY_AFTER_SECONDS,
 } from './commons/http';
-import { createLogger, createMetrics } from './commons/observability';
+import { createObservability, observed } from './commons/observability';
 import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record';
 import { createTask, removeUnqueuedTask } from './commons/task-store';
@@ -32,8 +32,8 @@ const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);
 const taskTtlDays = numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS);
 
-const logger = createLogger('submit-feedback');
-const metrics = createMetrics('submit-feedback');
+const observability = createObservability('submit-feedback');
+const { logger, metrics } = observability;
 
 /** Why a submission was not accepted: the `reason` dimension of the `FeedbackRejected` metric. */
 type RejectionReason = BodyError | 'invalid_feedback' | 'honeypot' | 'unavailable';
@@ -155,12 +155,4 @@ async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult
  * 202 (or 303 for a browser's form post), 400 `invalid_feedback` / `malformed_body`, 413, 415, 503 with
  * `Retry-After`. Never logs the visitor's address or message.
  */
-export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> {
-  logger.resetKeys();
-  if (context !== undefined) logger.addContext(context);
-  try {
-    return await submitFeedback(event);
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-}
+export const handler = observed(observability, submitFeedback);

@@ -36,16 +36,92 @@ export const consumer = {
   batchSize: 5,
   /** Seconds the event source waits to fill a batch; 0 answers the visitor's task soonest. */
   maxBatchingWindowSeconds: 0,
-  /** Concurrent invocations at most (2 is the lowest value SQS event sources accept). */
-  maxConcurrency: 2,
+  /** The event source's bounds on `maxConcurrency` (SQS event sources accept 2 to 1000). */
+  minConcurrency: 2,
+  maxConcurrency: 1000,
   memoryMb: 256,
-  /** Seconds the worker needs beyond the simulated work: SES, DynamoDB, the send-rate limiter. */
-  headroomSeconds: 40,
+  /** Seconds one task takes beyond the simulated work: the claim, the records, SES's answer. */
+  taskOverheadSeconds: 1,
+  /** Seconds of the timeout beyond the work and the batch's paced sends: DynamoDB, SES, retries of a write. */
+  headroomSeconds: 20,
 } as const;
 
-/** The worker's Lambda timeout: the slow work plus headroom. Also the length of a task's claim (lease). */
+/** Lambda's longest timeout, seconds. */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/** What the worker's sizing is derived from. */
+export interface WorkerSizingInput {
+  /** Simulated slow work per task, seconds. */
+  workSeconds: number;
+  /** SES sends per second over all workers (the account's quota). */
+  sesMaxSendRate: number;
+  /** Emails per task: 1, or 2 with the owner's notification. */
+  emailsPerTask: number;
+  /** A fixed number of concurrent invocations instead of the derived one. */
+  maxConcurrency?: number;
+}
+
+/** The worker's event source and function settings, derived so that they agree with one another. */
+export interface WorkerSizing {
+  batchSize: number;
+  /** Concurrent invocations at most (the event source's `maxConcurrency`, `WORKER_CONCURRENCY`). */
+  maxConcurrency: number;
+  /** Milliseconds between two sends of one container: together the containers send at the SES rate. */
+  sendIntervalMs: number;
+  /** The function's timeout: the work, every send of a full batch at the container's pace, headroom. Also the lease. */
+  timeoutSeconds: number;
+  /** The queue's visibility timeout: AWS's guidance of six times the function's timeout. */
+  visibilityTimeoutSeconds: number;
+}
+
+/** A sizing that cannot work (a batch would outrun Lambda's longest timeout). */
+export class SizingError extends Error {
+  override name = 'SizingError';
+}
+
+/**
+ * Sizes the worker from the SES rate, so that throughput follows the quota. Each container paces its
+ * sends `maxConcurrency / sesMaxSendRate` seconds apart (together: the SES rate). A container keeps up
+ * its share when a batch's sends take at least as long as one task's work, so the derived concurrency is
+ * `sesMaxSendRate × (work + overhead) / (batchSize × emailsPerTask)`, within the event source's bounds.
+ * The timeout covers the work plus every send of a full batch at that pace.
+ *
+ * @throws {SizingError} when a batch could not finish within Lambda's 900 s
+ */
+export function workerSizing(input: WorkerSizingInput): WorkerSizing {
+  const { workSeconds, sesMaxSendRate, emailsPerTask } = input;
+  if (!(sesMaxSendRate > 0))
+    throw new SizingError(`The SES send rate must be positive, got ${sesMaxSendRate}`);
+  const batchSize = consumer.batchSize;
+  const sendsPerBatch = batchSize * emailsPerTask;
+  const derived = Math.ceil((sesMaxSendRate * (workSeconds + consumer.taskOverheadSeconds)) / sendsPerBatch);
+  const maxConcurrency =
+    input.maxConcurrency ?? Math.min(consumer.maxConcurrency, Math.max(consumer.minConcurrency, derived));
+  const sendIntervalMs = (maxConcurrency * 1000) / sesMaxSendRate;
+  const timeoutSeconds = Math.ceil(
+    workSeconds + (sendsPerBatch * sendIntervalMs) / 1000 + consumer.headroomSeconds,
+  );
+  if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
+    throw new SizingError(
+      `A batch of ${batchSize} tasks (${sendsPerBatch} emails at ${maxConcurrency} invocations sharing ${sesMaxSendRate}/s, ` +
+        `after ${workSeconds} s of work) needs ${timeoutSeconds} s, over Lambda's ${LAMBDA_MAX_TIMEOUT_SECONDS} s: ` +
+        'raise the send rate, lower the work time or the concurrency.',
+    );
+  }
+  return {
+    batchSize,
+    maxConcurrency,
+    sendIntervalMs,
+    timeoutSeconds,
+    visibilityTimeoutSeconds: queue.visibilityTimeoutFactor * timeoutSeconds,
+  };
+}
+
+/**
+ * @deprecated being replaced by {@link workerSizing}; the worker's timeout at the old fixed sizing.
+ */
 export function consumerTimeoutSeconds(workSeconds: number): number {
-  return workSeconds + consumer.headroomSeconds;
+  return workSeconds + 40;
 }
 
 /** The feedback queue and its dead-letter queue. */

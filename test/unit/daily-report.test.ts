@@ -176,7 +176,7 @@ describe('daily-report handler', () => {
     counters('2025-06-01', { accepted: 1 });
 
     // Act
-    await handler();
+    await handler({});
 
     // Assess
     const input = sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input;
