@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole system on this machine, on emulated AWS (see lib/local/stack.ts), with a
- * terminal like the seed's Celery worker log. `--json` adds the handlers' structured JSON logs.
+ * terminal like the seed's Celery worker log. `--json` shows the handlers' JSON log lines as they are.
  */
-import { relative } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import {
@@ -16,7 +17,7 @@ import {
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
 import { PortInUseError } from '../lib/local/emulators';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
-import { DataDirInUseError, LOCAL_DATA_DIR } from '../lib/local/state';
+import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state';
 
 // Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
 // floor would open every session of the worker log. The README says it once instead.
@@ -57,7 +58,7 @@ try {
     taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
     ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
     reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
-    handlerLogLevel: flags.json ? process.env.POWERTOOLS_LOG_LEVEL || 'INFO' : 'SILENT',
+    jsonLogs: flags.json,
     log: print,
   });
 } catch (error) {
@@ -83,26 +84,29 @@ console.log(
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
     `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
-    `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE} UTC (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
+    `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(process.env.REPORT_SCHEDULE?.trim() ?? '') ? `every ${process.env.REPORT_SCHEDULE?.trim().slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
     '',
     `  try it:  curl -i ${localhost(stack.url)}/api/feedback -H 'content-type: application/json' \\`,
     `             -d '{"email": "you@example.com", "message": "Hello"}'`,
     '           npm run task -- <taskId>    npm run tasks    npm run redrive',
-    `  logs:    ${flags.json ? 'handlers’ JSON logs on' : 'add --json (npm start -- --json) for the handlers’ JSON logs'}`,
+    `  logs:    ${flags.json ? 'the handlers’ JSON log lines' : 'the handlers’ log lines in short; npm start -- --json shows them as JSON'}`,
     '',
-    'Ctrl-C stops everything.',
+    'Ctrl-C stops everything; every queued task is kept on disk and goes on at the next npm start.',
     '',
   ].join('\n'),
 );
+
+// With the terminal closed, a line printed while stopping must not end the process early.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 let stoppingSince: number | undefined;
 const shutdown = (signal: string) => {
   if (stoppingSince !== undefined) {
     // Ctrl-C reaches this process twice: from the terminal and forwarded by npm. Only a later one forces.
     if (Date.now() - stoppingSince < 1000) return;
-    console.error(
-      `\n${signal} again: exiting without waiting (tasks in flight come back after the visibility timeout)`,
-    );
+    console.error(`\n${signal} again: exiting now; the tasks in flight go on at the next npm start`);
+    rmSync(join(LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE), { force: true });
     process.exit(130);
   }
   stoppingSince = Date.now();
@@ -118,5 +122,4 @@ const shutdown = (signal: string) => {
       process.exit(1);
     });
 };
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));

@@ -1,20 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { Consumer } from 'sqs-consumer';
 import { invokeWithTimeout } from './lambda-context';
 
 /** An SQS-triggered Lambda handler with partial batch responses. */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
-
-/** What became of one invocation's batch. */
-export interface BatchOutcome {
-  records: SQSRecord[];
-  /** Message ids left on the queue (reported in `batchItemFailures`, or the whole batch on an error). */
-  failedMessageIds: Set<string>;
-  /** Set when the invocation threw or timed out: no message of the batch was deleted. */
-  error?: unknown;
-}
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -22,7 +16,11 @@ export interface PollerOptions {
   queueArn: string;
   region: string;
   functionName: string;
-  handler: SqsHandler;
+  /**
+   * Loads the handler in a new execution environment (a cold start), numbered from 1; called when every
+   * environment loaded so far is busy, as Lambda does. An environment is reused once it is idle.
+   */
+  coldStart(environment: number): SqsHandler | Promise<SqsHandler>;
   /** Messages per invocation (the event source's batch size). */
   batchSize: number;
   /** Invocations at most at once (the event source's maximum concurrency). */
@@ -31,12 +29,7 @@ export interface PollerOptions {
   waitTimeSeconds: number;
   /** The function's timeout: a longer invocation counts as failed, its whole batch stays. */
   functionTimeoutMs: number;
-  /**
-   * Called before each invocation (awaited); the function it returns is called with the outcome,
-   * before the poller deletes the succeeded messages.
-   */
-  observeBatch?(records: SQSRecord[]): Promise<(outcome: BatchOutcome) => Promise<void> | void>;
-  /** An SQS call of the poller failed (receive, delete). */
+  /** An SQS call of the poller or an invocation failed. */
   onError?(error: unknown): void;
 }
 
@@ -47,109 +40,126 @@ export interface Poller {
   resume(): void;
   /** Pauses, waiting at most `timeoutMs` for in-flight invocations; resolves with how many were still running. */
   stop(timeoutMs: number): Promise<number>;
-  /** Invocations running now. */
-  readonly inFlight: number;
-  /** Receipt handles of the messages this poller left on the queue (hidden until their retry) and has not seen again. */
-  leftOnQueue(): string[];
 }
 
+/** Receives at once, however high the concurrency: each fills free invocation slots as Lambda's pollers do. */
+const RECEIVERS = 2;
+
 /**
- * The SQS → Lambda event source mapping, in process, on sqs-consumer: `concurrency` consumers, each
- * long-polling up to `batchSize` messages with all their attributes and invoking the handler with
- * an `SQSEvent`. Like the event source with `ReportBatchItemFailures`, it deletes the messages not
- * listed in `batchItemFailures`, and none when the handler throws, times out or lists an id that is
- * not in the batch. Messages left on the queue reappear after their visibility timeout (or the one
- * the handler set); the queue's redrive policy moves them to the dead-letter queue.
+ * The SQS → Lambda event source mapping, in process: a few receivers long-poll up to `batchSize`
+ * messages with all their attributes, whenever one of the `concurrency` invocation slots is free, and
+ * invoke the handler with an `SQSEvent`. Like the event source with `ReportBatchItemFailures`, it
+ * deletes the messages not listed in `batchItemFailures`, and none when the handler throws, times out
+ * or lists an id that is not in the batch. Messages left on the queue reappear after their visibility
+ * timeout (or the one the handler set); the queue's redrive policy moves them to the dead-letter queue.
  */
 export function createPoller(options: PollerOptions): Poller {
-  let inFlight = 0;
-  let idleWaiters: (() => void)[] = [];
-  const settle = () => {
-    if (inFlight > 0) return;
-    for (const wake of idleWaiters) wake();
-    idleWaiters = [];
-  };
-  const whenIdle = () =>
-    inFlight === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake));
-
-  const left = new Map<string, string>();
-  const invoke = async (messages: Message[]): Promise<Message[]> => {
-    const records = messages.map((message) => toSqsRecord(message, options));
-    for (const record of records) left.delete(record.messageId);
-    inFlight += 1;
-    let observeEnd: ((outcome: BatchOutcome) => Promise<void> | void) | undefined;
-    try {
-      observeEnd = await options.observeBatch?.(records);
-    } catch (error) {
-      options.onError?.(error);
-    }
-    let outcome: BatchOutcome;
-    try {
-      const response = await invokeWithTimeout(options.functionName, options.functionTimeoutMs, (context) =>
-        options.handler({ Records: records }, context),
-      );
-      outcome = { records, failedMessageIds: failedIds(response, records) };
-    } catch (error) {
-      outcome = { records, failedMessageIds: new Set(records.map((r) => r.messageId)), error };
-    }
-    try {
-      await observeEnd?.(outcome);
-    } catch (error) {
-      options.onError?.(error);
-    } finally {
-      inFlight -= 1;
-      settle();
-    }
-    for (const record of records) {
-      if (outcome.failedMessageIds.has(record.messageId)) left.set(record.messageId, record.receiptHandle);
-    }
-    return messages.filter((message) => !outcome.failedMessageIds.has(message.MessageId ?? ''));
-  };
-
-  const consumers = Array.from({ length: options.concurrency }, () => {
-    const busy = { invoking: false };
-    const consumer = Consumer.create({
-      queueUrl: options.queueUrl,
-      sqs: options.sqs,
-      batchSize: options.batchSize,
-      waitTimeSeconds: options.waitTimeSeconds,
-      // local-aws-sqs reads the attributes to return from AttributeNames only.
-      attributeNames: ['All'],
-      messageSystemAttributeNames: ['All'],
-      messageAttributeNames: ['All'],
-      handleMessageBatch: async (messages) => {
-        busy.invoking = true;
-        try {
-          return await invoke(messages);
-        } finally {
-          busy.invoking = false;
-        }
-      },
-    });
-    // A paused poller cancels its idle long polls: those aborts are no error.
-    consumer.on('error', (error) => {
-      if (running || !isAbort(error)) options.onError?.(error);
-    });
-    consumer.on('processing_error', (error) => options.onError?.(error));
-    return { consumer, busy };
-  });
-
   let running = false;
-  const pause = async (): Promise<void> => {
-    running = false;
-    for (const { consumer, busy } of consumers) {
-      // An idle long poll is cancelled; an invocation in flight finishes and deletes what it may.
-      consumer.stop({ abort: !busy.invoking });
+  let abort = new AbortController();
+  let slotsTaken = 0;
+  let slotWaiters: (() => void)[] = [];
+  const invocations = new Set<Promise<void>>();
+  let receivers: Promise<void>[] = [];
+  /** Execution environments not in use; one is created when none is free, as Lambda does. */
+  const idle: SqsHandler[] = [];
+  let environments = 0;
+
+  const takeEnvironment = async (): Promise<SqsHandler> => {
+    const free = idle.pop();
+    if (free) return free;
+    environments += 1;
+    return options.coldStart(environments);
+  };
+
+  const invoke = async (messages: Message[]) => {
+    const records = messages.map((message) => toSqsRecord(message, options));
+    let failed: Set<string>;
+    try {
+      const handler = await takeEnvironment();
+      try {
+        const response = await invokeWithTimeout(options.functionName, options.functionTimeoutMs, (context) =>
+          handler({ Records: records }, context),
+        );
+        failed = failedIds(response, records);
+      } finally {
+        idle.push(handler);
+      }
+    } catch (error) {
+      options.onError?.(error);
+      failed = new Set(records.map((r) => r.messageId));
     }
-    await whenIdle();
-    while (consumers.some(({ consumer }) => consumer.status.isPolling)) await sleep(20);
+    const done = records.filter((record) => !failed.has(record.messageId));
+    if (done.length === 0) return;
+    await options.sqs
+      .send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      )
+      .catch((error: unknown) => options.onError?.(error));
+  };
+
+  const receiveLoop = async () => {
+    while (running) {
+      if (slotsTaken >= options.concurrency) {
+        await new Promise<void>((wake) => slotWaiters.push(wake));
+        continue;
+      }
+      slotsTaken += 1;
+      let messages: Message[] = [];
+      try {
+        ({ Messages: messages = [] } = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: options.waitTimeSeconds,
+            AttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: abort.signal },
+        ));
+      } catch (error) {
+        if (running) {
+          options.onError?.(error);
+          await new Promise((wait) => setTimeout(wait, 1000));
+        }
+      }
+      if (messages.length === 0) {
+        releaseSlot();
+        continue;
+      }
+      const invocation = invoke(messages).finally(() => {
+        invocations.delete(invocation);
+        releaseSlot();
+      });
+      invocations.add(invocation);
+    }
+  };
+
+  const wakeReceivers = () => {
+    const waiters = slotWaiters;
+    slotWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const releaseSlot = () => {
+    slotsTaken -= 1;
+    wakeReceivers();
+  };
+
+  const pause = async () => {
+    running = false;
+    abort.abort();
+    wakeReceivers();
+    await Promise.all([...receivers, ...invocations]);
   };
 
   return {
     start() {
       if (running) return;
       running = true;
-      for (const { consumer } of consumers) consumer.start();
+      abort = new AbortController();
+      receivers = Array.from({ length: Math.min(RECEIVERS, options.concurrency) }, receiveLoop);
     },
     pause,
     resume() {
@@ -162,18 +172,9 @@ export function createPoller(options: PollerOptions): Poller {
       });
       await Promise.race([pause(), timedOut]);
       clearTimeout(timer);
-      return inFlight;
+      return invocations.size;
     },
-    get inFlight() {
-      return inFlight;
-    },
-    leftOnQueue: () => [...left.values()],
   };
-}
-
-function isAbort(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
-  return /abort/i.test(text);
 }
 
 /**
@@ -181,10 +182,9 @@ function isAbort(error: unknown): boolean {
  * batch fails the whole batch.
  */
 function failedIds(response: SQSBatchResponse | undefined, records: SQSRecord[]): Set<string> {
-  const failures = response?.batchItemFailures ?? [];
   const batchIds = new Set(records.map((r) => r.messageId));
   const failed = new Set<string>();
-  for (const failure of failures) {
+  for (const failure of response?.batchItemFailures ?? []) {
     const id = failure?.itemIdentifier;
     if (typeof id !== 'string' || !batchIds.has(id)) return batchIds;
     failed.add(id);

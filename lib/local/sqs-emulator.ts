@@ -1,25 +1,50 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequestHandler } from 'local-aws-sqs';
 import { closeServer, type Listen, listen, type RunningEmulator } from './emulators';
 
+/** One message as the front keeps it: what SQS keeps of it, in `<dataDir>/<queue>/<id>.json`. */
+interface KeptMessage {
+  /** The id callers see; it stays the same across restarts, though the emulator's own id changes. */
+  id: string;
+  queue: string;
+  body: string;
+  messageAttributes?: Record<string, unknown>;
+  sentAt: number;
+  receives: number;
+  firstReceivedAt?: number;
+  /** Epoch ms until which the message is in flight (or delayed); 0 when visible. */
+  invisibleUntil: number;
+}
+
 /**
- * local-aws-sqs behind a thin front that fixes what the local stack relies on and the emulator does
- * differently from SQS (for the SDK's JSON protocol, which every client here speaks):
+ * local-aws-sqs behind a front that makes it durable and fixes what the local stack relies on and the
+ * emulator does differently from SQS (for the SDK's JSON protocol, which every client here speaks).
  *
- * - Long polling. The emulator answers a long poll only when the batch is full or the wait is over
- *   (and may hand the same message twice in one answer). SQS answers as soon as there is a message:
- *   the front repeats short polls until there is one or the wait is over.
- * - Receive counts. The emulator counts a `ChangeMessageVisibility` as a receive, so a worker that sets
- *   its retry backoff burns two of the message's receives per attempt. The front counts the changes
- *   per message and takes them off `ApproximateReceiveCount`.
- * - Redrive. The emulator's own redrive reads the inflated count; so the front keeps each queue's
- *   redrive policy itself (the emulator gets a maxReceiveCount it never reaches) and moves a message
- *   as SQS does: when a receive would exceed maxReceiveCount, the message goes to the dead-letter
- *   queue instead of to the caller. `GetQueueAttributes` shows the policy as it was set.
+ * - Durability. The emulator keeps its queues in memory, and no npm SQS emulator that runs on Node 20
+ *   without a JVM keeps them on disk. So the front writes each message through to `dataDir` before it
+ *   answers: when sent, at each receive (receive count, in flight until), at a visibility change; it
+ *   removes the file at delete, purge, or the move to the dead-letter queue. At the next start, when a
+ *   queue is created, its kept messages are sent again, delayed by what is left of their invisibility
+ *   (at most SQS's 900 s), keeping their id, receive count and sent time. Whatever ends the process, no
+ *   accepted message is lost, and one in flight comes back after its visibility timeout, as on SQS.
+ * - Receive counts. The front counts receives itself (the emulator counts a visibility change as one),
+ *   and knows a receipt handle's message from the receive answer it passed on.
+ * - Redrive. The front keeps each queue's redrive policy (the emulator gets a maxReceiveCount it never
+ *   reaches) and moves a message as SQS does: when a receive would exceed maxReceiveCount, the message
+ *   goes to the dead-letter queue instead of to the caller.
+ * - Long polling. The emulator answers a long poll only when the batch is full or the wait is over;
+ *   SQS answers as soon as there is a message: the front repeats short polls until then.
  */
-export async function startSqs(at: Listen, region: string, accountId: string): Promise<RunningEmulator> {
+export async function startSqs(
+  at: Listen,
+  region: string,
+  accountId: string,
+  dataDir?: string,
+): Promise<RunningEmulator> {
   const { service, requestHandler } = createRequestHandler({
     port: at.port,
     hostname: at.host,
@@ -27,8 +52,9 @@ export async function startSqs(at: Listen, region: string, accountId: string): P
     accountId,
     emulateQueueCreationLifecycle: false,
   });
-  const redrivePolicies = new Map<string, RedrivePolicy>();
-  const visibilityChanges = new Map<string, number>();
+  const queues = new Map<string, { visibilityTimeout: number; redrive?: RedrivePolicy }>();
+  const byEmulatorId = new Map<string, KeptMessage>();
+  const byReceipt = new Map<string, KeptMessage>();
   let closing = false;
 
   const call = async (action: string, input: Record<string, unknown>): Promise<CapturedResponse> => {
@@ -41,17 +67,100 @@ export async function startSqs(at: Listen, region: string, accountId: string): P
     return answer;
   };
 
-  /** Takes the front's own policy out of a CreateQueue / SetQueueAttributes input; the emulator gets a harmless one. */
-  const keepRedrivePolicy = (queueName: string, input: Record<string, unknown>) => {
+  const fileOf = (message: KeptMessage) => join(dataDir ?? '', message.queue, `${message.id}.json`);
+  /** Written atomically (a whole file or the old one), before the caller hears of the change. */
+  const save = (message: KeptMessage) => {
+    if (!dataDir) return;
+    const file = fileOf(message);
+    mkdirSync(join(dataDir, message.queue), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(message), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  };
+  const forget = (message: KeptMessage | undefined) => {
+    if (!message) return;
+    for (const [key, kept] of byEmulatorId) if (kept === message) byEmulatorId.delete(key);
+    for (const [key, kept] of byReceipt) if (kept === message) byReceipt.delete(key);
+    if (dataDir) rmSync(fileOf(message), { force: true });
+  };
+
+  /** Puts a kept message into the emulator (again); resolves false when the emulator refused it. */
+  const enqueue = async (message: KeptMessage): Promise<boolean> => {
+    const delay = Math.ceil((message.invisibleUntil - Date.now()) / 1000);
+    const answer = await call('SendMessage', {
+      QueueUrl: message.queue,
+      MessageBody: message.body,
+      ...(message.messageAttributes ? { MessageAttributes: message.messageAttributes } : {}),
+      ...(delay > 0 ? { DelaySeconds: Math.min(delay, MAX_DELAY_SECONDS) } : {}),
+    });
+    const sent = answer.json<{ MessageId: string }>();
+    if (sent) byEmulatorId.set(sent.MessageId, message);
+    return sent !== undefined;
+  };
+
+  const restore = async (queueName: string) => {
+    if (!dataDir) return;
+    let files: string[];
+    try {
+      files = readdirSync(join(dataDir, queueName)).filter((name) => name.endsWith('.json'));
+    } catch {
+      return;
+    }
+    for (const name of files) {
+      const message = JSON.parse(readFileSync(join(dataDir, queueName, name), 'utf8')) as KeptMessage;
+      if ([...byEmulatorId.values()].some((kept) => kept.id === message.id)) continue;
+      await enqueue(message);
+    }
+  };
+
+  /** Notes a queue's settings; the emulator gets a redrive policy it never applies. */
+  const configure = (queueName: string, input: Record<string, unknown>) => {
     const attributes = input.Attributes as Record<string, string> | undefined;
+    const settings = queues.get(queueName) ?? { visibilityTimeout: DEFAULT_VISIBILITY_TIMEOUT };
+    queues.set(queueName, settings);
+    if (attributes?.VisibilityTimeout) settings.visibilityTimeout = Number(attributes.VisibilityTimeout);
     if (!attributes?.RedrivePolicy) return input;
     const policy = JSON.parse(attributes.RedrivePolicy) as RedrivePolicy;
-    redrivePolicies.set(queueName, {
+    settings.redrive = {
       deadLetterTargetArn: policy.deadLetterTargetArn,
       maxReceiveCount: Number(policy.maxReceiveCount),
-    });
+    };
     const unreachable = JSON.stringify({ ...policy, maxReceiveCount: EMULATOR_MAX_RECEIVE_COUNT });
     return { ...input, Attributes: { ...attributes, RedrivePolicy: unreachable } };
+  };
+
+  const sent = (queue: string, entry: Record<string, unknown>, emulatorId: string) => {
+    const now = Date.now();
+    const message: KeptMessage = {
+      id: emulatorId,
+      queue,
+      body: String(entry.MessageBody),
+      ...(entry.MessageAttributes
+        ? { messageAttributes: entry.MessageAttributes as Record<string, unknown> }
+        : {}),
+      sentAt: now,
+      receives: 0,
+      invisibleUntil: now + Number(entry.DelaySeconds ?? 0) * 1000,
+    };
+    save(message);
+    byEmulatorId.set(emulatorId, message);
+  };
+
+  const moveToDeadLetterQueue = async (
+    message: KeptMessage,
+    receiptHandle: string,
+    policy: RedrivePolicy,
+  ) => {
+    const moved: KeptMessage = {
+      ...message,
+      queue: queueNameOf(policy.deadLetterTargetArn.split(':').pop()),
+      receives: 0,
+      invisibleUntil: 0,
+    };
+    delete moved.firstReceivedAt;
+    save(moved);
+    if (!(await enqueue(moved))) return;
+    await call('DeleteMessage', { QueueUrl: message.queue, ReceiptHandle: receiptHandle });
+    forget(message);
   };
 
   const receive = async (
@@ -59,67 +168,87 @@ export async function startSqs(at: Listen, region: string, accountId: string): P
     clientGone: () => boolean,
   ): Promise<CapturedResponse> => {
     const queueName = queueNameOf(input.QueueUrl);
-    const policy = redrivePolicies.get(queueName);
-    const requested = (input.AttributeNames as string[] | undefined) ?? [];
-    const system = (input.MessageSystemAttributeNames as string[] | undefined) ?? [];
-    const wantsCount = [...requested, ...system].some(
-      (name) => name === 'All' || name === 'ApproximateReceiveCount',
-    );
-    // The count is needed for the redrive even when the caller did not ask for it.
-    const shortPoll = { ...input, WaitTimeSeconds: 0, AttributeNames: [...new Set([...requested, 'All'])] };
+    const settings = queues.get(queueName);
+    // The emulator reads the attributes to return from AttributeNames only.
+    const {
+      MessageSystemAttributeNames: system = [],
+      AttributeNames: names = [],
+      ...rest
+    } = input as {
+      MessageSystemAttributeNames?: string[];
+      AttributeNames?: string[];
+    };
+    const shortPoll = { ...rest, WaitTimeSeconds: 0, AttributeNames: [...names, ...system] };
+    const visibilityTimeout = Number(input.VisibilityTimeout ?? settings?.visibilityTimeout ?? 30);
     const deadline = Date.now() + Number(input.WaitTimeSeconds ?? 0) * 1000;
     for (;;) {
       const answer = await call('ReceiveMessage', shortPoll);
       const messages = answer.messages();
-      const delivered: ReceivedMessage[] = [];
-      for (const message of messages) {
-        const count =
-          Number(message.Attributes?.ApproximateReceiveCount ?? 1) -
-          (visibilityChanges.get(message.MessageId) ?? 0);
-        if (policy && count > policy.maxReceiveCount) {
-          await call('SendMessage', {
-            QueueUrl: policy.deadLetterTargetArn.split(':').pop(),
-            MessageBody: message.Body,
-            ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
-          });
-          await call('DeleteMessage', { QueueUrl: queueName, ReceiptHandle: message.ReceiptHandle });
-          visibilityChanges.delete(message.MessageId);
-          continue;
-        }
-        if (message.Attributes) {
-          message.Attributes.ApproximateReceiveCount = String(count);
-          if (!requested.includes('All')) {
-            for (const name of Object.keys(message.Attributes)) {
-              if (
-                !requested.includes(name) &&
-                !system.includes(name) &&
-                !(wantsCount && name === 'ApproximateReceiveCount')
-              ) {
-                delete message.Attributes[name];
-              }
-            }
-            if (Object.keys(message.Attributes).length === 0) delete message.Attributes;
-          }
-        }
-        delivered.push(message);
-      }
       if (clientGone()) {
-        // The caller hung up (an aborted poll): what it did not get must not stay hidden.
-        for (const message of delivered) {
+        // The caller hung up (an aborted poll): what it did not get must not stay hidden, nor count.
+        for (const message of messages) {
           await call('ChangeMessageVisibility', {
             QueueUrl: queueName,
             ReceiptHandle: message.ReceiptHandle,
             VisibilityTimeout: 0,
           });
-          visibilityChanges.set(message.MessageId, (visibilityChanges.get(message.MessageId) ?? 0) + 1);
         }
         return answer;
+      }
+      const delivered: ReceivedMessage[] = [];
+      const now = Date.now();
+      for (const message of messages) {
+        if (delivered.some((other) => other.MessageId === message.MessageId)) continue;
+        let kept = byEmulatorId.get(message.MessageId);
+        if (!kept) {
+          kept = {
+            id: message.MessageId,
+            queue: queueName,
+            body: message.Body,
+            sentAt: now,
+            receives: 0,
+            invisibleUntil: 0,
+          };
+          byEmulatorId.set(message.MessageId, kept);
+        }
+        kept.receives += 1;
+        if (settings?.redrive && kept.receives > settings.redrive.maxReceiveCount) {
+          await moveToDeadLetterQueue(kept, message.ReceiptHandle, settings.redrive);
+          continue;
+        }
+        kept.firstReceivedAt ??= now;
+        kept.invisibleUntil = now + visibilityTimeout * 1000;
+        save(kept);
+        byReceipt.set(message.ReceiptHandle, kept);
+        message.MessageId = kept.id;
+        const attributes = message.Attributes;
+        if (attributes) {
+          const ours = {
+            ApproximateReceiveCount: String(kept.receives),
+            SentTimestamp: String(kept.sentAt),
+            ApproximateFirstReceiveTimestamp: String(kept.firstReceivedAt),
+          };
+          for (const [name, value] of Object.entries(ours)) if (name in attributes) attributes[name] = value;
+        }
+        delivered.push(message);
       }
       answer.setMessages(delivered);
       if (delivered.length > 0 || answer.statusCode !== 200 || closing || Date.now() >= deadline)
         return answer;
       await sleep(50);
     }
+  };
+
+  /** The entries of a batch call that succeeded (all of a single call that did). */
+  const succeeded = (answer: CapturedResponse, input: Record<string, unknown>) => {
+    if (answer.statusCode !== 200) return [];
+    const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [input];
+    if (!input.Entries) return [{ entry: input, result: answer.json<Record<string, unknown>>() ?? {} }];
+    const results = answer.json<{ Successful?: Record<string, unknown>[] }>()?.Successful ?? [];
+    return entries.flatMap((entry) => {
+      const result = results.find((r) => r.Id === entry.Id);
+      return result ? [{ entry, result }] : [];
+    });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -136,40 +265,48 @@ export async function startSqs(at: Listen, region: string, accountId: string): P
     res.once('close', () => {
       gone = true;
     });
+    const queueName = queueNameOf(input.QueueUrl ?? input.QueueName);
     let answer: CapturedResponse;
+    if (action === 'ReceiveMessage') {
+      answer = await receive(input, () => gone);
+    } else if (action === 'CreateQueue' || action === 'SetQueueAttributes') {
+      answer = await call(action, configure(queueName, input));
+      if (action === 'CreateQueue' && answer.statusCode === 200) await restore(queueName);
+    } else {
+      answer = await call(action, input);
+    }
+    const now = Date.now();
     switch (action) {
-      case 'ReceiveMessage':
-        answer = await receive(input, () => gone);
-        break;
-      case 'CreateQueue':
-        answer = await call(action, keepRedrivePolicy(String(input.QueueName), input));
-        break;
-      case 'SetQueueAttributes':
-        answer = await call(action, keepRedrivePolicy(queueNameOf(input.QueueUrl), input));
-        break;
       case 'GetQueueAttributes': {
-        answer = await call(action, input);
-        const policy = redrivePolicies.get(queueNameOf(input.QueueUrl));
-        if (policy)
-          answer.editJson<{ Attributes?: Record<string, string> }>((body) => {
-            if (body.Attributes?.RedrivePolicy) body.Attributes.RedrivePolicy = JSON.stringify(policy);
-          });
+        const policy = queues.get(queueName)?.redrive;
+        answer.editJson<{ Attributes?: Record<string, string> }>((body) => {
+          if (policy && body.Attributes?.RedrivePolicy)
+            body.Attributes.RedrivePolicy = JSON.stringify(policy);
+        });
         break;
       }
+      case 'SendMessage':
+      case 'SendMessageBatch':
+        for (const { entry, result } of succeeded(answer, input))
+          sent(queueName, entry, String(result.MessageId));
+        break;
       case 'ChangeMessageVisibility':
-        answer = await call(action, input);
-        if (answer.statusCode === 200) countVisibilityChange(visibilityChanges, input.ReceiptHandle);
-        break;
-      default: {
-        // ChangeMessageVisibilityBatch
-        answer = await call(action, input);
-        const succeeded = new Set(
-          answer.json<{ Successful?: { Id: string }[] }>()?.Successful?.map((s) => s.Id),
-        );
-        for (const entry of (input.Entries as { Id: string; ReceiptHandle: string }[] | undefined) ?? []) {
-          if (succeeded.has(entry.Id)) countVisibilityChange(visibilityChanges, entry.ReceiptHandle);
+      case 'ChangeMessageVisibilityBatch':
+        for (const { entry } of succeeded(answer, input)) {
+          const kept = byReceipt.get(String(entry.ReceiptHandle));
+          if (!kept) continue;
+          kept.invisibleUntil = now + Number(entry.VisibilityTimeout) * 1000;
+          save(kept);
         }
-      }
+        break;
+      case 'DeleteMessage':
+      case 'DeleteMessageBatch':
+        for (const { entry } of succeeded(answer, input)) forget(byReceipt.get(String(entry.ReceiptHandle)));
+        break;
+      case 'PurgeQueue':
+        if (answer.statusCode === 200)
+          for (const kept of new Set(byEmulatorId.values())) if (kept.queue === queueName) forget(kept);
+        break;
     }
     if (!gone) answer.replayTo(res);
   };
@@ -199,11 +336,19 @@ const FRONTED = new Set([
   'CreateQueue',
   'SetQueueAttributes',
   'GetQueueAttributes',
+  'SendMessage',
+  'SendMessageBatch',
   'ChangeMessageVisibility',
   'ChangeMessageVisibilityBatch',
+  'DeleteMessage',
+  'DeleteMessageBatch',
+  'PurgeQueue',
 ]);
 /** What the emulator gets as maxReceiveCount: SQS's highest, never reached here. */
 const EMULATOR_MAX_RECEIVE_COUNT = 1000;
+/** SQS's longest delay: a kept message invisible for longer comes back earlier after a restart. */
+const MAX_DELAY_SECONDS = 900;
+const DEFAULT_VISIBILITY_TIMEOUT = 30;
 
 interface RedrivePolicy {
   deadLetterTargetArn: string;
@@ -215,24 +360,12 @@ interface ReceivedMessage {
   ReceiptHandle: string;
   Body: string;
   Attributes?: Record<string, string>;
-  MessageAttributes?: Record<string, unknown>;
 }
 
 function queueNameOf(queueUrl: unknown): string {
   return String(queueUrl ?? '')
     .split('/')
     .pop() as string;
-}
-
-/** The emulator's receipt handles are base64 of a UUID followed by JSON holding the message id. */
-function countVisibilityChange(changes: Map<string, number>, receiptHandle: unknown): void {
-  try {
-    const decoded = Buffer.from(String(receiptHandle), 'base64').toString('utf8');
-    const { MessageId } = JSON.parse(decoded.slice(decoded.indexOf('{'))) as { MessageId?: string };
-    if (MessageId) changes.set(MessageId, (changes.get(MessageId) ?? 0) + 1);
-  } catch {
-    // Not one of the emulator's handles: the emulator refused it too.
-  }
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {

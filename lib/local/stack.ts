@@ -5,89 +5,68 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   apiFunction,
-  consumer,
-  consumerTimeoutSeconds,
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
-  env,
   LOCAL_SENDER_EMAIL,
   localPorts,
   queue,
   reportFunction,
-  visibilityTimeoutSeconds,
+  workerSizing,
 } from '../../functions/commons/settings';
-import { DEFAULT_REPORT_SCHEDULE } from '../config';
 import { securityHeaders } from '../security-headers';
 import { buildSite } from '../site';
-import {
-  closeServer,
-  listen,
-  type RunningEmulator,
-  type SesEmulator,
-  startDynamoDb,
-  startSes,
-} from './emulators';
+import { closeServer, listen, startDynamoDb, startSes } from './emulators';
 import { createGateway } from './gateway';
+import { handlerEnvironment } from './handler-env';
 import { invokeWithTimeout } from './lambda-context';
-import { createPoller, type Poller } from './poller';
-import { restoreQueues, saveQueues } from './queue-snapshot';
+import { createPoller, type SqsHandler } from './poller';
 import { ensureQueues, ensureTable, LOCAL_ACCOUNT_ID, LOCAL_REGION, localResourceNames } from './resources';
-import { type Schedule, startSchedule } from './scheduler';
 import { startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
-import { reason, TaskLog } from './task-log';
+import { captureHandlerLogs, reason } from './terminal-log';
 
 /** Options of {@link startLocalStack}; every one has the stack's (functions/commons/settings.ts) or the contract's default. */
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
-  /** Address every part listens on. @default '127.0.0.1' */
-  host?: string;
   /**
-   * Folder for the kept data: the DynamoDB table (`dynamodb/`), the queues' messages at stop
-   * (`sqs/`) and the built page (`site/`). Without it everything is in memory and the page is built
-   * into a temporary folder, removed at stop.
+   * Folder for the kept data: the DynamoDB table (`dynamodb/`), every queued message (`sqs/`) and the
+   * built page (`site/`). Without it everything is in memory and the page is built into a temporary
+   * folder, removed at stop.
    */
   dataDir?: string;
   /** Simulated slow work, seconds (`FEEDBACK_WORK_SECONDS`). @default 20 */
   workSeconds?: number;
-  /** The queue's visibility timeout. @default visibilityTimeoutSeconds(workSeconds) */
+  /** The queue's visibility timeout; tests shorten it. @default the stack's, from workerSizing */
   visibilityTimeoutSeconds?: number;
   /** Receives before the dead-letter queue (`MAX_RECEIVE_COUNT`). @default queue.maxReceiveCount */
   maxReceiveCount?: number;
-  /** The worker's timeout; a longer invocation counts as failed. @default consumerTimeoutSeconds(workSeconds) */
-  functionTimeoutSeconds?: number;
   /** The worker's claim on a task (`TASK_LEASE_SECONDS`). @default the worker's own: its timeout */
   leaseSeconds?: number;
   /** @default 'support@example.com' */
   senderEmail?: string;
   /** The owner's address (`NOTIFY_EMAIL`): owner notifications and the daily report. Off when unset. */
   notifyEmail?: string;
-  /** SES sends per second over all workers (`SES_MAX_SEND_RATE`). @default 1 */
+  /** SES sends per second over all workers (`SES_MAX_SEND_RATE`); the worker's concurrency follows it. @default 1 */
   sesMaxSendRate?: number;
   /** @default 7 */
   taskTtlDays?: number;
-  /** Messages per worker invocation. @default consumer.batchSize */
-  batchSize?: number;
-  /** Worker invocations at once. @default consumer.maxConcurrency */
-  concurrency?: number;
   /** Long poll wait of the poller, seconds; tests use 1 so that `pausePoller()` is quick. @default 20 */
   pollWaitSeconds?: number;
-  /** The daily report's schedule (EventBridge Scheduler expression), `false` for none; only with `notifyEmail`. */
+  /**
+   * How often the daily report runs, as `rate(N minutes|hours|days)`, `false` for never; only with
+   * `notifyEmail`. Another expression (the stack's cron) runs it once a day from the start.
+   */
   reportSchedule?: string | false;
   /** Build and serve the page. @default true */
   site?: boolean;
-  /** Where the stack's lines go (banner aside): web requests, worker tasks, report runs. */
+  /** Where the stack's lines go (banner aside): web requests, the handlers' log lines, report runs. */
   log?: (line: string) => void;
-  /** No lines at all, and no task records read for them. */
+  /** No lines at all: the handlers log nothing. */
   quiet?: boolean;
-  /** The handlers' Powertools log level (`POWERTOOLS_LOG_LEVEL`). @default 'SILENT' */
-  handlerLogLevel?: string;
-  /** More environment variables for the handlers. */
-  environment?: Record<string, string>;
-  /** How long `stop()` waits for worker invocations in flight, ms. @default 30000 */
-  stopTimeoutMs?: number;
+  /** The handlers' own JSON log lines as they are, instead of one short line each. */
+  jsonLogs?: boolean;
 }
 
 /** What the daily report handler answers. */
@@ -101,10 +80,6 @@ export interface LocalStack {
   sesUrl: string;
   dynamodbEndpoint: string;
   sqsEndpoint: string;
-  /** Same as {@link dynamodbEndpoint} (the name DESIGN.md uses). */
-  dynamodbUrl: string;
-  /** Same as {@link sqsEndpoint}. */
-  sqsUrl: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
   tableName: string;
@@ -115,7 +90,7 @@ export interface LocalStack {
     workSeconds: number;
     visibilityTimeoutSeconds: number;
     maxReceiveCount: number;
-    functionTimeoutSeconds: number;
+    timeoutSeconds: number;
     batchSize: number;
     concurrency: number;
     senderEmail: string;
@@ -132,16 +107,19 @@ export interface LocalStack {
   startSes(): Promise<void>;
   /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
   runReport(date?: string): Promise<DailyReportResult>;
-  /** Stops accepting HTTP, stops polling, waits for invocations in flight (bounded), closes the emulators. */
+  /** Stops accepting HTTP, stops polling, waits for invocations in flight (at most 30 s), closes the emulators. */
   stop(): Promise<void>;
 }
+
+/** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
+const STOP_WAIT_MS = 30_000;
 
 let startedInThisProcess = false;
 
 /**
  * Starts the whole system in this process: dynalite, local-aws-sqs and aws-ses-v2-local, the table
- * and queues as the CDK stack defines them (functions/commons/settings.ts), the real handlers behind a local API
- * Gateway and an SQS event source poller, and the daily report's schedule.
+ * and queues as the CDK stack defines them (functions/commons/settings.ts), the real handlers behind a
+ * local API Gateway and an SQS event source poller, and the daily report's schedule.
  *
  * One stack per process: the handlers read their environment once, when first imported, and the
  * SES emulator's mailbox is a module-level store. Test files each get their own process (vitest's
@@ -155,17 +133,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   startedInThisProcess = true;
 
-  const host = options.host ?? '127.0.0.1';
+  const host = '127.0.0.1';
   const workSeconds = options.workSeconds ?? DEFAULT_WORK_SECONDS;
+  const sesMaxSendRate = options.sesMaxSendRate ?? DEFAULT_SES_MAX_SEND_RATE;
+  const notifyEmail = options.notifyEmail?.trim() || undefined;
+  // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
+  const sizing = workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
   const settings = {
     workSeconds,
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(workSeconds),
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
     maxReceiveCount: options.maxReceiveCount ?? queue.maxReceiveCount,
-    functionTimeoutSeconds: options.functionTimeoutSeconds ?? consumerTimeoutSeconds(workSeconds),
-    batchSize: options.batchSize ?? consumer.batchSize,
-    concurrency: options.concurrency ?? consumer.maxConcurrency,
+    timeoutSeconds: sizing.timeoutSeconds,
+    batchSize: sizing.batchSize,
+    concurrency: sizing.maxConcurrency,
     senderEmail: options.senderEmail ?? LOCAL_SENDER_EMAIL,
-    notifyEmail: options.notifyEmail?.trim() || undefined,
+    notifyEmail,
   };
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
   const log = (line: string) => write?.(line);
@@ -179,22 +161,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const claim = options.dataDir ? claimDataDir(options.dataDir) : undefined;
     if (claim) closers.push(async () => claim.release());
-    const dynamo = await startDynamoDb(
-      { host, port: options.ports?.dynamodb ?? 0, variable: localPorts.dynamodb.variable },
-      options.dataDir ? join(options.dataDir, 'dynamodb') : undefined,
-    );
-    closers.push(() => dynamo.close());
-    const sqsEmulator: RunningEmulator = await startSqs(
-      { host, port: options.ports?.sqs ?? 0, variable: localPorts.sqs.variable },
-      LOCAL_REGION,
-      LOCAL_ACCOUNT_ID,
-    );
-    closers.push(() => sqsEmulator.close());
-    const ses: SesEmulator = await startSes({
+    const at = (part: keyof typeof localPorts) => ({
       host,
-      port: options.ports?.ses ?? 0,
-      variable: localPorts.ses.variable,
+      port: options.ports?.[part] ?? 0,
+      variable: localPorts[part].variable,
     });
+    const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
+    const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
+    closers.push(() => dynamo.close());
+    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, dataPath('sqs'));
+    closers.push(() => sqsEmulator.close());
+    const ses = await startSes(at('ses'));
     closers.push(() => ses.close());
 
     const clientConfig = {
@@ -210,68 +187,45 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const tableName = localResourceNames.table;
     await ensureTable(dynamodb, tableName);
+    // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
-    const snapshotDir = options.dataDir ? join(options.dataDir, 'sqs') : undefined;
-    if (snapshotDir) {
-      const restored = await restoreQueues(sqs, snapshotDir, queues);
-      if (restored > 0) log(`[stack] ${restored} queued message(s) from the last run put back on the queues`);
-    }
 
-    setHandlerEnvironment({
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SESSION_TOKEN: undefined,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-      AWS_ENDPOINT_URL_SES: ses.endpoint,
-      [env.tasksTableName]: tableName,
-      [env.feedbackQueueUrl]: queues.queueUrl,
-      [env.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
-      [env.senderEmail]: settings.senderEmail,
-      [env.workSeconds]: String(workSeconds),
-      [env.taskTtlDays]: String(options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS),
-      [env.maxReceiveCount]: String(settings.maxReceiveCount),
-      [env.sesMaxSendRate]: String(options.sesMaxSendRate ?? DEFAULT_SES_MAX_SEND_RATE),
-      // Each worker container paces itself at SES_MAX_SEND_RATE / WORKER_CONCURRENCY. Here all invocations
-      // share one process, so one module instance, one limiter: it must pace at the whole rate.
-      [env.workerConcurrency]: '1',
-      [env.leaseSeconds]: options.leaseSeconds === undefined ? undefined : String(options.leaseSeconds),
-      [env.notifyEmail]: settings.notifyEmail,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? 'SILENT',
-      ...options.environment,
-    });
-    const handlers = await importHandlers();
-
-    const taskLog = write
-      ? new TaskLog({
-          dynamodb,
-          tableName,
-          visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
-          write,
-        })
-      : undefined;
-    if (taskLog) {
-      // Seen on the worker's own SQS client: the backoff it sets on a message, for "retry in Ns".
-      handlers.workerSqs.middlewareStack.add(
-        (next, context) => async (args) => {
-          const input = args.input as { ReceiptHandle?: string; VisibilityTimeout?: number };
-          if (context.commandName === 'ChangeMessageVisibilityCommand' && input.ReceiptHandle) {
-            taskLog.noteVisibility(input.ReceiptHandle, Number(input.VisibilityTimeout));
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'localStackRetryObserver' },
-      );
+    delete process.env.AWS_SESSION_TOKEN;
+    Object.assign(
+      process.env,
+      handlerEnvironment({
+        region: LOCAL_REGION,
+        endpoints: { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint },
+        tableName,
+        queueUrl: queues.queueUrl,
+        deadLetterQueueUrl: queues.deadLetterQueueUrl,
+        senderEmail: settings.senderEmail,
+        notifyEmail,
+        workSeconds,
+        taskTtlDays: options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS,
+        maxReceiveCount: settings.maxReceiveCount,
+        sesMaxSendRate,
+        // Each execution environment of the worker is its own module instance (see coldStart below),
+        // so each paces its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
+        workerConcurrency: settings.concurrency,
+        leaseSeconds: options.leaseSeconds,
+        allowedOrigins: process.env.ALLOWED_ORIGINS?.trim() ?? '',
+        logLevel: options.quiet ? 'SILENT' : 'INFO',
+      }),
+    );
+    if (write && !options.jsonLogs) {
+      const restore = captureHandlerLogs(write);
+      closers.push(async () => restore());
     }
+    const [submit, getTask, report] = await Promise.all([
+      import('../../functions/submit-feedback'),
+      import('../../functions/get-task'),
+      import('../../functions/daily-report'),
+    ]);
 
     let siteDir: string | undefined;
     if (options.site !== false) {
-      siteDir = options.dataDir
-        ? join(options.dataDir, 'site')
-        : mkdtempSync(join(tmpdir(), 'feedback-site-'));
+      siteDir = dataPath('site') ?? mkdtempSync(join(tmpdir(), 'feedback-site-'));
       if (!options.dataDir) {
         const temporary = siteDir;
         closers.push(async () => rmSync(temporary, { recursive: true, force: true }));
@@ -279,30 +233,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       buildSite(siteDir);
     }
 
-    const poller: Poller = createPoller({
+    const workerModule = new URL('../../functions/send-feedback-email.ts', import.meta.url).href;
+    const poller = createPoller({
       sqs,
       queueUrl: queues.queueUrl,
       queueArn: queues.queueArn,
       region: LOCAL_REGION,
       functionName: 'send-feedback-email',
-      handler: handlers.sendFeedbackEmail,
+      // A module instance per execution environment, as Lambda loads the function once per container:
+      // each has its own clients and its own share of the SES rate.
+      coldStart: async (environment) =>
+        ((await import(`${workerModule}?environment=${environment}`)) as { handler: SqsHandler }).handler,
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       waitTimeSeconds: options.pollWaitSeconds ?? 20,
-      functionTimeoutMs: settings.functionTimeoutSeconds * 1000,
-      ...(taskLog ? { observeBatch: (records) => taskLog.begin(records) } : {}),
-      onError: (error) => log(`[tasks] poller: ${reason(error)}`),
+      functionTimeoutMs: settings.timeoutSeconds * 1000,
+      onError: (error) => log(`[tasks] ${reason(error)}`),
     });
 
     const gateway = createGateway({
       routes: [
-        {
-          method: 'POST',
-          path: '/api/feedback',
-          functionName: 'submit-feedback',
-          handler: handlers.submitFeedback,
-        },
-        { method: 'GET', path: '/api/tasks/{taskId}', functionName: 'get-task', handler: handlers.getTask },
+        { method: 'POST', path: '/api/feedback', functionName: 'submit-feedback', handler: submit.handler },
+        { method: 'GET', path: '/api/tasks/{taskId}', functionName: 'get-task', handler: getTask.handler },
       ],
       ...(siteDir ? { siteDir } : {}),
       timeoutMs: apiFunction.timeoutSeconds * 1000,
@@ -312,52 +264,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });
-    const webPort = await listen(gateway, 'page and API', {
-      host,
-      port: options.ports?.web ?? 0,
-      variable: localPorts.web.variable,
-    });
+    const webPort = await listen(gateway, 'page and API', at('web'));
     closers.push(() => closeServer(gateway));
 
     const runReport = (date?: string) =>
       invokeWithTimeout('daily-report', reportFunction.timeoutSeconds * 1000, () =>
-        handlers.dailyReport(date === undefined ? {} : { date }),
+        report.handler(date === undefined ? {} : { date }),
       );
-    let schedule: Schedule | undefined;
-    const reportSchedule = options.reportSchedule ?? DEFAULT_REPORT_SCHEDULE;
-    if (settings.notifyEmail && reportSchedule !== false) {
-      schedule = startSchedule(reportSchedule, async () => {
-        try {
-          const report = await runReport();
-          log(`[beat] daily report for ${report.date} mailed to the owner`);
-        } catch (error) {
-          log(`[beat] daily report failed: ${reason(error)}`);
-        }
-      });
+    if (notifyEmail && options.reportSchedule !== false) {
+      const timer = setInterval(() => {
+        runReport().catch((error: unknown) => log(`[beat] daily report failed: ${reason(error)}`));
+      }, reportIntervalMs(options.reportSchedule));
+      timer.unref();
+      closers.push(async () => clearInterval(timer));
     }
 
     poller.start();
 
     const ports = { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port };
-    claim?.publish({
-      ports,
-      senderEmail: settings.senderEmail,
-      ...(settings.notifyEmail ? { notifyEmail: settings.notifyEmail } : {}),
-    });
+    claim?.publish({ ports, senderEmail: settings.senderEmail, ...(notifyEmail ? { notifyEmail } : {}) });
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
-      schedule?.stop();
       await closeServer(gateway);
-      const stillRunning = await poller.stop(options.stopTimeoutMs ?? 30_000);
+      const stillRunning = await poller.stop(STOP_WAIT_MS);
       if (stillRunning > 0) {
         log(
-          `[stack] ${stillRunning} worker invocation(s) still running; their messages come back after the visibility timeout`,
+          `[stack] ${stillRunning} worker invocation(s) still running; their tasks go on at the next start`,
         );
-      }
-      if (snapshotDir) {
-        const saved = await saveQueues(sqs, snapshotDir, queues, poller.leftOnQueue());
-        if (saved > 0) log(`[stack] ${saved} queued message(s) kept for the next start`);
       }
       await closeAll();
     };
@@ -367,8 +301,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sesUrl: ses.endpoint,
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqsEmulator.endpoint,
-      dynamodbUrl: dynamo.endpoint,
-      sqsUrl: sqsEmulator.endpoint,
       queueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
       tableName,
@@ -392,28 +324,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Sets (or, for undefined, removes) the handlers' variables; before they are imported. */
-function setHandlerEnvironment(variables: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(variables)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
-
-/** The real handlers, imported only now that their environment is set. */
-async function importHandlers() {
-  const [submit, getTask, worker, report, sqsClient] = await Promise.all([
-    import('../../functions/submit-feedback'),
-    import('../../functions/get-task'),
-    import('../../functions/send-feedback-email'),
-    import('../../functions/daily-report'),
-    import('../../functions/commons/clients/sqs'),
-  ]);
-  return {
-    submitFeedback: submit.handler,
-    getTask: getTask.handler,
-    sendFeedbackEmail: worker.handler,
-    dailyReport: report.handler,
-    workerSqs: sqsClient.sqs,
-  };
+/** The report's interval for `rate(N unit)`; a day for anything else (the stack's cron runs daily). */
+export function reportIntervalMs(schedule: string | undefined): number {
+  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule?.trim() ?? '');
+  const unitMs = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+  return match ? Number(match[1]) * unitMs[match[2] as keyof typeof unitMs] : unitMs.day;
 }

@@ -50,10 +50,13 @@ export interface DataDirClaim {
 
 /**
  * Claims `dataDir` for this process (its LevelDB can have one user) by writing the state file with this
- * pid: a second stack on the same data gets a clear error instead of dynalite's.
+ * pid: a second stack on the same data gets a clear error instead of dynalite's. The file of a stack that
+ * was killed (its process is gone) is taken over.
  */
 export function claimDataDir(dataDir: string): DataDirClaim {
   mkdirSync(dataDir, { recursive: true });
+  // Kept out of git, and so out of Biome's reach, wherever LOCAL_DATA_DIR puts it.
+  writeFileSync(join(dataDir, '.gitignore'), '*\n');
   const other = readStackState(dataDir);
   if (other && other.pid !== process.pid) {
     throw new DataDirInUseError(

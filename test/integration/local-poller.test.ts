@@ -75,7 +75,7 @@ function startPoller(
     ...queues,
     region: 'us-east-1',
     functionName: 'test-worker',
-    handler,
+    coldStart: () => handler,
     batchSize,
     concurrency: 2,
     waitTimeSeconds: 1,

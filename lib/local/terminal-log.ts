@@ -1,0 +1,102 @@
+/**
+ * The worker's log in the terminal, like the seed's Celery worker: the handlers' own structured log
+ * lines (Powertools JSON on stdout and stderr), each shown as one short line — `[tasks] task <id>
+ * received`, `… succeeded in 2.05s`, `… retry in 5s: <reason>`, `… failed: <reason>`. Never prints an
+ * address or a message: only task ids, times and error reasons, with anything shaped like an address
+ * masked. Other output passes through.
+ */
+
+/** A Powertools log line, as far as the terminal reads it. */
+interface LogLine {
+  level?: string;
+  message?: string;
+  service?: string;
+  taskId?: string;
+  receiveCount?: number;
+  runtimeMs?: number;
+  retryInSeconds?: number;
+  status?: string;
+  deadLetter?: boolean;
+  date?: string;
+  error?: { message?: string } | string;
+}
+
+const TAGS: Record<string, string> = {
+  'send-feedback-email': 'tasks',
+  'submit-feedback': 'web',
+  'get-task': 'web',
+  'daily-report': 'beat',
+};
+
+/** The terminal's line for a handler's log line. */
+export function formatLogLine(line: LogLine): string {
+  const task = `task ${line.taskId}`;
+  const why = reason(typeof line.error === 'object' ? line.error.message : line.error);
+  const text = (() => {
+    switch (line.message) {
+      case 'Task received':
+        return `${task} received${Number(line.receiveCount) > 1 ? ` (delivery ${line.receiveCount})` : ''}`;
+      case 'Task succeeded':
+        return `${task} succeeded in ${(Number(line.runtimeMs ?? 0) / 1000).toFixed(2)}s`;
+      case 'Task will be retried':
+        return `${task} retry in ${line.retryInSeconds}s: ${why}`;
+      case 'Task failed':
+        return `${task} failed: ${why}${line.deadLetter ? ' (its message goes to the dead-letter queue)' : ''}`;
+      case 'Task already finished; nothing sent':
+        return `${task} was already ${line.status}: duplicate delivery, nothing sent`;
+      case 'Feedback accepted':
+        return `${task} accepted`;
+      case 'Daily report':
+        return `daily report for ${line.date} made`;
+      default: {
+        const level = line.level && line.level !== 'INFO' ? `${line.level.toLowerCase()}: ` : '';
+        const about = line.taskId ? ` (${task})` : '';
+        return `${level}${reason(line.message)}${about}${line.error === undefined ? '' : `: ${why}`}`;
+      }
+    }
+  })();
+  return `[${TAGS[line.service ?? ''] ?? line.service}] ${text}`;
+}
+
+/**
+ * Shows the handlers' JSON log lines through `write` instead of as they are; resolves the function
+ * that puts the streams back. One local stack per process, so one capture.
+ */
+export function captureHandlerLogs(write: (line: string) => void): () => void {
+  const restores = [process.stdout, process.stderr].map((stream) => {
+    const original = stream.write;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const lines = typeof chunk === 'string' && chunk.startsWith('{') ? parseLines(chunk) : undefined;
+      if (!lines) return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+      for (const line of lines) write(formatLogLine(line));
+      const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      if (done) queueMicrotask(done);
+      return true;
+    }) as typeof stream.write;
+    return () => {
+      stream.write = original;
+    };
+  });
+  return () => {
+    for (const restore of restores) restore();
+  };
+}
+
+/** The log lines in `text`, or undefined when one is not a handler's. */
+function parseLines(text: string): LogLine[] | undefined {
+  try {
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as LogLine);
+    return lines.every((line) => typeof line.service === 'string') ? lines : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error's reason for the terminal, with anything shaped like an email address masked. */
+export function reason(error: unknown): string {
+  const text = error instanceof Error ? error.message : error === undefined ? 'unknown error' : String(error);
+  return text.replace(/[^\s<>"'(),;:]+@[^\s<>"'(),;:]+/g, '<address>');
+}
