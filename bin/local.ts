@@ -48,6 +48,7 @@ function optionalNumber(name: string): number | undefined {
 let stack: LocalStack;
 try {
   const leaseSeconds = optionalNumber(env.leaseSeconds);
+  const visibilityTimeoutSeconds = optionalNumber('LOCAL_VISIBILITY_TIMEOUT_SECONDS');
   stack = await startLocalStack({
     ports: { web: port('web'), dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses') },
     dataDir: LOCAL_DATA_DIR,
@@ -57,6 +58,8 @@ try {
     sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
     taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
     ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+    // Shorter than the stack's, so that the tests of a killed stack see its messages come back soon.
+    ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
     reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
     jsonLogs: flags.json,
     log: print,

@@ -1,0 +1,183 @@
+/**
+ * The local stack loses no accepted feedback, however it ends: `npm start` (bin/local.ts) runs as a
+ * child process, tasks are queued and in flight, and the process is killed (SIGKILL), stopped with two
+ * Ctrl-C (the second exits without waiting) or with SIGHUP (the terminal closed). Started again on the
+ * same data folder, every accepted task ends SUCCESS with exactly one email, counted over both runs
+ * (the SES emulator's mailbox lives in memory, so each run's mailbox is read before it ends).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state';
+import {
+  readMailbox,
+  type StoredEmail,
+  submitFeedback,
+  uniqueAddress,
+  waitFor,
+  waitForStatus,
+} from '../helpers/local-stack';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const TASKS = 15;
+
+interface RunningStack {
+  child: ChildProcess;
+  url: string;
+  sesUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+let dataDir: string;
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/**
+ * `npm start` on free ports and `dataDir`: two worker invocations of five tasks at once (SES at 5/s),
+ * 1 s of work each, so that of 15 tasks ten are in flight and five queued; a 5 s visibility timeout and
+ * lease, so that a task in flight at the end comes back 5 s after it was received.
+ */
+async function startStack(): Promise<RunningStack> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'local.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      LOCAL_DATA_DIR: dataDir,
+      PORT: '0',
+      DYNAMODB_PORT: '0',
+      SQS_PORT: '0',
+      SES_PORT: '0',
+      FEEDBACK_WORK_SECONDS: '1',
+      SES_MAX_SEND_RATE: '5',
+      TASK_LEASE_SECONDS: '5',
+      LOCAL_VISIBILITY_TIMEOUT_SECONDS: '5',
+      NOTIFY_EMAIL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const state = await waitFor(
+    () => {
+      const running = readStackState(dataDir);
+      return running?.pid === child.pid && running.ports ? (running as LocalStackState) : undefined;
+    },
+    { timeoutMs: 30_000, what: `the local stack to start (output: ${output})` },
+  );
+  return {
+    child,
+    url: `http://127.0.0.1:${state.ports.web}`,
+    sesUrl: `http://127.0.0.1:${state.ports.ses}`,
+    output: () => output,
+    exited,
+  };
+}
+
+/** Submits the tasks and waits until the first ones are in flight; resolves with their ids and addresses. */
+async function submitTasks(stack: RunningStack): Promise<Map<string, string>> {
+  const tasks = new Map<string, string>();
+  for (let n = 0; n < TASKS; n += 1) {
+    const email = uniqueAddress(`durable-${n}`);
+    const accepted = await submitFeedback(stack, { email, message: `task ${n}` });
+    expect(accepted.status).toBe(202);
+    tasks.set(accepted.body.taskId, email);
+  }
+  await waitForStatus(stack, [...tasks.keys()][0] ?? '', 'STARTED');
+  return tasks;
+}
+
+/** After the restart: every task SUCCESS, and one email per task over both runs' mailboxes. */
+async function expectEveryTaskDoneOnce(tasks: Map<string, string>, firstRun: StoredEmail[]) {
+  const stack = await startStack();
+  for (const taskId of tasks.keys()) await waitForStatus(stack, taskId, 'SUCCESS', 60_000);
+  const emails = [...firstRun, ...(await readMailbox(stack))];
+  for (const email of tasks.values()) {
+    expect(
+      emails.filter((e) => e.destination.to.includes(email)),
+      email,
+    ).toHaveLength(1);
+  }
+  stack.child.kill('SIGINT');
+  expect(await stack.exited).toBe(0);
+  expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(false);
+}
+
+describe('the local stack keeps every accepted task', { timeout: 180_000 }, () => {
+  it('through SIGKILL, taking over the state file the killed stack left', async () => {
+    // Prepare
+    dataDir = mkdtempSync(join(tmpdir(), 'local-durability-'));
+    const stack = await startStack();
+    const tasks = await submitTasks(stack);
+
+    // Act
+    const firstRun = await readMailbox(stack);
+    stack.child.kill('SIGKILL');
+    await stack.exited;
+
+    // Assess
+    expect(firstRun.length).toBeLessThan(TASKS);
+    expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(true);
+    await expectEveryTaskDoneOnce(tasks, firstRun);
+  });
+
+  it('through a second Ctrl-C, which exits without waiting', async () => {
+    // Prepare
+    dataDir = mkdtempSync(join(tmpdir(), 'local-durability-'));
+    const stack = await startStack();
+    const tasks = await submitTasks(stack);
+
+    // Act
+    stack.child.kill('SIGINT');
+    await waitFor(() => stack.output().includes('SIGINT: no new requests'), { what: 'the first stop' });
+    // A second Ctrl-C within a second is the same one, forwarded by npm: the test waits that out.
+    await new Promise((wait) => setTimeout(wait, 1100));
+    const firstRun = await readMailbox(stack);
+    stack.child.kill('SIGINT');
+
+    // Assess
+    expect(await stack.exited).toBe(130);
+    expect(firstRun.length).toBeLessThan(TASKS);
+    expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(false);
+    await expectEveryTaskDoneOnce(tasks, firstRun);
+  });
+
+  it('through SIGHUP (the terminal closed), stopping as Ctrl-C does', async () => {
+    // Prepare
+    dataDir = mkdtempSync(join(tmpdir(), 'local-durability-'));
+    const stack = await startStack();
+    const tasks = await submitTasks(stack);
+
+    // Act
+    stack.child.kill('SIGHUP');
+    await waitFor(() => stack.output().includes('SIGHUP: no new requests'), { what: 'the stop' });
+    // The stop waits for the invocations in flight, then closes the emulators: the last mailbox read
+    // before SES stops answering holds every email of this run.
+    let firstRun: StoredEmail[] = [];
+    for (;;) {
+      const read = await readMailbox(stack).catch(() => undefined);
+      if (!read) break;
+      firstRun = read;
+      await new Promise((wait) => setTimeout(wait, 20));
+    }
+    const exitCode = await stack.exited;
+
+    // Assess
+    expect(exitCode).toBe(0);
+    expect(firstRun.length).toBeLessThan(TASKS);
+    await expectEveryTaskDoneOnce(tasks, firstRun);
+  });
+});
