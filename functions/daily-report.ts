@@ -1,8 +1,9 @@
 /**
  * The daily report (what Celery beat would run): invoked by an EventBridge Scheduler schedule, it
  * mails the owner (`NOTIFY_EMAIL`) one UTC day's figures — tasks accepted, sent, retried, failed —
- * and the dead-letter queue's depth. The figures come from the per-day counter item the worker keeps
- * in the task table (one GetItem, never a Scan). Nothing about any visitor is in it.
+ * and the dead-letter queue's depth. The figures come from the per-day counter items the worker keeps
+ * in the task table (one BatchGetItem over the day's shards, never a Scan). Nothing about any visitor
+ * is in it.
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -10,16 +11,18 @@ import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
 import { optionalEnv, requireEnv } from './commons/config';
+import { DailyCounterStore } from './commons/daily-counters';
 import { type DailyReport, reportEmail } from './commons/email';
 import { createObservability, observed } from './commons/observability';
 import { env } from './commons/settings';
-import { readDailyCounters } from './commons/task-lifecycle';
 import { utcDay } from './commons/task-record';
 
 const tableName = requireEnv(env.tasksTableName);
 const senderEmail = requireEnv(env.senderEmail);
 const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
 const notifyEmail = optionalEnv(env.notifyEmail);
+
+const dailyCounters = new DailyCounterStore({ dynamodb, tableName });
 
 const observability = createObservability('daily-report');
 const { logger } = observability;
@@ -58,7 +61,7 @@ export function reportDay(event: unknown, now: Date = new Date()): string {
 /** Reads one UTC day's figures and the dead-letter queue's depth. */
 export async function buildDailyReport(date: string): Promise<DailyReport> {
   const [counters, queue] = await Promise.all([
-    readDailyCounters(dynamodb, tableName, date),
+    dailyCounters.read(date),
     sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: deadLetterQueueUrl,

@@ -1,35 +1,31 @@
 /**
  * Keeping the email worker under the SES sending rate. The event source runs at most
- * `WORKER_CONCURRENCY` containers at once; each spaces its own sends so that together they stay
- * under `SES_MAX_SEND_RATE` per second. SES throttling that happens anyway is a transient error
- * (the task is retried), so the limiter only has to be right on average, not exact.
+ * `WORKER_CONCURRENCY` containers at once; each spaces its own sends `sendIntervalMs` apart (from
+ * `workerSizing`), so that together they stay under `SES_MAX_SEND_RATE` per second. SES throttling that
+ * happens anyway is a transient error (the task is retried), so the limiter only has to be right on
+ * average, not exact.
  */
-/** Hands out send slots; every SES call of a container awaits one first. */
+
+/** Hands out send slots; every SES call of a container waits for one first. */
 export interface SendRateLimiter {
-  /** Resolves when this caller may send: at once, or after the slots already handed out. */
-  acquire(): Promise<void>;
+  /**
+   * Reserves the next free slot now, and resolves when it has come (at once when it is already past).
+   * A task reserves its slots when it starts and waits for them after its work: the wait overlaps the
+   * work, so a batch takes about the longer of its work and its paced sends, not their sum.
+   */
+  reserve(): Promise<void>;
 }
 
 /**
- * Milliseconds between two sends of one container so that `concurrency` containers together send at
- * most `maxSendRate` emails per second.
- */
-export function sendIntervalMs(maxSendRate: number, concurrency: number): number {
-  if (!(maxSendRate > 0)) throw new Error(`The SES send rate must be positive, got ${maxSendRate}`);
-  return (Math.max(1, concurrency) * 1000) / maxSendRate;
-}
-
-/**
- * A limiter that spaces the sends of this container `intervalMs` apart. Concurrent callers (the
- * records of a batch are processed in parallel) each reserve the next free slot, in call order.
+ * A limiter that spaces the slots of this container `intervalMs` apart, in the order they are reserved
+ * (the records of a batch are processed in parallel). A slot reserved after a quiet period is free at once.
  *
- * @param intervalMs - from {@link sendIntervalMs}
  * @param now - the clock, replaceable in tests
  */
 export function createSendRateLimiter(intervalMs: number, now: () => number = Date.now): SendRateLimiter {
   let nextSlot = 0;
   return {
-    async acquire() {
+    async reserve() {
       const current = now();
       const slot = Math.max(current, nextSlot);
       nextSlot = slot + intervalMs;

@@ -1,30 +1,29 @@
 /**
  * The email worker's side of the task record: claiming a task with a lease, recording each email the
  * moment SES answers, and the `RETRY` / `SUCCESS` / `FAILURE` transitions — every write conditional,
- * so that two holders of the same message can never both send. Also the per-day counters that the
- * daily report reads, kept in the same table.
+ * so that two holders of the same message can never both send. Each recorded transition is counted
+ * in the per-day counters (`daily-counters.ts`).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeValue,
   type DynamoDBClient,
-  GetItemCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Counter } from './daily-counters';
 import { isConditionFailure } from './errors';
 import {
-  type DailyCounters,
   type EmailState,
-  expiresAt,
+  isFinal,
   type Recipient,
-  STATS_TTL_DAYS,
-  statsKey,
   type TaskError,
   type TaskRecord,
   TaskStatus,
   utcDay,
 } from './task-record';
+import { readTask } from './task-store';
 
 /** A task this worker holds: its attempt number is the proof of the claim in every later write. */
 export interface ClaimedTask {
@@ -45,9 +44,12 @@ export type ClaimResult =
   | { outcome: 'claimed'; task: ClaimedTask }
   /** The task is `SUCCESS` or `FAILURE` already: nothing to do. */
   | { outcome: 'finished'; status: TaskStatus }
-  /** Another worker holds a live lease on it (or released it an instant ago): try again later. */
-  | { outcome: 'held'; status: TaskStatus }
-  /** No record (the submit that wrote it failed, or it has not landed yet). */
+  /**
+   * Another worker holds a live lease on it, or released it an instant ago: look again in
+   * `freeInSeconds`, when the lease has run out (the holder has finished, or crashed and freed it).
+   */
+  | { outcome: 'held'; status: TaskStatus; freeInSeconds: number }
+  /** No record: its submit answered 503 after all, or the record expired. */
   | { outcome: 'missing' };
 
 /** The lease was lost: another worker claimed the task after this one's lease ran out. */
@@ -55,18 +57,34 @@ export class LeaseLostError extends Error {
   override name = 'LeaseLost';
 }
 
-/** The per-day counters that the worker keeps. */
-export type Counter = keyof DailyCounters;
-
 /** Settings of {@link TaskLifecycle}. */
 export interface TaskLifecycleOptions {
   dynamodb: DynamoDBClient;
   tableName: string;
   /** How long a claim holds a task; must outlast the worker's timeout. */
   leaseSeconds: number;
-  /** Told of a counter update that failed (counters are best effort; the task's own writes are not). */
-  onCounterError?: (error: unknown, day: string, counter: Counter) => void;
+  /** Counts each recorded transition (best effort: it must not reject), e.g. a `DailyCounterStore`. */
+  counters?: { add(day: string, counter: Counter): Promise<void> };
 }
+
+/** A transition's subject: the task, and this worker's claim on it when it holds one. */
+export interface TransitionTarget {
+  taskId: string;
+  /** The claim; absent when there is none (an invalid message, a claim that failed): then only a task nobody holds changes. */
+  claim?: ClaimedTask | undefined;
+  error: TaskError;
+}
+
+/** A `FAILURE`'s subject. */
+export interface FailureTarget extends TransitionTarget {
+  /** The message goes to the dead-letter queue: a redrive may claim the task again. */
+  retriesExhausted?: boolean;
+}
+
+/** Writes of an email's outcome, at most. */
+export const RECORD_EMAIL_ATTEMPTS = 4;
+/** The wait before the second write of an email's outcome; doubled before each next one. */
+const RECORD_EMAIL_BACKOFF_MS = 200;
 
 const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
@@ -88,13 +106,13 @@ export class TaskLifecycle {
   readonly #dynamodb: DynamoDBClient;
   readonly #tableName: string;
   readonly #leaseMs: number;
-  readonly #onCounterError: TaskLifecycleOptions['onCounterError'];
+  readonly #counters: TaskLifecycleOptions['counters'];
 
   constructor(options: TaskLifecycleOptions) {
     this.#dynamodb = options.dynamodb;
     this.#tableName = options.tableName;
     this.#leaseMs = options.leaseSeconds * 1000;
-    this.#onCounterError = options.onCounterError;
+    this.#counters = options.counters;
   }
 
   /**
@@ -129,20 +147,15 @@ export class TaskLifecycle {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
-    const record = await this.read(taskId);
+    const record = await readTask(this.#dynamodb, this.#tableName, taskId);
     if (record === undefined) return { outcome: 'missing' };
-    if (record.status === TaskStatus.SUCCESS || record.status === TaskStatus.FAILURE) {
-      return { outcome: 'finished', status: record.status };
-    }
-    return { outcome: 'held', status: record.status };
-  }
-
-  /** The task's record (strongly consistent), or undefined when there is none. */
-  async read(taskId: string): Promise<TaskRecord | undefined> {
-    const { Item } = await this.#dynamodb.send(
-      new GetItemCommand({ TableName: this.#tableName, Key: { taskId: S(taskId) }, ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : (unmarshall(Item) as TaskRecord);
+    if (isFinal(record.status)) return { outcome: 'finished', status: record.status };
+    const leaseLeftMs = (record.leaseExpiresAt ?? 0) - Date.now();
+    return {
+      outcome: 'held',
+      status: record.status,
+      freeInSeconds: Math.max(1, Math.ceil(leaseLeftMs / 1000) + 1),
+    };
   }
 
   /**
@@ -172,25 +185,36 @@ export class TaskLifecycle {
   /**
    * Records what SES answered for one email, right after the call: a `SENT` email is never sent again
    * for this task, whatever is redelivered. Not conditional on the lease: the email went out (or was
-   * refused) whoever holds the task now, and the record must say so.
+   * refused) whoever holds the task now, and the record must say so. Tried up to
+   * {@link RECORD_EMAIL_ATTEMPTS} times (a failed write of a `SENT` email is the one window for a
+   * duplicate email), then rejects with the last error.
    */
-  async recordEmail(task: ClaimedTask, recipient: Recipient, state: EmailState): Promise<void> {
+  async recordEmail(task: ClaimedTask, recipient: Recipient, outcome: Omit<EmailState, 'at'>): Promise<void> {
+    const state: EmailState = { ...outcome, at: new Date().toISOString() };
     const withMessageId = recipient === 'visitor' && state.messageId !== undefined;
-    await this.#dynamodb.send(
-      new UpdateItemCommand(
-        this.#update(
-          task.taskId,
-          `SET #emails.#${recipient} = :state, #updatedAt = :nowIso${withMessageId ? ', #sesMessageId = :messageId' : ''}`,
-          'attribute_exists(#emails)',
-          Date.now(),
-          {
-            ':state': { M: marshall(state, { removeUndefinedValues: true }) },
-            ...(withMessageId ? { ':messageId': S(state.messageId ?? '') } : {}),
-          },
-        ),
-      ),
-    );
-    task.emails[recipient] = state;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#dynamodb.send(
+          new UpdateItemCommand(
+            this.#update(
+              task.taskId,
+              `SET #emails.#${recipient} = :state, #updatedAt = :nowIso${withMessageId ? ', #sesMessageId = :messageId' : ''}`,
+              'attribute_exists(#emails)',
+              Date.now(),
+              {
+                ':state': { M: marshall(state, { removeUndefinedValues: true }) },
+                ...(withMessageId ? { ':messageId': S(state.messageId ?? '') } : {}),
+              },
+            ),
+          ),
+        );
+        task.emails[recipient] = state;
+        return;
+      } catch (error) {
+        if (attempt >= RECORD_EMAIL_ATTEMPTS || isConditionFailure(error)) throw error;
+        await sleep(RECORD_EMAIL_BACKOFF_MS * 2 ** (attempt - 1));
+      }
+    }
   }
 
   /**
@@ -217,18 +241,17 @@ export class TaskLifecycle {
   /**
    * `RETRY` with the error, releasing the lease.
    *
-   * @param task - the claim, or undefined when the claim itself failed (then only a task nobody holds changes)
    * @returns whether the record was written
    */
-  async retry(taskId: string, task: ClaimedTask | undefined, error: TaskError): Promise<boolean> {
+  async retry({ taskId, claim, error }: TransitionTarget): Promise<boolean> {
     const now = Date.now();
     const recorded = await this.#conditional(
       this.#update(
         taskId,
         'SET #status = :retry, #error = :error, #updatedAt = :nowIso REMOVE #leaseExpiresAt',
-        task === undefined ? UNCLAIMED : HELD_BY_US,
+        claim === undefined ? UNCLAIMED : HELD_BY_US,
         now,
-        { ':error': errorValue(error), ...(task === undefined ? {} : { ':attempts': N(task.attempts) }) },
+        { ':error': errorValue(error), ...(claim === undefined ? {} : { ':attempts': N(claim.attempts) }) },
       ),
     );
     if (recorded) await this.#count(utcDay(new Date(now)), 'retried');
@@ -238,31 +261,24 @@ export class TaskLifecycle {
   /**
    * `FAILURE` with the error and finishedAt, releasing the lease.
    *
-   * @param task - the claim, or undefined when there is none (an invalid message, a claim that failed)
-   * @param retriesExhausted - the message goes to the dead-letter queue: a redrive may claim the task again
    * @returns whether the record was written
    */
-  async fail(
-    taskId: string,
-    task: ClaimedTask | undefined,
-    error: TaskError,
-    retriesExhausted: boolean,
-  ): Promise<boolean> {
+  async fail({ taskId, claim, error, retriesExhausted = false }: FailureTarget): Promise<boolean> {
     const now = Date.now();
     const set = ['#status = :failure', '#error = :error', '#finishedAt = :nowIso', '#updatedAt = :nowIso'];
-    if (task !== undefined) set.push('#runtimeMs = :runtimeMs');
+    if (claim !== undefined) set.push('#runtimeMs = :runtimeMs');
     if (retriesExhausted) set.push('#retriesExhausted = :true');
     const recorded = await this.#conditional(
       this.#update(
         taskId,
         `SET ${set.join(', ')} REMOVE #leaseExpiresAt`,
-        task === undefined ? UNCLAIMED : HELD_BY_US,
+        claim === undefined ? UNCLAIMED : HELD_BY_US,
         now,
         {
           ':error': errorValue(error),
-          ...(task === undefined
+          ...(claim === undefined
             ? {}
-            : { ':attempts': N(task.attempts), ':runtimeMs': N(now - task.startedAtMs) }),
+            : { ':attempts': N(claim.attempts), ':runtimeMs': N(now - claim.startedAtMs) }),
         },
       ),
     );
@@ -281,11 +297,7 @@ export class TaskLifecycle {
   }
 
   async #count(day: string, counter: Counter): Promise<void> {
-    try {
-      await this.#dynamodb.send(new UpdateItemCommand(counterUpdate(this.#tableName, day, counter)));
-    } catch (error) {
-      this.#onCounterError?.(error, day, counter);
-    }
+    await this.#counters?.add(day, counter);
   }
 
   /**
@@ -339,36 +351,4 @@ function errorValue(error: TaskError): AttributeValue {
 function dayOf(isoTime: string, fallback: number): string {
   const time = new Date(isoTime);
   return utcDay(Number.isNaN(time.getTime()) ? new Date(fallback) : time);
-}
-
-/** The ADD of one to a per-day counter, creating the item (with its TTL) on the day's first count. */
-export function counterUpdate(tableName: string, day: string, counter: Counter): UpdateItemCommandInput {
-  return {
-    TableName: tableName,
-    Key: { taskId: S(statsKey(day)) },
-    UpdateExpression: 'ADD #counter :one SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
-    ExpressionAttributeNames: { '#counter': counter, '#expiresAt': 'expiresAt' },
-    ExpressionAttributeValues: {
-      ':one': N(1),
-      ':expiresAt': N(expiresAt(new Date(`${day}T00:00:00Z`), STATS_TTL_DAYS)),
-    },
-  };
-}
-
-/** The counters of a UTC day `YYYY-MM-DD` (zeros for a day without any), read with one GetItem. */
-export async function readDailyCounters(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  day: string,
-): Promise<DailyCounters> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: tableName, Key: { taskId: S(statsKey(day)) } }),
-  );
-  const count = (counter: Counter): number => Number(Item?.[counter]?.N ?? 0);
-  return {
-    accepted: count('accepted'),
-    sent: count('sent'),
-    retried: count('retried'),
-    failed: count('failed'),
-  };
 }

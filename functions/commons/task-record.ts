@@ -14,6 +14,11 @@ export const TaskStatus = {
 } as const;
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 
+/** Whether a task can no longer change (`SUCCESS` or `FAILURE`): nothing more is sent, polling may stop. */
+export function isFinal(status: TaskStatus): boolean {
+  return status === TaskStatus.SUCCESS || status === TaskStatus.FAILURE;
+}
+
 /** Why a task failed or is being retried, as the status API shows it. */
 export interface TaskError {
   type: string;
@@ -100,30 +105,7 @@ export function toTaskView(record: TaskRecord): TaskView {
   return view;
 }
 
-/** Key prefix of the per-day counter items that share the task table (never a valid task id). */
-export const STATS_KEY_PREFIX = 'stats#';
-
-/** Days a per-day counter item lives: a year of daily figures, for a few bytes each. */
-export const STATS_TTL_DAYS = 400;
-
-/** The per-day counters, numeric attributes of the item keyed {@link statsKey}. */
-export interface DailyCounters {
-  /** Tasks first claimed by a worker, counted on the day they were created (UTC). */
-  accepted: number;
-  /** Tasks that reached `SUCCESS` that day. */
-  sent: number;
-  /** Transitions to `RETRY` that day. */
-  retried: number;
-  /** Tasks that reached `FAILURE` that day. */
-  failed: number;
-}
-
 /** The UTC day `YYYY-MM-DD` of a time. */
 export function utcDay(time: Date): string {
   return time.toISOString().slice(0, 10);
-}
-
-/** The `taskId` of the counter item of a UTC day `YYYY-MM-DD`. */
-export function statsKey(day: string): string {
-  return `${STATS_KEY_PREFIX}${day}`;
 }

@@ -1,9 +1,15 @@
 /**
- * The API's access to task records: create one when feedback is accepted, take it back when the
- * queue refused the message, read one for the status API. Low-level DynamoDB commands on the shared
- * client keep the handlers' bundles small.
+ * Access to task records outside the worker's lifecycle: create one when feedback is accepted, take it
+ * back when the queue refused the message, read one (the one way a record is read by id, for the
+ * status API, the worker and the command-line tools). Low-level DynamoDB commands on the shared client
+ * keep the handlers' bundles small.
  */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from './clients/dynamodb';
 import { isConditionFailure } from './errors';
@@ -47,10 +53,22 @@ export async function removeUnqueuedTask(tableName: string, taskId: string): Pro
   }
 }
 
-/** Reads a task record with a strongly consistent read (the status a visitor sees is never stale). */
-export async function getTask(tableName: string, taskId: string): Promise<TaskRecord | undefined> {
-  const { Item } = await dynamodb.send(
+/**
+ * Reads a task record with a strongly consistent read (the status a visitor sees is never stale, and
+ * the worker decides on the latest state), through the given client; undefined when there is none.
+ */
+export async function readTask(
+  client: DynamoDBClient,
+  tableName: string,
+  taskId: string,
+): Promise<TaskRecord | undefined> {
+  const { Item } = await client.send(
     new GetItemCommand({ TableName: tableName, Key: { taskId: { S: taskId } }, ConsistentRead: true }),
   );
   return Item === undefined ? undefined : (unmarshall(Item) as TaskRecord);
+}
+
+/** {@link readTask} through the handlers' shared client. */
+export async function getTask(tableName: string, taskId: string): Promise<TaskRecord | undefined> {
+  return readTask(dynamodb, tableName, taskId);
 }

@@ -1,0 +1,54 @@
+/**
+ * The email worker's settings, read from its environment once, at load, and sized with the same
+ * {@link workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
+ */
+import { numberEnv, optionalEnv, requireEnv } from './config';
+import { DEFAULT_SES_MAX_SEND_RATE, DEFAULT_WORK_SECONDS, env, queue, workerSizing } from './settings';
+import type { Recipient } from './task-record';
+
+/** What the worker needs to know about its deployment. */
+export interface WorkerConfig {
+  tableName: string;
+  queueUrl: string;
+  senderEmail: string;
+  /** The owner's address (`NOTIFY_EMAIL`): each task also notifies it. */
+  notifyEmail: string | undefined;
+  /** The emails of each task: the visitor's, and the owner's when `notifyEmail` is set. */
+  recipients: readonly Recipient[];
+  workSeconds: number;
+  /** The queue's redrive count: the worker's last attempt is the receive of this number. */
+  maxReceiveCount: number;
+  /** How long a claim holds a task: `TASK_LEASE_SECONDS`, by default the function's derived timeout. */
+  leaseSeconds: number;
+  /** Milliseconds between two sends of one container (`WORKER_CONCURRENCY` containers share the SES rate). */
+  sendIntervalMs: number;
+}
+
+/**
+ * Reads the worker's environment.
+ *
+ * @throws naming the variable that is missing or invalid, or a `SizingError` for a rate that cannot work
+ */
+export function readWorkerConfig(): WorkerConfig {
+  const notifyEmail = optionalEnv(env.notifyEmail);
+  const recipients: readonly Recipient[] = notifyEmail === undefined ? ['visitor'] : ['visitor', 'owner'];
+  const workSeconds = numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS);
+  const concurrency = optionalEnv(env.workerConcurrency);
+  const sizing = workerSizing({
+    workSeconds,
+    sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
+    emailsPerTask: recipients.length,
+    ...(concurrency === undefined ? {} : { maxConcurrency: numberEnv(env.workerConcurrency, 0) }),
+  });
+  return {
+    tableName: requireEnv(env.tasksTableName),
+    queueUrl: requireEnv(env.feedbackQueueUrl),
+    senderEmail: requireEnv(env.senderEmail),
+    notifyEmail,
+    recipients,
+    workSeconds,
+    maxReceiveCount: numberEnv(env.maxReceiveCount, queue.maxReceiveCount),
+    leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
+    sendIntervalMs: sizing.sendIntervalMs,
+  };
+}
