@@ -155,7 +155,7 @@ export const QUOTA_FIRST_DELAY_SECONDS = 3600;
  */
 export const QUOTA_ERROR: TaskError = {
   type: 'DailyQuotaExceeded',
-  message: 'The daily sending quota of SES is used up; the email is sent once it frees up (within a day).',
+  message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
 };
 
 /**

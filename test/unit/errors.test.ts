@@ -10,10 +10,15 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   classifyError,
+  decideOnError,
   describeError,
   InvalidPayloadError,
   isConditionFailure,
   isKnownTransient,
+  QUOTA_ERROR,
+  quotaDelaySeconds,
+  RequestBuildError,
+  retryDelaySeconds,
 } from '../../functions/commons/errors';
 
 function sdkError(name: string, fields: Record<string, unknown> = {}): Error {
@@ -67,6 +72,8 @@ describe('classifyError', () => {
     ],
     ['an invalid address', sdkError('InvalidParameterValue')],
     ['an invalid payload', new InvalidPayloadError('bad message')],
+    ['a request that cannot be built', new RequestBuildError('URI malformed')],
+    ['a URIError of a serializer', new URIError('URI malformed')],
   ])('does not retry %s (permanent)', (_label, error) => {
     // Prepare / Act
     const kind = classifyError(error);
@@ -137,5 +144,113 @@ describe('isConditionFailure', () => {
     expect(isConditionFailure(throttled)).toBe(false);
     expect(isConditionFailure(new Error('ConditionalCheckFailedException'))).toBe(false);
     expect(isConditionFailure(undefined)).toBe(false);
+  });
+});
+
+const dailyQuota = () =>
+  new SESServiceException({
+    name: 'Throttling',
+    message: 'Daily message quota exceeded.',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+describe('classifyError: SES daily quota', () => {
+  it("tells SES's daily quota from its per-second rate", () => {
+    // Prepare
+    const rate = new SESServiceException({
+      name: 'Throttling',
+      message: 'Maximum sending rate exceeded.',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+    // Act / Assess
+    expect(classifyError(dailyQuota())).toBe('quota');
+    expect(classifyError(rate)).toBe('transient');
+    expect(classifyError(sdkError('ThrottlingException', { message: 'Daily message quota exceeded.' }))).toBe(
+      'transient',
+    );
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it('grows exponentially with full jitter, capped, and never under a second', () => {
+    // Prepare / Act
+    const delays = [1, 2, 3, 4, 10].map((receiveCount) => retryDelaySeconds(receiveCount, () => 1));
+
+    // Assess
+    expect(delays).toEqual([5, 10, 20, 40, 300]);
+    expect(retryDelaySeconds(4, () => 0)).toBe(1);
+  });
+});
+
+describe('quotaDelaySeconds', () => {
+  it("waits hours, up to SQS's 12 h, and more than a whole day before the fifth receive", () => {
+    // Prepare / Act
+    const delays = [1, 2, 3, 4, 5, 9].map(quotaDelaySeconds);
+
+    // Assess
+    expect(delays).toEqual([3600, 10_800, 32_400, 43_200, 43_200, 43_200]);
+    expect(delays.slice(0, 4).reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(24 * 3600);
+  });
+});
+
+describe('decideOnError', () => {
+  const attempt = { receiveCount: 2, maxReceiveCount: 5, random: () => 1 };
+
+  it('fails a permanent error at once, whatever the receive', () => {
+    // Prepare / Act
+    const decision = decideOnError(new MessageRejected({ message: 'no', $metadata: {} }), attempt);
+
+    // Assess
+    expect(decision).toEqual({ action: 'fail', error: { type: 'MessageRejected', message: 'no' } });
+  });
+
+  it('retries a transient error after the backoff, and gives up on the last receive', () => {
+    // Prepare
+    const error = sdkError('ServiceUnavailable', { $fault: 'server' });
+
+    // Act
+    const retried = decideOnError(error, attempt);
+    const last = decideOnError(error, { ...attempt, receiveCount: 5 });
+
+    // Assess
+    expect(retried).toEqual({
+      action: 'retry',
+      error: { type: 'ServiceUnavailable', message: 'ServiceUnavailable happened' },
+      delaySeconds: 10,
+      expected: true,
+    });
+    expect(last).toEqual({
+      action: 'give-up',
+      error: { type: 'ServiceUnavailable', message: 'ServiceUnavailable happened' },
+    });
+  });
+
+  it("defers the daily quota for hours with a plain message, and gives up with SES's own on the last receive", () => {
+    // Prepare / Act
+    const deferred = decideOnError(dailyQuota(), attempt);
+    const last = decideOnError(dailyQuota(), { ...attempt, receiveCount: 5 });
+
+    // Assess
+    expect(deferred).toEqual({ action: 'retry', error: QUOTA_ERROR, delaySeconds: 10_800, expected: true });
+    expect(QUOTA_ERROR).toEqual({
+      type: 'DailyQuotaExceeded',
+      message:
+        'The daily sending quota of SES is used up; the email is sent once it frees up.',
+    });
+    expect(last).toEqual({
+      action: 'give-up',
+      error: { type: 'Throttling', message: 'Daily message quota exceeded.' },
+    });
+  });
+
+  it('marks an unknown error as unexpected', () => {
+    // Prepare / Act
+    const decision = decideOnError(sdkError('AccessDeniedException'), attempt);
+
+    // Assess
+    expect(decision).toMatchObject({ action: 'retry', expected: false });
   });
 });

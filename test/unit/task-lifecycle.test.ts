@@ -2,87 +2,55 @@
  * The claim and the transitions are conditional writes whose conditions are the whole point, so
  * they run here against a real DynamoDB implementation: dynalite, in memory, on a free port.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LeaseLostError, readDailyCounters, TaskLifecycle } from '../../functions/commons/task-lifecycle';
-import { STATS_TTL_DAYS, type TaskRecord } from '../../functions/commons/task-record';
+import { type Counter, DailyCounterStore, STATS_TTL_DAYS } from '../../functions/commons/daily-counters';
+import { LeaseLostError, TaskLifecycle } from '../../functions/commons/task-lifecycle';
+import { startTaskTable, type TaskTable } from '../helpers/task-table';
 
-const TABLE = 'Tasks';
 const LEASE_SECONDS = 60;
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const throttled = { type: 'Throttling', message: 'Maximum sending rate exceeded.' };
 
-const server = dynalite({ createTableMs: 0 });
-let dynamodb: DynamoDBClient;
+let table: TaskTable;
 let lifecycle: TaskLifecycle;
-let counterErrors: unknown[];
+let counted: [string, Counter][];
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  dynamodb = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'taskId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'taskId', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (;;) {
-    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: TABLE }));
-    if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  table = await startTaskTable();
 });
 
 afterAll(async () => {
-  dynamodb.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await table.stop();
 });
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  counterErrors = [];
+  counted = [];
   lifecycle = new TaskLifecycle({
-    dynamodb,
-    tableName: TABLE,
+    dynamodb: table.dynamodb,
+    tableName: table.tableName,
     leaseSeconds: LEASE_SECONDS,
-    onCounterError: (error) => counterErrors.push(error),
+    counters: {
+      add: async (day, counter) => {
+        counted.push([day, counter]);
+      },
+    },
   });
 });
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 /** A PENDING record as the submit handler writes it. */
 async function pendingTask(createdAt = '2025-05-31T23:00:00.000Z'): Promise<string> {
-  const taskId = crypto.randomUUID();
-  const record: TaskRecord = { taskId, status: 'PENDING', createdAt, attempts: 0, expiresAt: 1_800_000_000 };
-  await dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(record) }));
-  return taskId;
+  return table.put({ createdAt });
 }
 
 async function stored(taskId: string): Promise<Record<string, unknown>> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: TABLE, Key: { taskId: { S: taskId } } }),
-  );
-  return unmarshall(Item ?? {});
+  return (await table.get(taskId)) ?? {};
 }
 
 function advance(seconds: number): void {
@@ -124,7 +92,7 @@ describe('TaskLifecycle.claim', () => {
     });
   });
 
-  it('refuses a second holder while the lease is live', async () => {
+  it('refuses a second holder while the lease is live, and says when to look again', async () => {
     // Prepare
     const taskId = await pendingTask();
     await claimed(taskId);
@@ -134,7 +102,8 @@ describe('TaskLifecycle.claim', () => {
     const result = await lifecycle.claim(taskId);
 
     // Assess
-    expect(result).toEqual({ outcome: 'held', status: 'STARTED' });
+    // The lease has a second left: look again a second after it runs out.
+    expect(result).toEqual({ outcome: 'held', status: 'STARTED', freeInSeconds: 2 });
     expect(await stored(taskId)).toMatchObject({ attempts: 1 });
   });
 
@@ -177,7 +146,7 @@ describe('TaskLifecycle.claim', () => {
       messageId: 'ses-1',
       at: NOW.toISOString(),
     });
-    await lifecycle.retry(taskId, first, throttled);
+    await lifecycle.retry({ taskId, claim: first, error: throttled });
 
     // Act
     const second = await claimed(taskId);
@@ -215,7 +184,7 @@ describe('TaskLifecycle transitions', () => {
     const task = await claimed(taskId);
 
     // Act
-    const recorded = await lifecycle.retry(taskId, task, throttled);
+    const recorded = await lifecycle.retry({ taskId, claim: task, error: throttled });
     const afterRetry = await stored(taskId);
     await claimed(taskId);
 
@@ -230,13 +199,17 @@ describe('TaskLifecycle transitions', () => {
     // Prepare
     const exhausted = await pendingTask();
     const rejected = await pendingTask();
-    await lifecycle.fail(exhausted, await claimed(exhausted), throttled, true);
-    await lifecycle.fail(
-      rejected,
-      await claimed(rejected),
-      { type: 'MessageRejected', message: 'no' },
-      false,
-    );
+    await lifecycle.fail({
+      taskId: exhausted,
+      claim: await claimed(exhausted),
+      error: throttled,
+      retriesExhausted: true,
+    });
+    await lifecycle.fail({
+      taskId: rejected,
+      claim: await claimed(rejected),
+      error: { type: 'MessageRejected', message: 'no' },
+    });
 
     // Act
     const redriven = await lifecycle.claim(exhausted);
@@ -256,13 +229,11 @@ describe('TaskLifecycle transitions', () => {
     await claimed(held);
 
     // Act
-    const freeRecorded = await lifecycle.retry(free, undefined, throttled);
-    const heldRecorded = await lifecycle.fail(
-      held,
-      undefined,
-      { type: 'InvalidPayload', message: 'bad' },
-      false,
-    );
+    const freeRecorded = await lifecycle.retry({ taskId: free, error: throttled });
+    const heldRecorded = await lifecycle.fail({
+      taskId: held,
+      error: { type: 'InvalidPayload', message: 'bad' },
+    });
 
     // Assess
     expect(freeRecorded).toBe(true);
@@ -278,8 +249,8 @@ describe('TaskLifecycle transitions', () => {
     await claimed(taskId);
 
     // Act
-    const retried = await lifecycle.retry(taskId, old, throttled);
-    const failed = await lifecycle.fail(taskId, old, throttled, true);
+    const retried = await lifecycle.retry({ taskId, claim: old, error: throttled });
+    const failed = await lifecycle.fail({ taskId, claim: old, error: throttled, retriesExhausted: true });
 
     // Assess
     expect([retried, failed]).toEqual([false, false]);
@@ -287,33 +258,141 @@ describe('TaskLifecycle transitions', () => {
   });
 });
 
-describe('daily counters', () => {
+describe('TaskLifecycle counts', () => {
   it('counts accepted by creation day once, and sent, retried, failed by the day they happen', async () => {
     // Prepare
     const day = '2025-03-01';
     vi.setSystemTime(new Date(`${day}T10:00:00Z`));
-    const sent = await pendingTask(`${day}T09:00:00.000Z`);
+    const sent = await pendingTask('2025-02-28T23:59:00.000Z');
     const failed = await pendingTask(`${day}T09:30:00.000Z`);
 
     // Act
     const first = await claimed(sent);
-    await lifecycle.retry(sent, first, throttled);
+    await lifecycle.retry({ taskId: sent, claim: first, error: throttled });
     await lifecycle.succeed(await claimed(sent));
-    await lifecycle.fail(failed, await claimed(failed), throttled, true);
-    const counters = await readDailyCounters(dynamodb, TABLE, day);
+    await lifecycle.fail({
+      taskId: failed,
+      claim: await claimed(failed),
+      error: throttled,
+      retriesExhausted: true,
+    });
 
     // Assess
-    expect(counters).toEqual({ accepted: 2, sent: 1, retried: 1, failed: 1 });
-    expect(counterErrors).toEqual([]);
-    const item = await stored(`stats#${day}`);
-    expect(item.expiresAt).toBe(Date.parse(`${day}T00:00:00Z`) / 1000 + STATS_TTL_DAYS * 24 * 3600);
+    expect(counted).toEqual([
+      ['2025-02-28', 'accepted'],
+      [day, 'retried'],
+      [day, 'sent'],
+      [day, 'accepted'],
+      [day, 'failed'],
+    ]);
+  });
+
+  it('counts nothing for a write that lost its condition', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+    const old = await claimed(taskId);
+    advance(LEASE_SECONDS + 1);
+    await claimed(taskId);
+    counted = [];
+
+    // Act
+    await lifecycle.succeed(old);
+    await lifecycle.retry({ taskId, claim: old, error: throttled });
+
+    // Assess
+    expect(counted).toEqual([]);
+  });
+});
+
+describe('TaskLifecycle.recordEmail', () => {
+  it('writes the outcome again after a transient failure, and keeps it on the claim', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+    const task = await claimed(taskId);
+    const send = table.dynamodb.send.bind(table.dynamodb);
+    vi.spyOn(table.dynamodb, 'send').mockImplementationOnce(() => {
+      throw Object.assign(new Error('Throughput exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    });
+    vi.mocked(table.dynamodb.send).mockImplementation(send);
+
+    // Act
+    await lifecycle.recordEmail(task, 'visitor', { status: 'SENT', messageId: 'ses-9' });
+
+    // Assess
+    expect(task.emails.visitor).toEqual({ status: 'SENT', messageId: 'ses-9', at: NOW.toISOString() });
+    expect(await stored(taskId)).toMatchObject({
+      sesMessageId: 'ses-9',
+      emails: { visitor: { status: 'SENT', messageId: 'ses-9', at: NOW.toISOString() } },
+    });
+  });
+});
+
+describe('DailyCounterStore', () => {
+  it('spreads a day over its shards and sums them on read, with a TTL on each item', async () => {
+    // Prepare
+    const day = '2025-04-01';
+    let shard = 0;
+    const counters = new DailyCounterStore({
+      dynamodb: table.dynamodb,
+      tableName: table.tableName,
+      random: () => (shard++ % 10) / 10,
+    });
+
+    // Act
+    for (let i = 0; i < 12; i++) await counters.add(day, 'sent');
+    await counters.add(day, 'accepted');
+    await counters.add(day, 'failed');
+    const read = await counters.read(day);
+
+    // Assess
+    expect(read).toEqual({ accepted: 1, sent: 12, retried: 0, failed: 1 });
+    const first = await stored(`stats#${day}#0`);
+    const last = await stored(`stats#${day}#9`);
+    expect(first).toMatchObject({ sent: 2 });
+    expect(last).toMatchObject({ sent: 1 });
+    expect(first.expiresAt).toBe(Date.parse(`${day}T00:00:00Z`) / 1000 + STATS_TTL_DAYS * 24 * 3600);
+  });
+
+  it('adds a day counted before the counters were sharded', async () => {
+    // Prepare
+    const day = '2025-04-02';
+    await table.put({ taskId: `stats#${day}`, sent: 5 } as never);
+    const counters = new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName });
+
+    // Act
+    await counters.add(day, 'sent');
+    const read = await counters.read(day);
+
+    // Assess
+    expect(read).toEqual({ accepted: 0, sent: 6, retried: 0, failed: 0 });
   });
 
   it('reads zeros for a day without any', async () => {
-    // Prepare / Act
-    const counters = await readDailyCounters(dynamodb, TABLE, '1999-01-01');
+    // Prepare
+    const counters = new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName });
+
+    // Act
+    const read = await counters.read('1999-01-01');
 
     // Assess
-    expect(counters).toEqual({ accepted: 0, sent: 0, retried: 0, failed: 0 });
+    expect(read).toEqual({ accepted: 0, sent: 0, retried: 0, failed: 0 });
+  });
+
+  it('tells of a count that failed instead of rejecting', async () => {
+    // Prepare
+    const errors: unknown[] = [];
+    const counters = new DailyCounterStore({
+      dynamodb: table.dynamodb,
+      tableName: 'NoSuchTable',
+      onError: (error) => errors.push(error),
+    });
+
+    // Act
+    await counters.add('2025-04-03', 'sent');
+
+    // Assess
+    expect(errors).toHaveLength(1);
   });
 });

@@ -1,0 +1,85 @@
+/**
+ * The worker's SES sender with the REAL SESClient and its query serializer (no client mock): only the
+ * HTTP layer is replaced, by a handler that keeps each serialized request body.
+ */
+import { describe, expect, it } from 'vitest';
+import { visitorEmail } from '../../functions/commons/email';
+import { createEmailSender } from '../../functions/commons/email-sender';
+import { classifyError, RequestBuildError } from '../../functions/commons/errors';
+
+function capturingSender() {
+  const bodies: string[] = [];
+  const sender = createEmailSender({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler: {
+      handle: async (request: { body?: unknown }) => {
+        bodies.push(String(request.body));
+        const xml = `<SendEmailResponse><SendEmailResult><MessageId>ses-${bodies.length}</MessageId></SendEmailResult></SendEmailResponse>`;
+        return { response: { statusCode: 200, headers: {}, body: Buffer.from(xml) } };
+      },
+    },
+  });
+  return { sender, bodies };
+}
+
+describe('createEmailSender', () => {
+  it("sends the serialized request and resolves to SES's message id", async () => {
+    // Prepare
+    const { sender, bodies } = capturingSender();
+
+    // Act
+    const messageId = await sender.send(visitorEmail('support@example.com', 'visitor@example.com', 'Hi'));
+
+    // Assess
+    expect(messageId).toBe('ses-1');
+    const fields = new URLSearchParams(bodies[0]);
+    expect(fields.get('Destination.ToAddresses.member.1')).toBe('visitor@example.com');
+    expect(fields.get('Message.Body.Text.Data')).toBe('\tHi\n\nThank you!');
+  });
+
+  it("refuses a request that cannot be built, for good, and it cannot change the next task's request", async () => {
+    // Prepare
+    const { sender, bodies } = capturingSender();
+    const attacker = visitorEmail('support@example.com', 'attacker@example.com', 'x \ud800');
+
+    // Act
+    const refused = await sender.send(attacker).catch((error: unknown) => error);
+    await sender.send(visitorEmail('support@example.com', 'visitor@example.com', 'Legitimate'));
+
+    // Assess
+    expect(refused).toBeInstanceOf(RequestBuildError);
+    expect(classifyError(refused)).toBe('permanent');
+    expect(bodies).toHaveLength(1);
+    const fields = new URLSearchParams(bodies[0]);
+    expect(fields.getAll('Destination.ToAddresses.member.1')).toEqual(['visitor@example.com']);
+    expect(fields.getAll('Message.Body.Text.Data')).toEqual(['\tLegitimate\n\nThank you!']);
+    expect(fields.getAll('Source')).toEqual(['support@example.com']);
+    expect(bodies[0]).not.toContain('attacker');
+  });
+
+  it('passes on an error of SES itself, not as a build error', async () => {
+    // Prepare
+    const sender = createEmailSender({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+      requestHandler: {
+        handle: async () => {
+          const xml =
+            '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Daily message quota exceeded.</Message></Error></ErrorResponse>';
+          return { response: { statusCode: 400, headers: {}, body: Buffer.from(xml) } };
+        },
+      },
+    });
+
+    // Act
+    const error = await sender
+      .send(visitorEmail('support@example.com', 'visitor@example.com', 'Hi'))
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).not.toBeInstanceOf(RequestBuildError);
+    expect(classifyError(error)).toBe('quota');
+  });
+});
