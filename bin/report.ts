@@ -5,8 +5,10 @@
  * use the function's Test button in the Lambda console.
  */
 import { parseArgs } from 'node:util';
+import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';
 import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/local/cli';
+import { handlerEnvironment } from '../lib/local/handler-env';
 import { LOCAL_REGION } from '../lib/local/resources';
 
 await runTool(async (ref) => {
@@ -26,22 +28,20 @@ await runTool(async (ref) => {
   const running = runningStackState();
   const endpoints = localEndpoints(running);
   const notifyEmail = process.env[env.notifyEmail]?.trim() || running?.notifyEmail;
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    AWS_ENDPOINT_URL_SES: endpoints.ses,
-    [env.tasksTableName]: target.tableName,
-    [env.feedbackQueueUrl]: queueUrl,
-    [env.deadLetterQueueUrl]: deadLetterQueueUrl,
-    [env.senderEmail]: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
-    ...(notifyEmail ? { [env.notifyEmail]: notifyEmail } : {}),
-    [env.taskTtlDays]: process.env[env.taskTtlDays] || String(DEFAULT_TASK_TTL_DAYS),
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL || 'WARN',
-  });
+  Object.assign(
+    process.env,
+    handlerEnvironment({
+      region: LOCAL_REGION,
+      endpoints,
+      tableName: target.tableName,
+      queueUrl,
+      deadLetterQueueUrl,
+      senderEmail: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
+      notifyEmail,
+      taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
+      logLevel: process.env.POWERTOOLS_LOG_LEVEL || 'WARN',
+    }),
+  );
   const { handler } = await import('../functions/daily-report');
   const report = await handler(values.date === undefined ? {} : { date: values.date });
   console.log(JSON.stringify(report, null, 2));

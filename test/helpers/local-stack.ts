@@ -203,7 +203,8 @@ export function runCli(
     execFile(
       tsx,
       [join(ROOT, 'bin', script), ...args],
-      { cwd: ROOT, env: { ...process.env, ...variables }, timeout: 30_000 },
+      // Without the log level a stack in this process set for its handlers: the tool's own applies.
+      { cwd: ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...variables }, timeout: 30_000 },
       (error, stdout, stderr) => {
         resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr });
       },

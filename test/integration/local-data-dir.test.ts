@@ -1,10 +1,11 @@
 /**
  * The local stack with a data folder, as `npm start` runs it: it claims the folder and writes its state
- * (pid, ports, addresses) there for the command-line tools, keeps the messages still queued at stop,
- * and removes its state at stop. Another live stack's claim is refused, a dead one's taken over.
+ * (pid, ports, addresses) there for the command-line tools, keeps every queued message on disk from
+ * the moment it is sent, and removes its state at stop. Another live stack's claim is refused, a dead
+ * one's taken over. (local-durability.test.ts kills a stack and starts it again.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +60,7 @@ describe('a local stack with a data folder', () => {
     expect(readStackState(dataDir)).toMatchObject({ pid: process.pid, ports: stack.ports });
   });
 
-  it('logs each request and each task from received to succeeded', async () => {
+  it('logs each request and each task from received to succeeded, from the handlers’ own log lines', async () => {
     const accepted = await submitFeedback(stack, { email: 'logged@example.com', message: 'hello' });
     const taskId = accepted.body.taskId;
     await waitForStatus(stack, taskId, 'SUCCESS');
@@ -69,7 +70,8 @@ describe('a local stack with a data folder', () => {
     });
 
     expect(lines).toContainEqual(expect.stringMatching(/^\[web\] POST \/api\/feedback 202 \d+ms$/));
-    expect(lines).toContain(`[tasks] received feedback task ${taskId}`);
+    expect(lines).toContain(`[web] task ${taskId} accepted`);
+    expect(lines).toContain(`[tasks] task ${taskId} received`);
     expect(lines).toContainEqual(
       expect.stringMatching(new RegExp(`^\\[tasks\\] task ${taskId} succeeded in`)),
     );
@@ -122,20 +124,30 @@ describe('claiming a data folder', () => {
   });
 });
 
-describe('stopping', () => {
-  it('keeps the messages still queued for the next start and removes the state file', async () => {
+describe('the data folder', () => {
+  it('is ignored by git (and so by Biome) wherever it is', () => {
+    expect(readFileSync(join(dataDir, '.gitignore'), 'utf8')).toBe('*\n');
+  });
+
+  it('holds each queued message from the moment it is accepted, and nothing once it is done', async () => {
     // Prepare: with the worker paused, the task's message stays on the queue.
     await stack.pausePoller();
     const accepted = await submitFeedback(stack, { email: 'kept@example.com', message: 'for later' });
+    const queueDir = join(dataDir, 'sqs', 'feedback-queue');
 
     // Act
-    await stack.stop();
+    const kept = readdirSync(queueDir).map((name) => JSON.parse(readFileSync(join(queueDir, name), 'utf8')));
+    stack.resumePoller();
+    await waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
 
     // Assess
-    const kept = JSON.parse(readFileSync(join(dataDir, 'sqs', 'feedback-queue.json'), 'utf8')) as {
-      body: string;
-    }[];
-    expect(kept.map((message) => JSON.parse(message.body).taskId)).toEqual([accepted.body.taskId]);
+    expect(kept).toEqual([expect.objectContaining({ receives: 0, invisibleUntil: expect.any(Number) })]);
+    expect(JSON.parse(kept[0].body).taskId).toBe(accepted.body.taskId);
+    await waitFor(() => readdirSync(queueDir).length === 0, { what: 'the message file removed' });
+  });
+
+  it('loses its state file at stop', async () => {
+    await stack.stop();
     expect(existsSync(stateFile())).toBe(false);
   });
 });
