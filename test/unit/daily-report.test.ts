@@ -1,8 +1,15 @@
-import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadHandler } from '../helpers/handlers';
 
 const TABLE = 'Tasks';
 const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/FeedbackDeadLetterQueue';
@@ -15,31 +22,40 @@ const sqsMock = mockClient(SQSClient);
 
 type ReportModule = typeof import('../../functions/daily-report');
 
-/** Imports a fresh report function: it reads its environment once, at load. */
 async function loadReport(notifyEmail = OWNER): Promise<ReportModule> {
-  vi.resetModules();
-  vi.stubEnv('TASKS_TABLE_NAME', TABLE);
-  vi.stubEnv('SENDER_EMAIL', SENDER);
-  vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ_URL);
-  vi.stubEnv('NOTIFY_EMAIL', notifyEmail);
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  return import('../../functions/daily-report');
+  return loadHandler<ReportModule>('daily-report', {
+    NOTIFY_EMAIL: notifyEmail,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
 }
 
+/** The counter items in the table, by key. */
+let items: Map<string, Record<string, AttributeValue>>;
+
+/** A day's counts, spread over two of its shards as the worker's random ADDs leave them. */
 function counters(day: string, values: Record<string, number>): void {
-  const item = Object.fromEntries(
-    Object.entries(values).map(([name, value]) => [name, { N: String(value) }]),
-  );
-  ddb
-    .on(GetItemCommand, { Key: { taskId: { S: `stats#${day}` } } })
-    .resolves({ Item: { taskId: { S: `stats#${day}` }, expiresAt: { N: '1800000000' }, ...item } });
+  const [first, second] = [`stats#${day}#3`, `stats#${day}#7`].map((taskId) => ({
+    taskId: { S: taskId },
+    expiresAt: { N: '1800000000' },
+  }));
+  for (const [name, value] of Object.entries(values)) {
+    const half = Math.floor(value / 2);
+    if (first !== undefined) first[name as 'taskId'] = { N: String(half) };
+    if (second !== undefined) second[name as 'taskId'] = { N: String(value - half) };
+  }
+  for (const item of [first, second]) if (item?.taskId.S !== undefined) items.set(item.taskId.S, item);
 }
 
 beforeEach(() => {
   ddb.reset();
   sesMock.reset();
   sqsMock.reset();
-  ddb.on(GetItemCommand).resolves({});
+  items = new Map();
+  ddb.on(BatchGetItemCommand).callsFake(({ RequestItems }) => {
+    const keys: { taskId: { S: string } }[] = RequestItems?.[TABLE]?.Keys ?? [];
+    const found = keys.flatMap((key) => items.get(key.taskId.S) ?? []);
+    return { Responses: { [TABLE]: found }, UnprocessedKeys: {} };
+  });
   sesMock.on(SendEmailCommand).resolves({ MessageId: 'ses-report' });
   sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -71,11 +87,13 @@ describe('daily-report handler', () => {
       deadLetterQueueDepth: 2,
       sesMessageId: 'ses-report',
     });
-    expect(ddb).toHaveReceivedCommandWith(GetItemCommand, {
-      TableName: TABLE,
-      Key: { taskId: { S: 'stats#2025-06-01' } },
-    });
+    expect(ddb).toHaveReceivedCommandTimes(BatchGetItemCommand, 1);
+    const keys = ddb.commandCalls(BatchGetItemCommand)[0]?.args[0].input.RequestItems?.[TABLE]?.Keys;
+    expect(keys?.map((key) => key.taskId?.S)).toEqual(
+      expect.arrayContaining(Array.from({ length: 10 }, (_, shard) => `stats#2025-06-01#${shard}`)),
+    );
     expect(ddb).not.toHaveReceivedCommand(ScanCommand);
+    expect(ddb).not.toHaveReceivedCommand(GetItemCommand);
     expect(sqsMock).toHaveReceivedCommandWith(GetQueueAttributesCommand, {
       QueueUrl: DLQ_URL,
       AttributeNames: ['ApproximateNumberOfMessages'],
@@ -183,5 +201,28 @@ describe('daily-report handler', () => {
     expect(input?.Destination).toEqual({ ToAddresses: [OWNER] });
     expect(input).not.toHaveProperty('ReplyToAddresses');
     expect(JSON.stringify(input?.Message)).not.toMatch(/@/);
+  });
+
+  it('asks again for the keys DynamoDB left unprocessed', async () => {
+    // Prepare
+    const { buildDailyReport } = await loadReport();
+    counters('2025-06-01', { sent: 3 });
+    const unprocessed = [{ taskId: { S: 'stats#2025-06-01#3' } }, { taskId: { S: 'stats#2025-06-01#7' } }];
+    let calls = 0;
+    ddb.on(BatchGetItemCommand).callsFake(({ RequestItems }) => {
+      calls++;
+      if (calls === 1)
+        return { Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: unprocessed } } };
+      const keys: { taskId: { S: string } }[] = RequestItems?.[TABLE]?.Keys ?? [];
+      return { Responses: { [TABLE]: keys.flatMap((key) => items.get(key.taskId.S) ?? []) } };
+    });
+    vi.useRealTimers();
+
+    // Act
+    const report = await buildDailyReport('2025-06-01');
+
+    // Assess
+    expect(report.sent).toBe(3);
+    expect(calls).toBe(2);
   });
 });
