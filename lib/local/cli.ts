@@ -1,4 +1,3 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localPorts, STACK_NAME } from '../../functions/commons/settings';
@@ -120,6 +119,8 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
 }
 
 async function readStackOutputs(stackName: string): Promise<Record<string, string>> {
+  // Only `--aws` needs it: the local path (and every handler) goes without loading it.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cloudFormation = new CloudFormationClient({});
   try {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));

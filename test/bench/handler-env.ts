@@ -1,3 +1,5 @@
+import { handlerEnvironment } from '../../lib/local/handler-env';
+
 /**
  * The handlers' settings in every process of the benchmark (capture, warm CPU, cold starts). The table
  * and queues are placeholders: the stubs never look at them, and the cold starts put the local
@@ -9,18 +11,21 @@ export const RESOURCE_PLACEHOLDERS = {
   deadLetterQueueUrl: '__DLQ_URL__',
 } as const;
 
-export const benchHandlerEnv = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  TASKS_TABLE_NAME: RESOURCE_PLACEHOLDERS.table,
-  FEEDBACK_QUEUE_URL: RESOURCE_PLACEHOLDERS.queueUrl,
-  DEAD_LETTER_QUEUE_URL: RESOURCE_PLACEHOLDERS.deadLetterQueueUrl,
-  SENDER_EMAIL: 'support@example.com',
-  NOTIFY_EMAIL: 'owner@example.com',
-  FEEDBACK_WORK_SECONDS: '0',
+// The metrics stay on, as deployed: their cost is part of what a cold start measures.
+const { POWERTOOLS_METRICS_DISABLED: _metricsOff, ...environment } = handlerEnvironment({
+  region: 'us-east-1',
+  tableName: RESOURCE_PLACEHOLDERS.table,
+  queueUrl: RESOURCE_PLACEHOLDERS.queueUrl,
+  deadLetterQueueUrl: RESOURCE_PLACEHOLDERS.deadLetterQueueUrl,
+  senderEmail: 'support@example.com',
+  notifyEmail: 'owner@example.com',
+  workSeconds: 0,
   // The emulator and the stubs have no quota; the sandbox's 1/s would measure the limiter.
-  SES_MAX_SEND_RATE: '100000',
-  POWERTOOLS_LOG_LEVEL: 'INFO',
+  sesMaxSendRate: 100_000,
+  logLevel: 'INFO',
+});
+
+export const benchHandlerEnv: Record<string, string> = {
+  ...environment,
   POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
 };
