@@ -34,16 +34,25 @@ let items: Map<string, Record<string, AttributeValue>>;
 
 /** A day's counts, spread over two of its shards as the worker's random ADDs leave them. */
 function counters(day: string, values: Record<string, number>): void {
-  const [first, second] = [`stats#${day}#3`, `stats#${day}#7`].map((taskId) => ({
-    taskId: { S: taskId },
-    expiresAt: { N: '1800000000' },
-  }));
-  for (const [name, value] of Object.entries(values)) {
-    const half = Math.floor(value / 2);
-    if (first !== undefined) first[name as 'taskId'] = { N: String(half) };
-    if (second !== undefined) second[name as 'taskId'] = { N: String(value - half) };
+  for (const [shard, share] of [
+    [3, (value: number) => Math.floor(value / 2)],
+    [7, (value: number) => value - Math.floor(value / 2)],
+  ] as const) {
+    const item: Record<string, AttributeValue> = {
+      taskId: { S: `stats#${day}#${shard}` },
+      expiresAt: { N: '1800000000' },
+    };
+    for (const [name, value] of Object.entries(values)) item[name] = { N: String(share(value)) };
+    items.set(`stats#${day}#${shard}`, item);
   }
-  for (const item of [first, second]) if (item?.taskId.S !== undefined) items.set(item.taskId.S, item);
+}
+
+/** The counter items asked for that exist. */
+function found(keys: Record<string, AttributeValue>[] | undefined): Record<string, AttributeValue>[] {
+  return (keys ?? []).flatMap((key) => {
+    const item = key.taskId?.S === undefined ? undefined : items.get(key.taskId.S);
+    return item === undefined ? [] : [item];
+  });
 }
 
 beforeEach(() => {
@@ -52,9 +61,7 @@ beforeEach(() => {
   sqsMock.reset();
   items = new Map();
   ddb.on(BatchGetItemCommand).callsFake(({ RequestItems }) => {
-    const keys: { taskId: { S: string } }[] = RequestItems?.[TABLE]?.Keys ?? [];
-    const found = keys.flatMap((key) => items.get(key.taskId.S) ?? []);
-    return { Responses: { [TABLE]: found }, UnprocessedKeys: {} };
+    return { Responses: { [TABLE]: found(RequestItems?.[TABLE]?.Keys) }, UnprocessedKeys: {} };
   });
   sesMock.on(SendEmailCommand).resolves({ MessageId: 'ses-report' });
   sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
@@ -213,8 +220,7 @@ describe('daily-report handler', () => {
       calls++;
       if (calls === 1)
         return { Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: unprocessed } } };
-      const keys: { taskId: { S: string } }[] = RequestItems?.[TABLE]?.Keys ?? [];
-      return { Responses: { [TABLE]: keys.flatMap((key) => items.get(key.taskId.S) ?? []) } };
+      return { Responses: { [TABLE]: found(RequestItems?.[TABLE]?.Keys) } };
     });
     vi.useRealTimers();
 

@@ -237,8 +237,7 @@ describe('decideOnError', () => {
     expect(deferred).toEqual({ action: 'retry', error: QUOTA_ERROR, delaySeconds: 10_800, expected: true });
     expect(QUOTA_ERROR).toEqual({
       type: 'DailyQuotaExceeded',
-      message:
-        'The daily sending quota of SES is used up; the email is sent once it frees up.',
+      message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
     });
     expect(last).toEqual({
       action: 'give-up',

@@ -141,11 +141,7 @@ describe('TaskLifecycle.claim', () => {
     // Prepare
     const taskId = await pendingTask();
     const first = await claimed(taskId);
-    await lifecycle.recordEmail(first, 'visitor', {
-      status: 'SENT',
-      messageId: 'ses-1',
-      at: NOW.toISOString(),
-    });
+    await lifecycle.recordEmail(first, 'visitor', { status: 'SENT', messageId: 'ses-1' });
     await lifecycle.retry({ taskId, claim: first, error: throttled });
 
     // Act
