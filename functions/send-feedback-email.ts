@@ -10,6 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb';
+import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
 import { DailyCounterStore } from './commons/daily-counters';
 import { createEmailSender } from './commons/email-sender';
@@ -40,7 +41,7 @@ const delivery = new TaskDelivery({
   ...config,
   lifecycle,
   metrics,
-  sender: createEmailSender(),
+  sender: createEmailSender(ses),
   limiter: createSendRateLimiter(config.sendIntervalMs),
 });
 

@@ -8,7 +8,6 @@
  */
 import {
   SESClient,
-  type SESClientConfig,
   SendEmailCommand,
   type SendEmailCommandInput,
   type ServiceInputTypes,
@@ -46,12 +45,15 @@ const markBuilt: SerializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (n
   return next(args);
 };
 
-function guardedClient(config: SESClientConfig): SESClient {
-  const client = new SESClient(config);
+const GUARD = 'requestBuildErrorMiddleware';
+
+/** Adds the two middlewares that tell a build error from the rest, once per client. */
+function guarded(client: SESClient): SESClient {
+  if (client.middlewareStack.identify().some((name) => name.startsWith(GUARD))) return client;
   client.middlewareStack.addRelativeTo(catchBuildErrors, {
     relation: 'before',
     toMiddleware: 'serializerMiddleware',
-    name: 'requestBuildErrorMiddleware',
+    name: GUARD,
   });
   client.middlewareStack.addRelativeTo(markBuilt, {
     relation: 'after',
@@ -62,20 +64,23 @@ function guardedClient(config: SESClientConfig): SESClient {
 }
 
 /**
- * An {@link EmailSender} on its own SES client (the endpoint from `AWS_ENDPOINT_URL_SES` when set),
- * replaced by a fresh one after a request that could not be built. The old client is not destroyed:
- * requests of other records may still be in flight on it, and their bodies were built before.
+ * An {@link EmailSender} on `client` (the handlers' shared SES client), replaced by a fresh one from
+ * `newClient` after a request that could not be built. The old client is not destroyed: requests of
+ * other records may still be in flight on it, and their bodies were built before.
  *
- * @param config - the SES client's configuration (tests pass a request handler)
+ * @param newClient - the replacement's factory (default: the endpoint from `AWS_ENDPOINT_URL_SES` when set)
  */
-export function createEmailSender(config: SESClientConfig = {}): EmailSender {
-  let client = guardedClient(config);
+export function createEmailSender(
+  client: SESClient,
+  newClient: () => SESClient = () => new SESClient({}),
+): EmailSender {
+  let current = guarded(client);
   return {
     async send(input) {
       try {
-        return (await client.send(new SendEmailCommand(input))).MessageId ?? '';
+        return (await current.send(new SendEmailCommand(input))).MessageId ?? '';
       } catch (error) {
-        if (error instanceof RequestBuildError) client = guardedClient(config);
+        if (error instanceof RequestBuildError) current = guarded(newClient());
         throw error;
       }
     },

@@ -2,24 +2,28 @@
  * The worker's SES sender with the REAL SESClient and its query serializer (no client mock): only the
  * HTTP layer is replaced, by a handler that keeps each serialized request body.
  */
+import { SESClient } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
 import { visitorEmail } from '../../functions/commons/email';
 import { createEmailSender } from '../../functions/commons/email-sender';
 import { classifyError, RequestBuildError } from '../../functions/commons/errors';
 
+const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+
 function capturingSender() {
   const bodies: string[] = [];
-  const sender = createEmailSender({
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestHandler: {
-      handle: async (request: { body?: unknown }) => {
-        bodies.push(String(request.body));
-        const xml = `<SendEmailResponse><SendEmailResult><MessageId>ses-${bodies.length}</MessageId></SendEmailResult></SendEmailResponse>`;
-        return { response: { statusCode: 200, headers: {}, body: Buffer.from(xml) } };
+  const client = () =>
+    new SESClient({
+      ...LOCAL,
+      requestHandler: {
+        handle: async (request: { body?: unknown }) => {
+          bodies.push(String(request.body));
+          const xml = `<SendEmailResponse><SendEmailResult><MessageId>ses-${bodies.length}</MessageId></SendEmailResult></SendEmailResponse>`;
+          return { response: { statusCode: 200, headers: {}, body: Buffer.from(xml) } };
+        },
       },
-    },
-  });
+    });
+  const sender = createEmailSender(client(), client);
   return { sender, bodies };
 }
 
@@ -60,18 +64,19 @@ describe('createEmailSender', () => {
 
   it('passes on an error of SES itself, not as a build error', async () => {
     // Prepare
-    const sender = createEmailSender({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-      requestHandler: {
-        handle: async () => {
-          const xml =
-            '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Daily message quota exceeded.</Message></Error></ErrorResponse>';
-          return { response: { statusCode: 400, headers: {}, body: Buffer.from(xml) } };
+    const sender = createEmailSender(
+      new SESClient({
+        ...LOCAL,
+        maxAttempts: 1,
+        requestHandler: {
+          handle: async () => {
+            const xml =
+              '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Daily message quota exceeded.</Message></Error></ErrorResponse>';
+            return { response: { statusCode: 400, headers: {}, body: Buffer.from(xml) } };
+          },
         },
-      },
-    });
+      }),
+    );
 
     // Act
     const error = await sender
@@ -81,5 +86,21 @@ describe('createEmailSender', () => {
     // Assess
     expect(error).not.toBeInstanceOf(RequestBuildError);
     expect(classifyError(error)).toBe('quota');
+  });
+});
+
+describe('createEmailSender on a shared client', () => {
+  it('guards a client once, however many senders use it', () => {
+    // Prepare
+    const client = new SESClient(LOCAL);
+
+    // Act
+    createEmailSender(client);
+    createEmailSender(client);
+
+    // Assess
+    expect(
+      client.middlewareStack.identify().filter((name) => name.startsWith('requestBuildError')),
+    ).toHaveLength(1);
   });
 });
