@@ -17,10 +17,9 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResultV2>;
 
-/** One route of the HTTP API, e.g. `GET /api/tasks/{taskId}`. */
+/** One route of the HTTP API, e.g. `GET /api/tasks/{taskId}`; `{name}` matches one path segment. */
 export interface Route {
   method: string;
-  /** Path template; `{name}` matches one path segment. */
   path: string;
   /** The Lambda's name, for its context and error messages. */
   functionName: string;
@@ -37,20 +36,14 @@ export interface GatewayOptions {
   onRequest?(line: string): void;
   /** A handler that threw or timed out (API Gateway answers 500). */
   onError?(functionName: string, error: unknown): void;
-  /**
-   * Headers on every answer (the page's files, the API's answers, the gateway's own errors); they replace
-   * a handler's headers of the same name, as CloudFront's response headers policy with `override: true`.
-   */
+  /** Headers on every answer, replacing a handler's of the same name (CloudFront's, with `override: true`). */
   responseHeaders?: Record<string, string>;
 }
 
 /** API Gateway's payload limit: 10 MB. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-/**
- * Content types API Gateway passes as text; any other body reaches the Lambda base64-encoded with
- * `isBase64Encoded: true` (a plain form post, `application/x-www-form-urlencoded`, is one of those).
- */
+/** Content types API Gateway passes as text; any other body reaches the Lambda base64-encoded. */
 const TEXT_CONTENT_TYPES = [
   /^text\//,
   /^application\/(.+\+)?json$/,
@@ -58,12 +51,10 @@ const TEXT_CONTENT_TYPES = [
   /^application\/javascript$/,
 ];
 
-/** What a request to the gateway carries, read off the socket. */
+/** What a request to the gateway carries, read off the socket (`rawHeaders` as Node gives them). */
 export interface RawRequest {
   method: string;
-  /** Path and query as sent, e.g. `/api/tasks/abc?x=1`. */
   url: string;
-  /** Alternating names and values, as Node's `rawHeaders`. */
   rawHeaders: string[];
   body: Buffer;
   sourceIp: string;
@@ -78,17 +69,15 @@ export function matchRoute(
 ): { route: Route; pathParameters: Record<string, string> } | undefined {
   const segments = path.split('/');
   for (const route of routes) {
-    if (route.method !== method) continue;
     const template = route.path.split('/');
-    if (template.length !== segments.length) continue;
+    if (route.method !== method || template.length !== segments.length) continue;
     const pathParameters: Record<string, string> = {};
     const matches = template.every((part, index) => {
       const segment = segments[index] ?? '';
       const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
       if (parameter === undefined) return part === segment;
-      if (segment === '') return false;
       pathParameters[parameter] = safeDecode(segment);
-      return true;
+      return segment !== '';
     });
     if (matches) return { route, pathParameters };
   }
@@ -110,29 +99,16 @@ export function toHttpApiEvent(
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
     const name = (request.rawHeaders[i] ?? '').toLowerCase();
     const value = request.rawHeaders[i + 1] ?? '';
-    if (name === 'cookie') {
-      cookies.push(
-        ...value
-          .split(';')
-          .map((cookie) => cookie.trim())
-          .filter(Boolean),
-      );
-      continue;
-    }
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    if (name === 'cookie') cookies.push(...value.split(';').flatMap((cookie) => cookie.trim() || []));
+    else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  headers['x-forwarded-for'] = headers['x-forwarded-for']
-    ? `${headers['x-forwarded-for']},${request.sourceIp}`
-    : request.sourceIp;
+  headers['x-forwarded-for'] = [headers['x-forwarded-for'], request.sourceIp].filter(Boolean).join(',');
   headers['x-forwarded-proto'] ??= 'http';
 
-  const queryStart = request.url.indexOf('?');
-  const rawPath = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
-  const rawQueryString = queryStart === -1 ? '' : request.url.slice(queryStart + 1);
-  const requestId = randomUUID();
+  const [rawPath = '', rawQueryString = ''] = request.url.split(/\?(.*)/s);
   const routeKey = `${route.method} ${route.path}`;
   const host = headers.host ?? 'localhost';
-
+  const [day, month, year, time] = now.toUTCString().split(' ').slice(1);
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey,
@@ -151,22 +127,28 @@ export function toHttpApiEvent(
         sourceIp: request.sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId,
+      requestId: randomUUID(),
       routeKey,
       stage: '$default',
-      time: formatRequestTime(now),
+      // API Gateway's format: `23/Nov/2025:20:30:00 +0000`.
+      time: `${day}/${month}/${year}:${time} +0000`,
       timeEpoch: now.getTime(),
     },
     isBase64Encoded: false,
   };
   if (cookies.length > 0) event.cookies = cookies;
-  const query = parseQuery(rawQueryString);
-  if (query) event.queryStringParameters = query;
+  if (rawQueryString !== '') {
+    const query: Record<string, string> = {};
+    for (const [name, value] of new URLSearchParams(rawQueryString)) {
+      query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+    }
+    event.queryStringParameters = query;
+  }
   if (Object.keys(pathParameters).length > 0) event.pathParameters = pathParameters;
   if (request.body.length > 0) {
     const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const isText = TEXT_CONTENT_TYPES.some((pattern) => pattern.test(contentType));
-    event.body = isText ? request.body.toString('utf8') : request.body.toString('base64');
+    event.body = request.body.toString(isText ? 'utf8' : 'base64');
     event.isBase64Encoded = !isText;
   }
   return event;
@@ -185,26 +167,20 @@ export interface HttpAnswer {
  * body. API Gateway ignores `multiValueHeaders` in this format, and so does this.
  */
 export function toHttpAnswer(result: APIGatewayProxyResultV2 | undefined | null): HttpAnswer {
-  if (typeof result === 'string') {
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(result) };
-  }
-  if (result === undefined || result === null || typeof result !== 'object' || !('statusCode' in result)) {
-    return {
-      statusCode: 200,
-      headers: { 'content-type': 'application/json' },
-      body: Buffer.from(JSON.stringify(result ?? null)),
-    };
+  if (typeof result !== 'object' || result === null || !('statusCode' in result)) {
+    const body = typeof result === 'string' ? result : JSON.stringify(result ?? null);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) };
   }
   const structured = result as APIGatewayProxyStructuredResultV2;
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(structured.headers ?? {}))
     headers[name.toLowerCase()] = String(value);
-  if (structured.cookies && structured.cookies.length > 0) headers['set-cookie'] = [...structured.cookies];
+  if (structured.cookies?.length) headers['set-cookie'] = [...structured.cookies];
   const body = structured.body ?? '';
   return {
     statusCode: structured.statusCode ?? 200,
     headers,
-    body: structured.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body),
+    body: Buffer.from(body, structured.isBase64Encoded ? 'base64' : 'utf8'),
   };
 }
 
@@ -219,7 +195,7 @@ export function createGateway(options: GatewayOptions): Server {
     for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
     serve(options, req, res).catch((error: unknown) => {
       options.onError?.('gateway', error);
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+      if (!res.headersSent) send(res, 500, { message: 'Internal Server Error' });
       else res.destroy();
     });
   });
@@ -229,43 +205,26 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
   const url = req.url ?? '/';
   const path = url.split('?')[0] ?? '/';
   const method = req.method ?? 'GET';
-  if (path !== '/api' && !path.startsWith('/api/')) {
-    serveStatic(options.siteDir, method, path, res);
-    return;
-  }
+  if (path !== '/api' && !path.startsWith('/api/')) return serveStatic(options.siteDir, method, path, res);
   const body = await readBody(req, MAX_REQUEST_BYTES);
   if (body === undefined) {
     res.setHeader('connection', 'close');
-    sendJson(res, 413, { message: 'Request Entity Too Large' });
-    return;
+    return send(res, 413, { message: 'Request Entity Too Large' });
   }
   const matched = matchRoute(options.routes, method, path);
-  if (!matched) {
-    sendJson(res, 404, { message: 'Not Found' });
-    return;
-  }
-  const event = toHttpApiEvent(
-    {
-      method,
-      url,
-      rawHeaders: req.rawHeaders,
-      body,
-      sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
-      httpVersion: req.httpVersion,
-    },
-    matched.route,
-    matched.pathParameters,
-  );
+  if (!matched) return send(res, 404, { message: 'Not Found' });
+  const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
+  const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
+  const { functionName, handler } = matched.route;
   let answer: HttpAnswer;
   try {
-    const { functionName, handler } = matched.route;
     answer = toHttpAnswer(
       await invokeWithTimeout(functionName, options.timeoutMs, (context) => handler(event, context)),
     );
   } catch (error) {
-    options.onError?.(matched.route.functionName, error);
-    sendJson(res, 500, { message: 'Internal Server Error' });
-    return;
+    options.onError?.(functionName, error);
+    return send(res, 500, { message: 'Internal Server Error' });
   }
   res.statusCode = answer.statusCode;
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
@@ -279,51 +238,34 @@ const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
   '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.webmanifest': 'application/manifest+json',
 };
 
-function serveStatic(siteDir: string | undefined, method: string, path: string, res: ServerResponse): void {
+function serveStatic(siteDir: string | undefined, method: string, path: string, res: ServerResponse) {
   if (method !== 'GET' && method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
-    sendText(res, 405, 'Method Not Allowed');
-    return;
+    return send(res, 405, 'Method Not Allowed');
   }
   const file = siteDir ? siteFile(siteDir, path) : undefined;
-  if (!file) {
-    sendText(res, 404, 'Not Found');
-    return;
-  }
-  res.statusCode = 200;
+  if (!file) return send(res, 404, 'Not Found');
   res.setHeader('content-type', CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
   res.setHeader('content-length', statSync(file).size);
   // The page is rebuilt at every start; a reload must show the new one.
   res.setHeader('cache-control', 'no-cache');
-  if (method === 'HEAD') {
-    res.end();
-    return;
-  }
-  createReadStream(file).pipe(res);
+  if (method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
 }
 
 /** The file under `siteDir` for a URL path (a folder means its index.html), never outside it. */
 function siteFile(siteDir: string, path: string): string | undefined {
   const root = resolve(siteDir);
   const decoded = safeDecode(path);
-  if (decoded.includes('\0')) return undefined;
   let file = resolve(join(root, normalize(decoded)));
-  if (file !== root && !file.startsWith(root + sep)) return undefined;
+  if (decoded.includes('\0') || (file !== root && !file.startsWith(root + sep))) return undefined;
   try {
     if (statSync(file).isDirectory()) file = join(file, 'index.html');
     return statSync(file).isFile() ? file : undefined;
@@ -339,41 +281,23 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolvePromise(undefined);
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= limit) return chunks.push(chunk);
+      req.removeAllListeners('data');
+      req.pause();
+      resolvePromise(undefined);
     });
     req.on('end', () => resolvePromise(size > limit ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function sendJson(res: ServerResponse, statusCode: number, body: unknown): void {
-  const text = JSON.stringify(body);
+/** A JSON body for an object, plain text for a string. */
+function send(res: ServerResponse, statusCode: number, body: object | string): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.statusCode = statusCode;
-  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-type', typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
-}
-
-function sendText(res: ServerResponse, statusCode: number, text: string): void {
-  res.statusCode = statusCode;
-  res.setHeader('content-type', 'text/plain; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(text));
-  res.end(text);
-}
-
-function parseQuery(rawQueryString: string): Record<string, string> | undefined {
-  if (rawQueryString === '') return undefined;
-  const query: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
-  }
-  return query;
 }
 
 function safeDecode(text: string): string {
@@ -382,14 +306,4 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** API Gateway's `requestContext.time`: `23/Nov/2025:20:30:00 +0000`. */
-function formatRequestTime(date: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return (
-    `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
-  );
 }

@@ -57,15 +57,22 @@ export async function startSqs(
   const byReceipt = new Map<string, KeptMessage>();
   let closing = false;
 
-  const call = async (action: string, input: Record<string, unknown>): Promise<CapturedResponse> => {
-    const answer = new CapturedResponse();
-    const headers = { 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': `AmazonSQS.${action}` };
-    await requestHandler(
-      replayRequest(headers, Buffer.from(JSON.stringify(input))),
-      answer.asServerResponse(),
-    );
-    return answer;
-  };
+  /** Calls the emulator in process; its answer is kept to be inspected and corrected, then sent or dropped. */
+  const call = (action: string, input: Record<string, unknown>) =>
+    new Promise<Answer>((done) => {
+      const answer: Answer = { statusCode: 200, headers: {}, body: '' };
+      const res = {
+        setHeader: (name: string, value: string) => {
+          answer.headers[name] = value;
+        },
+        end: (chunk?: string | Buffer) => done({ ...answer, body: chunk?.toString() ?? '' }),
+        set statusCode(code: number) {
+          answer.statusCode = code;
+        },
+      } as unknown as ServerResponse;
+      const headers = { 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': `AmazonSQS.${action}` };
+      requestHandler(replayRequest(headers, Buffer.from(JSON.stringify(input))), res);
+    });
 
   const fileOf = (message: KeptMessage) => join(dataDir ?? '', message.queue, `${message.id}.json`);
   /** Written atomically (a whole file or the old one), before the caller hears of the change. */
@@ -92,7 +99,7 @@ export async function startSqs(
       ...(message.messageAttributes ? { MessageAttributes: message.messageAttributes } : {}),
       ...(delay > 0 ? { DelaySeconds: Math.min(delay, MAX_DELAY_SECONDS) } : {}),
     });
-    const sent = answer.json<{ MessageId: string }>();
+    const sent = json<{ MessageId: string }>(answer);
     if (sent) byEmulatorId.set(sent.MessageId, message);
     return sent !== undefined;
   };
@@ -163,10 +170,7 @@ export async function startSqs(
     forget(message);
   };
 
-  const receive = async (
-    input: Record<string, unknown>,
-    clientGone: () => boolean,
-  ): Promise<CapturedResponse> => {
+  const receive = async (input: Record<string, unknown>, clientGone: () => boolean): Promise<Answer> => {
     const queueName = queueNameOf(input.QueueUrl);
     const settings = queues.get(queueName);
     // The emulator reads the attributes to return from AttributeNames only.
@@ -183,7 +187,7 @@ export async function startSqs(
     const deadline = Date.now() + Number(input.WaitTimeSeconds ?? 0) * 1000;
     for (;;) {
       const answer = await call('ReceiveMessage', shortPoll);
-      const messages = answer.messages();
+      const messages = json<{ Messages?: ReceivedMessage[] }>(answer)?.Messages ?? [];
       if (clientGone()) {
         // The caller hung up (an aborted poll): what it did not get must not stay hidden, nor count.
         for (const message of messages) {
@@ -232,7 +236,9 @@ export async function startSqs(
         }
         delivered.push(message);
       }
-      answer.setMessages(delivered);
+      // An empty receive is answered with an empty body, as the emulator (and SQS) do.
+      if (answer.statusCode === 200)
+        answer.body = delivered.length ? JSON.stringify({ Messages: delivered }) : '';
       if (delivered.length > 0 || answer.statusCode !== 200 || closing || Date.now() >= deadline)
         return answer;
       await sleep(50);
@@ -240,11 +246,11 @@ export async function startSqs(
   };
 
   /** The entries of a batch call that succeeded (all of a single call that did). */
-  const succeeded = (answer: CapturedResponse, input: Record<string, unknown>) => {
+  const succeeded = (answer: Answer, input: Record<string, unknown>) => {
     if (answer.statusCode !== 200) return [];
     const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [input];
-    if (!input.Entries) return [{ entry: input, result: answer.json<Record<string, unknown>>() ?? {} }];
-    const results = answer.json<{ Successful?: Record<string, unknown>[] }>()?.Successful ?? [];
+    if (!input.Entries) return [{ entry: input, result: json<Record<string, unknown>>(answer) ?? {} }];
+    const results = json<{ Successful?: Record<string, unknown>[] }>(answer)?.Successful ?? [];
     return entries.flatMap((entry) => {
       const result = results.find((r) => r.Id === entry.Id);
       return result ? [{ entry, result }] : [];
@@ -266,7 +272,7 @@ export async function startSqs(
       gone = true;
     });
     const queueName = queueNameOf(input.QueueUrl ?? input.QueueName);
-    let answer: CapturedResponse;
+    let answer: Answer;
     if (action === 'ReceiveMessage') {
       answer = await receive(input, () => gone);
     } else if (action === 'CreateQueue' || action === 'SetQueueAttributes') {
@@ -279,10 +285,11 @@ export async function startSqs(
     switch (action) {
       case 'GetQueueAttributes': {
         const policy = queues.get(queueName)?.redrive;
-        answer.editJson<{ Attributes?: Record<string, string> }>((body) => {
-          if (policy && body.Attributes?.RedrivePolicy)
-            body.Attributes.RedrivePolicy = JSON.stringify(policy);
-        });
+        const body = json<{ Attributes?: Record<string, string> }>(answer);
+        if (policy && body?.Attributes?.RedrivePolicy) {
+          body.Attributes.RedrivePolicy = JSON.stringify(policy);
+          answer.body = JSON.stringify(body);
+        }
         break;
       }
       case 'SendMessage':
@@ -308,7 +315,10 @@ export async function startSqs(
           for (const kept of new Set(byEmulatorId.values())) if (kept.queue === queueName) forget(kept);
         break;
     }
-    if (!gone) answer.replayTo(res);
+    if (gone) return;
+    res.statusCode = answer.statusCode;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.end(answer.body);
   };
 
   const server = createServer((req, res) => {
@@ -384,60 +394,17 @@ function replayRequest(headers: IncomingHttpHeaders, body: Buffer): IncomingMess
   return replay;
 }
 
-/** The emulator's answer, kept to be inspected and corrected, then sent or dropped. */
-class CapturedResponse {
-  statusCode = 200;
-  private readonly headers = new Map<string, number | string | readonly string[]>();
-  private body = '';
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
 
-  asServerResponse(): ServerResponse {
-    const target = this;
-    return {
-      setHeader: (name: string, value: number | string | readonly string[]) => {
-        target.headers.set(name, value);
-      },
-      end: (chunk?: string | Buffer) => {
-        target.body = chunk === undefined ? '' : chunk.toString();
-      },
-      get statusCode() {
-        return target.statusCode;
-      },
-      set statusCode(code: number) {
-        target.statusCode = code;
-      },
-      headersSent: false,
-    } as unknown as ServerResponse;
-  }
-
-  json<T>(): T | undefined {
-    if (this.statusCode !== 200 || this.body === '') return undefined;
-    try {
-      return JSON.parse(this.body) as T;
-    } catch {
-      return undefined;
-    }
-  }
-
-  editJson<T>(edit: (body: T) => void): void {
-    const body = this.json<T>();
-    if (body === undefined) return;
-    edit(body);
-    this.body = JSON.stringify(body);
-  }
-
-  messages(): ReceivedMessage[] {
-    return this.json<{ Messages?: ReceivedMessage[] }>()?.Messages ?? [];
-  }
-
-  /** An empty receive is answered with an empty body, as the emulator (and SQS) do. */
-  setMessages(messages: ReceivedMessage[]): void {
-    if (this.statusCode !== 200) return;
-    this.body = messages.length === 0 ? '' : JSON.stringify({ Messages: messages });
-  }
-
-  replayTo(res: ServerResponse): void {
-    res.statusCode = this.statusCode;
-    for (const [name, value] of this.headers) res.setHeader(name, value);
-    res.end(this.body);
+function json<T>(answer: Answer): T | undefined {
+  if (answer.statusCode !== 200 || answer.body === '') return undefined;
+  try {
+    return JSON.parse(answer.body) as T;
+  } catch {
+    return undefined;
   }
 }
