@@ -3,9 +3,8 @@
  * DynamoDB as JSON — the local stack's table by default, a deployed stack's with `--aws`.
  */
 import { parseArgs } from 'node:util';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TASK_ID_PATTERN } from '../functions/commons/task-record';
+import { readTask } from '../functions/commons/task-store';
 import { resolveTarget, runTool, UsageError } from '../lib/local/cli';
 
 const USAGE = 'Usage: npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]';
@@ -20,9 +19,7 @@ await runTool(async (ref) => {
   if (!TASK_ID_PATTERN.test(taskId)) throw new UsageError(`Not a task id (a v4 UUID): ${taskId}\n${USAGE}`);
   const target = await resolveTarget(values);
   ref.target = target;
-  const { Item } = await target.dynamodb.send(
-    new GetItemCommand({ TableName: target.tableName, Key: { taskId: { S: taskId } }, ConsistentRead: true }),
-  );
-  if (!Item) throw new UsageError(`No task ${taskId} in ${target.description} (table ${target.tableName})`);
-  console.log(JSON.stringify(unmarshall(Item), null, 2));
+  const record = await readTask(target.dynamodb, target.tableName, taskId);
+  if (!record) throw new UsageError(`No task ${taskId} in ${target.description} (table ${target.tableName})`);
+  console.log(JSON.stringify(record, null, 2));
 });
