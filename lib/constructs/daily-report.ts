@@ -42,7 +42,7 @@ export class DailyReport extends Construct {
         [env.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
       },
     });
-    props.table.grant(this.function, 'dynamodb:GetItem');
+    props.table.grant(this.function, 'dynamodb:BatchGetItem');
     props.deadLetterQueue.grant(this.function, 'sqs:GetQueueAttributes');
     props.sender.grantSendEmail(this.function);
 

@@ -203,7 +203,7 @@ describe('least privilege', () => {
   it("lets the report read counters and the DLQ's depth, and send as the sender", () => {
     const statements = statementsOfFunction(synthesized.template, fn('daily-report').properties);
     expect(actionsOf(statements)).toEqual(
-      ['dynamodb:GetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', ...logs].sort(),
+      ['dynamodb:BatchGetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', ...logs].sort(),
     );
     const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
     expect(statements).toContainEqual(
