@@ -38,7 +38,9 @@ export function readWorkerConfig(): WorkerConfig {
     workSeconds,
     sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
     emailsPerTask: recipients.length,
-    ...(concurrency === undefined ? {} : { maxConcurrency: numberEnv(env.workerConcurrency, 0) }),
+    ...(concurrency === undefined
+      ? {}
+      : { maxConcurrency: Math.max(1, numberEnv(env.workerConcurrency, 1)) }),
   });
   return {
     tableName: requireEnv(env.tasksTableName),
