@@ -12,9 +12,9 @@ import {
   DEFAULT_WORK_SECONDS,
   env,
   LOCAL_SENDER_EMAIL,
-  localPorts,
 } from '../functions/commons/settings';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
+import { localPort, UsageError } from '../lib/local/cli';
 import { PortInUseError } from '../lib/local/emulators';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
 import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state';
@@ -33,14 +33,6 @@ function print(line: string): void {
   console.log(`[${time()}] ${line}`);
 }
 
-function port(part: keyof typeof localPorts): number {
-  const { port: fallback, variable } = localPorts[part];
-  const value = numberEnv(variable, fallback);
-  if (!Number.isInteger(value) || value > 65535)
-    throw new Error(`${variable} must be a port number, got ${value}`);
-  return value;
-}
-
 function optionalNumber(name: string): number | undefined {
   return process.env[name]?.trim() ? numberEnv(name, 0) : undefined;
 }
@@ -50,7 +42,12 @@ try {
   const leaseSeconds = optionalNumber(env.leaseSeconds);
   const visibilityTimeoutSeconds = optionalNumber('LOCAL_VISIBILITY_TIMEOUT_SECONDS');
   stack = await startLocalStack({
-    ports: { web: port('web'), dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses') },
+    ports: {
+      web: localPort('web'),
+      dynamodb: localPort('dynamodb'),
+      sqs: localPort('sqs'),
+      ses: localPort('ses'),
+    },
     dataDir: LOCAL_DATA_DIR,
     workSeconds: numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS),
     senderEmail: process.env[env.senderEmail]?.trim() || LOCAL_SENDER_EMAIL,
@@ -66,7 +63,7 @@ try {
   });
 } catch (error) {
   console.error(
-    error instanceof PortInUseError || error instanceof DataDirInUseError
+    error instanceof PortInUseError || error instanceof DataDirInUseError || error instanceof UsageError
       ? error.message
       : `Could not start the local stack: ${String(error)}`,
   );

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localPorts, STACK_NAME } from '../../functions/commons/settings';
-import { LOCAL_REGION, localResourceNames } from './resources';
+import { LOCAL_CLIENT_CONFIG, localResourceNames } from './resources';
 import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from './state';
 
 /**
@@ -37,52 +37,37 @@ export function runningStackState(): LocalStackState | undefined {
   return state?.ports && state.senderEmail !== undefined ? (state as LocalStackState) : undefined;
 }
 
+/** A port from its variable (bin/local.ts reads them the same way), or the contract's. */
+export function localPort(part: keyof typeof localPorts): number {
+  const { port, variable } = localPorts[part];
+  const raw = process.env[variable]?.trim();
+  const value = raw ? Number(raw) : port;
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new UsageError(`${variable} must be a port number, got "${raw}"`);
+  }
+  return value;
+}
+
 /**
  * Where the local stack's emulators listen: the ports the running `npm start` wrote down, else the
  * ports it would use (same variables).
  */
-export function localEndpoints(running = runningStackState()): {
-  dynamodb: string;
-  sqs: string;
-  ses: string;
-  web: string;
-} {
-  if (running) {
-    return {
-      web: `http://127.0.0.1:${running.ports.web}`,
-      dynamodb: `http://127.0.0.1:${running.ports.dynamodb}`,
-      sqs: `http://127.0.0.1:${running.ports.sqs}`,
-      ses: `http://127.0.0.1:${running.ports.ses}`,
-    };
-  }
-  const port = (part: keyof typeof localPorts) => {
-    const { port: fallback, variable } = localPorts[part];
-    const raw = process.env[variable];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0 || value > 65535) {
-      throw new UsageError(`${variable} must be a port number, got "${raw}"`);
-    }
-    return value;
-  };
-  return {
-    web: `http://127.0.0.1:${port('web')}`,
-    dynamodb: `http://127.0.0.1:${port('dynamodb')}`,
-    sqs: `http://127.0.0.1:${port('sqs')}`,
-    ses: `http://127.0.0.1:${port('ses')}`,
-  };
+export function localEndpoints(running = runningStackState()): Record<keyof typeof localPorts, string> {
+  const parts = Object.keys(localPorts) as (keyof typeof localPorts)[];
+  return Object.fromEntries(
+    parts.map((part) => [part, `http://127.0.0.1:${running ? running.ports[part] : localPort(part)}`]),
+  ) as Record<keyof typeof localPorts, string>;
 }
 
 /** The target the options name. */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (!options.aws && options.table === undefined) {
     const endpoints = localEndpoints();
-    const config = { region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    const sqs = new SQSClient({ ...config, endpoint: endpoints.sqs });
+    const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: endpoints.sqs });
     return {
       kind: 'local',
       description: 'the local stack',
-      dynamodb: new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }),
+      dynamodb: new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: endpoints.dynamodb }),
       sqs,
       tableName: localResourceNames.table,
       queueUrls: async () => ({

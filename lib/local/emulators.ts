@@ -6,31 +6,25 @@ import dynalite from 'dynalite';
 
 /** A port the local stack wanted is taken; names the environment variable that changes it. */
 export class PortInUseError extends Error {
-  constructor(
-    readonly service: string,
-    readonly port: number,
-    readonly variable: string | undefined,
-  ) {
+  override name = 'PortInUseError';
+  constructor(service: string, port: number, variable: string | undefined) {
     super(
       `Port ${port} (${service}) is already in use.` +
         (variable ? ` Stop what uses it, or choose another port: ${variable}=<port> npm start` : ''),
     );
-    this.name = 'PortInUseError';
   }
 }
 
-/** Where a part of the local stack listens. */
+/** Where a part of the local stack listens; `variable` sets the port, for the port-in-use message. */
 export interface Listen {
   host: string;
   port: number;
-  /** The environment variable that sets this port, for the port-in-use message. */
   variable?: string;
 }
 
-/** An emulator listening on a port. */
+/** An emulator listening on a port; `endpoint` is what the SDK's `AWS_ENDPOINT_URL_<SERVICE>` gets. */
 export interface RunningEmulator {
   port: number;
-  /** `http://<host>:<port>`, what the SDK's `AWS_ENDPOINT_URL_<SERVICE>` gets. */
   endpoint: string;
   close(): Promise<void>;
 }
@@ -67,10 +61,6 @@ export function closeServer(server: Server, graceMs = 2000): Promise<void> {
   });
 }
 
-function endpointOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
 /** DynamoDB: dynalite, kept on disk under `path` (LevelDB) or in memory when `path` is undefined. */
 export async function startDynamoDb(at: Listen, path: string | undefined): Promise<RunningEmulator> {
   if (path) mkdirSync(path, { recursive: true });
@@ -82,57 +72,45 @@ export async function startDynamoDb(at: Listen, path: string | undefined): Promi
     updateTableMs: 0,
   });
   const port = await listen(server, 'DynamoDB', at);
-  return {
-    port,
-    endpoint: endpointOf(at.host, port),
-    close: () => closeServer(server),
-  };
+  return { port, endpoint: `http://${at.host}:${port}`, close: () => closeServer(server) };
 }
 
-/** SES: aws-ses-v2-local, its mailbox at `/` and the emails as JSON at `/store`; can be stopped and restarted. */
+/** SES: aws-ses-v2-local, its mailbox at `/` and the emails as JSON at `/store`. */
 export interface SesEmulator extends RunningEmulator {
   /** Stops answering (connections refused), as an SES outage; the mailbox is kept. */
   stop(): Promise<void>;
   /** Answers again on the same port. */
   start(): Promise<void>;
-  readonly running: boolean;
 }
 
 type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<Server>;
 
-/** The package's default export, whether the loader hands it as `default` or as the CommonJS module. */
-function sesServerFactory(): SesServerFactory {
-  const imported = sesLocal.default as unknown;
-  if (typeof imported === 'function') return imported as SesServerFactory;
-  return (imported as { default: SesServerFactory }).default;
-}
-
 export async function startSes(at: Listen): Promise<SesEmulator> {
-  const create = sesServerFactory();
-  let server = await create({ host: at.host, port: at.port });
-  if (!server.listening) throw new PortInUseError('SES', at.port, at.variable);
+  // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
+  const imported = sesLocal.default as unknown;
+  const create =
+    typeof imported === 'function'
+      ? (imported as SesServerFactory)
+      : (imported as { default: SesServerFactory }).default;
+  const open = async (port: number) => {
+    const server = await create({ host: at.host, port });
+    if (!server.listening) throw new PortInUseError('SES', port, at.variable);
+    return server;
+  };
+  let server: Server | undefined = await open(at.port);
   const port = (server.address() as AddressInfo).port;
-  let running = true;
+  const stop = async () => {
+    const running = server;
+    server = undefined;
+    if (running) await closeServer(running, 0);
+  };
   return {
     port,
-    endpoint: endpointOf(at.host, port),
-    get running() {
-      return running;
-    },
-    async stop() {
-      if (!running) return;
-      running = false;
-      await closeServer(server, 0);
-    },
+    endpoint: `http://${at.host}:${port}`,
+    stop,
     async start() {
-      if (running) return;
-      server = await create({ host: at.host, port });
-      if (!server.listening) throw new PortInUseError('SES', port, at.variable);
-      running = true;
+      server ??= await open(port);
     },
-    async close() {
-      running = false;
-      await closeServer(server, 0);
-    },
+    close: stop,
   };
 }

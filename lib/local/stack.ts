@@ -21,47 +21,50 @@ import { createGateway } from './gateway';
 import { handlerEnvironment } from './handler-env';
 import { invokeWithTimeout } from './lambda-context';
 import { createPoller, type SqsHandler } from './poller';
-import { ensureQueues, ensureTable, LOCAL_ACCOUNT_ID, LOCAL_REGION, localResourceNames } from './resources';
+import {
+  ensureQueues,
+  ensureTable,
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CLIENT_CONFIG,
+  LOCAL_REGION,
+  localResourceNames,
+} from './resources';
 import { startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { captureHandlerLogs, reason } from './terminal-log';
 
-/** Options of {@link startLocalStack}; every one has the stack's (functions/commons/settings.ts) or the contract's default. */
+/** Options of {@link startLocalStack}; each defaults to the deployed stack's setting (functions/commons/settings.ts). */
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
   /**
-   * Folder for the kept data: the DynamoDB table (`dynamodb/`), every queued message (`sqs/`) and the
-   * built page (`site/`). Without it everything is in memory and the page is built into a temporary
-   * folder, removed at stop.
+   * Folder for the kept data: the table (`dynamodb/`), every queued message (`sqs/`), the built page
+   * (`site/`). Without it everything is in memory and the page is built into a temporary folder.
    */
   dataDir?: string;
-  /** Simulated slow work, seconds (`FEEDBACK_WORK_SECONDS`). @default 20 */
+  /** `FEEDBACK_WORK_SECONDS`. @default 20 */
   workSeconds?: number;
   /** The queue's visibility timeout; tests shorten it. @default the stack's, from workerSizing */
   visibilityTimeoutSeconds?: number;
-  /** Receives before the dead-letter queue (`MAX_RECEIVE_COUNT`). @default queue.maxReceiveCount */
+  /** `MAX_RECEIVE_COUNT`. @default queue.maxReceiveCount */
   maxReceiveCount?: number;
-  /** The worker's claim on a task (`TASK_LEASE_SECONDS`). @default the worker's own: its timeout */
+  /** `TASK_LEASE_SECONDS`. @default the worker's own: its timeout */
   leaseSeconds?: number;
-  /** @default 'support@example.com' */
+  /** `SENDER_EMAIL`. @default 'support@example.com' */
   senderEmail?: string;
-  /** The owner's address (`NOTIFY_EMAIL`): owner notifications and the daily report. Off when unset. */
+  /** `NOTIFY_EMAIL`: owner notifications and the daily report. Off when unset. */
   notifyEmail?: string;
-  /** SES sends per second over all workers (`SES_MAX_SEND_RATE`); the worker's concurrency follows it. @default 1 */
+  /** `SES_MAX_SEND_RATE`; the worker's concurrency follows it. @default 1 */
   sesMaxSendRate?: number;
-  /** @default 7 */
+  /** `TASK_TTL_DAYS`. @default 7 */
   taskTtlDays?: number;
   /** Long poll wait of the poller, seconds; tests use 1 so that `pausePoller()` is quick. @default 20 */
   pollWaitSeconds?: number;
-  /**
-   * How often the daily report runs, as `rate(N minutes|hours|days)`, `false` for never; only with
-   * `notifyEmail`. Another expression (the stack's cron) runs it once a day from the start.
-   */
+  /** The daily report's `rate(N minutes|hours|days)`, once a day for another expression, `false` for never. */
   reportSchedule?: string | false;
   /** Build and serve the page. @default true */
   site?: boolean;
-  /** Where the stack's lines go (banner aside): web requests, the handlers' log lines, report runs. */
+  /** Where the stack's lines go (banner aside): web requests and the handlers' log lines. */
   log?: (line: string) => void;
   /** No lines at all: the handlers log nothing. */
   quiet?: boolean;
@@ -83,7 +86,6 @@ export interface LocalStack {
   queueUrl: string;
   deadLetterQueueUrl: string;
   tableName: string;
-  region: string;
   ports: { web: number; dynamodb: number; sqs: number; ses: number };
   /** The settings in effect (after defaults). */
   settings: {
@@ -101,9 +103,8 @@ export interface LocalStack {
   /** Stops receiving from the queue; resolves when no worker invocation is in flight. */
   pausePoller(): Promise<void>;
   resumePoller(): void;
-  /** Takes the SES emulator down (connections refused), as an outage; the mailbox is kept. */
+  /** Takes the SES emulator down (connections refused), as an outage, and brings it back; the mailbox is kept. */
   stopSes(): Promise<void>;
-  /** Brings the SES emulator back on the same port. */
   startSes(): Promise<void>;
   /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
   runReport(date?: string): Promise<DailyReportResult>;
@@ -174,12 +175,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const ses = await startSes(at('ses'));
     closers.push(() => ses.close());
 
-    const clientConfig = {
-      region: LOCAL_REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    };
-    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint });
+    const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
+    const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
     closers.push(async () => {
       dynamodb.destroy();
       sqs.destroy();
@@ -304,7 +301,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
       tableName,
-      region: LOCAL_REGION,
       ports,
       settings,
       clients: { dynamodb, sqs },

@@ -74,7 +74,7 @@ async function startStack(): Promise<RunningStack> {
   const state = await waitFor(
     () => {
       const running = readStackState(dataDir);
-      return running?.pid === child.pid && running.ports ? (running as LocalStackState) : undefined;
+      return running && running.pid === child.pid && running.ports ? (running as LocalStackState) : undefined;
     },
     { timeoutMs: 30_000, what: `the local stack to start (output: ${output})` },
   );
