@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { invokeWithTimeout } from './lambda-context';
 
 /** An SQS-triggered Lambda handler with partial batch responses. */
@@ -47,7 +48,7 @@ const RECEIVERS = 2;
 
 /**
  * The SQS → Lambda event source mapping, in process: a few receivers long-poll up to `batchSize`
- * messages with all their attributes, whenever one of the `concurrency` invocation slots is free, and
+ * messages with all their attributes whenever one of the `concurrency` invocation slots is free, and
  * invoke the handler with an `SQSEvent`. Like the event source with `ReportBatchItemFailures`, it
  * deletes the messages not listed in `batchItemFailures`, and none when the handler throws, times out
  * or lists an id that is not in the batch. Messages left on the queue reappear after their visibility
@@ -57,25 +58,21 @@ export function createPoller(options: PollerOptions): Poller {
   let running = false;
   let abort = new AbortController();
   let slotsTaken = 0;
-  let slotWaiters: (() => void)[] = [];
+  const slotWaiters: (() => void)[] = [];
+  const wakeReceivers = () => {
+    for (const wake of slotWaiters.splice(0)) wake();
+  };
   const invocations = new Set<Promise<void>>();
   let receivers: Promise<void>[] = [];
-  /** Execution environments not in use; one is created when none is free, as Lambda does. */
   const idle: SqsHandler[] = [];
   let environments = 0;
-
-  const takeEnvironment = async (): Promise<SqsHandler> => {
-    const free = idle.pop();
-    if (free) return free;
-    environments += 1;
-    return options.coldStart(environments);
-  };
 
   const invoke = async (messages: Message[]) => {
     const records = messages.map((message) => toSqsRecord(message, options));
     let failed: Set<string>;
     try {
-      const handler = await takeEnvironment();
+      environments += idle.length === 0 ? 1 : 0;
+      const handler = idle.pop() ?? (await options.coldStart(environments));
       try {
         const response = await invokeWithTimeout(options.functionName, options.functionTimeoutMs, (context) =>
           handler({ Records: records }, context),
@@ -88,15 +85,12 @@ export function createPoller(options: PollerOptions): Poller {
       options.onError?.(error);
       failed = new Set(records.map((r) => r.messageId));
     }
-    const done = records.filter((record) => !failed.has(record.messageId));
-    if (done.length === 0) return;
+    const entries = records
+      .filter((record) => !failed.has(record.messageId))
+      .map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle }));
+    if (entries.length === 0) return;
     await options.sqs
-      .send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: options.queueUrl,
-          Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-        }),
-      )
+      .send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries }))
       .catch((error: unknown) => options.onError?.(error));
   };
 
@@ -107,44 +101,35 @@ export function createPoller(options: PollerOptions): Poller {
         continue;
       }
       slotsTaken += 1;
-      let messages: Message[] = [];
-      try {
-        ({ Messages: messages = [] } = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: options.waitTimeSeconds,
-            AttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        ));
-      } catch (error) {
-        if (running) {
-          options.onError?.(error);
-          await new Promise((wait) => setTimeout(wait, 1000));
-        }
-      }
+      const release = () => {
+        slotsTaken -= 1;
+        wakeReceivers();
+      };
+      const receive = new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: options.batchSize,
+        WaitTimeSeconds: options.waitTimeSeconds,
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      });
+      const messages = await options.sqs.send(receive, { abortSignal: abort.signal }).then(
+        (answer) => answer.Messages ?? [],
+        async (error: unknown) => {
+          if (running) options.onError?.(error);
+          if (running) await sleep(1000);
+          return [];
+        },
+      );
       if (messages.length === 0) {
-        releaseSlot();
+        release();
         continue;
       }
       const invocation = invoke(messages).finally(() => {
         invocations.delete(invocation);
-        releaseSlot();
+        release();
       });
       invocations.add(invocation);
     }
-  };
-
-  const wakeReceivers = () => {
-    const waiters = slotWaiters;
-    slotWaiters = [];
-    for (const wake of waiters) wake();
-  };
-  const releaseSlot = () => {
-    slotsTaken -= 1;
-    wakeReceivers();
   };
 
   const pause = async () => {
@@ -165,22 +150,14 @@ export function createPoller(options: PollerOptions): Poller {
     resume() {
       this.start();
     },
-    async stop(timeoutMs: number): Promise<number> {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((done) => {
-        timer = setTimeout(done, timeoutMs);
-      });
-      await Promise.race([pause(), timedOut]);
-      clearTimeout(timer);
+    async stop(timeoutMs) {
+      await Promise.race([pause(), sleep(timeoutMs, undefined, { ref: false })]);
       return invocations.size;
     },
   };
 }
 
-/**
- * The ids to leave on the queue. As with Lambda, an item identifier that is empty or not in the
- * batch fails the whole batch.
- */
+/** The ids to leave on the queue. As with Lambda, an identifier that is not in the batch fails the whole batch. */
 function failedIds(response: SQSBatchResponse | undefined, records: SQSRecord[]): Set<string> {
   const batchIds = new Set(records.map((r) => r.messageId));
   const failed = new Set<string>();
@@ -194,30 +171,33 @@ function failedIds(response: SQSBatchResponse | undefined, records: SQSRecord[])
 
 /** The Lambda event record of a received message, with the attributes the event source passes. */
 export function toSqsRecord(message: Message, source: { queueArn: string; region: string }): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  const messageAttributes: SQSMessageAttributes = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    messageAttributes[name] = {
-      dataType: value.DataType ?? 'String',
-      stringListValues: [],
-      binaryListValues: [],
-      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined
-        ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
-        : {}),
-    };
-  }
+  const now = String(Date.now());
+  const attributes = {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: now,
+    SenderId: 'AIDALOCALSTACKSENDER',
+    ApproximateFirstReceiveTimestamp: now,
+    ...message.Attributes,
+  };
+  const messageAttributes = Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+      name,
+      {
+        dataType: value.DataType ?? 'String',
+        stringListValues: [],
+        binaryListValues: [],
+        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+        ...(value.BinaryValue !== undefined
+          ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+          : {}),
+      },
+    ]),
+  );
   return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
-    attributes: {
-      ...attributes,
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'AIDALOCALSTACKSENDER',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
+    attributes,
     messageAttributes,
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',

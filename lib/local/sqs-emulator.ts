@@ -135,21 +135,22 @@ export async function startSqs(
     return { ...input, Attributes: { ...attributes, RedrivePolicy: unreachable } };
   };
 
-  const sent = (queue: string, entry: Record<string, unknown>, emulatorId: string) => {
+  /** A message the emulator accepted, kept from now on. */
+  const keep = (queue: string, entry: Record<string, unknown>, emulatorId: string) => {
     const now = Date.now();
+    const { MessageBody, MessageAttributes, DelaySeconds } = entry;
     const message: KeptMessage = {
       id: emulatorId,
       queue,
-      body: String(entry.MessageBody),
-      ...(entry.MessageAttributes
-        ? { messageAttributes: entry.MessageAttributes as Record<string, unknown> }
-        : {}),
+      body: String(MessageBody),
+      ...(MessageAttributes ? { messageAttributes: MessageAttributes as Record<string, unknown> } : {}),
       sentAt: now,
       receives: 0,
-      invisibleUntil: now + Number(entry.DelaySeconds ?? 0) * 1000,
+      invisibleUntil: now + Number(DelaySeconds ?? 0) * 1000,
     };
     save(message);
     byEmulatorId.set(emulatorId, message);
+    return message;
   };
 
   const moveToDeadLetterQueue = async (
@@ -203,18 +204,9 @@ export async function startSqs(
       const now = Date.now();
       for (const message of messages) {
         if (delivered.some((other) => other.MessageId === message.MessageId)) continue;
-        let kept = byEmulatorId.get(message.MessageId);
-        if (!kept) {
-          kept = {
-            id: message.MessageId,
-            queue: queueName,
-            body: message.Body,
-            sentAt: now,
-            receives: 0,
-            invisibleUntil: 0,
-          };
-          byEmulatorId.set(message.MessageId, kept);
-        }
+        const kept =
+          byEmulatorId.get(message.MessageId) ??
+          keep(queueName, { MessageBody: message.Body }, message.MessageId);
         kept.receives += 1;
         if (settings?.redrive && kept.receives > settings.redrive.maxReceiveCount) {
           await moveToDeadLetterQueue(kept, message.ReceiptHandle, settings.redrive);
@@ -259,7 +251,7 @@ export async function startSqs(
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
-    if (!FRONTED.has(action)) return requestHandler(req, res);
+    if (!FRONTED.test(action)) return requestHandler(req, res);
     const raw = await readAll(req);
     let input: Record<string, unknown>;
     try {
@@ -295,7 +287,7 @@ export async function startSqs(
       case 'SendMessage':
       case 'SendMessageBatch':
         for (const { entry, result } of succeeded(answer, input))
-          sent(queueName, entry, String(result.MessageId));
+          keep(queueName, entry, String(result.MessageId));
         break;
       case 'ChangeMessageVisibility':
       case 'ChangeMessageVisibilityBatch':
@@ -341,19 +333,8 @@ export async function startSqs(
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
-const FRONTED = new Set([
-  'ReceiveMessage',
-  'CreateQueue',
-  'SetQueueAttributes',
-  'GetQueueAttributes',
-  'SendMessage',
-  'SendMessageBatch',
-  'ChangeMessageVisibility',
-  'ChangeMessageVisibilityBatch',
-  'DeleteMessage',
-  'DeleteMessageBatch',
-  'PurgeQueue',
-]);
+const FRONTED =
+  /^(ReceiveMessage|CreateQueue|(Set|Get)QueueAttributes|PurgeQueue|(SendMessage|ChangeMessageVisibility|DeleteMessage)(Batch)?)$/;
 /** What the emulator gets as maxReceiveCount: SQS's highest, never reached here. */
 const EMULATOR_MAX_RECEIVE_COUNT = 1000;
 /** SQS's longest delay: a kept message invisible for longer comes back earlier after a restart. */
