@@ -1,5 +1,5 @@
 /**
- * The site owner on the local stack (issue 8): with `notifyEmail`, each feedback also mails the owner
+ * The site owner on the local stack: with `notifyEmail`, each feedback also mails the owner
  * (Reply-To the visitor), and the daily report counts a handful of tasks — sent, retried, failed —
  * with the dead-letter queue's depth, as it arrives in the mailbox.
  */

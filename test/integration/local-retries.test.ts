@@ -1,5 +1,5 @@
 /**
- * Transient failures on the local stack (issues 3 and 5): SES unreachable for a while → RETRY, then
+ * Transient failures on the local stack: SES unreachable for a while → RETRY, then
  * SUCCESS once it is back, nothing lost; SES unreachable for good → RETRY, then FAILURE with the
  * message in the dead-letter queue after maxReceiveCount; `npm run redrive` brings it back. Small
  * visibility timeout and receive count so that this takes seconds.

@@ -1,5 +1,5 @@
 /**
- * The whole system on the local stack (issue 3): feedback submitted over HTTP ends `SUCCESS` with
+ * The whole system on the local stack: feedback submitted over HTTP ends `SUCCESS` with
  * the contract's email in the SES emulator's mailbox; invalid input is refused with the contract's
  * texts and queues nothing.
  */
