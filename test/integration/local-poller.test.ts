@@ -276,3 +276,59 @@ describe('createPoller', () => {
     expect(bodies).toEqual(['while paused']);
   });
 });
+
+describe('execution environments', () => {
+  it('loads a new one only while every loaded one is busy, and reuses the idle ones', async () => {
+    // Prepare: three batches of one message held until released, with room for three at once.
+    const queues = await createQueues(5);
+    const coldStarts: number[] = [];
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: string[] = [];
+    const poller = createPoller({
+      sqs,
+      ...queues,
+      region: 'us-east-1',
+      functionName: 'test-worker',
+      coldStart: (environment) => {
+        coldStarts.push(environment);
+        return async (event) => {
+          if (handled.length < 3) await released;
+          handled.push(...event.Records.map((r) => `${r.body}@${environment}`));
+          return { batchItemFailures: [] };
+        };
+      },
+      batchSize: 1,
+      concurrency: 3,
+      waitTimeSeconds: 1,
+      functionTimeoutMs: 5000,
+    });
+    for (const body of ['a', 'b', 'c']) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }));
+    }
+
+    // Act
+    poller.start();
+    await waitFor(() => coldStarts.length === 3, { what: 'three environments' });
+    release();
+    await waitFor(() => handled.length === 3, { what: 'the three batches' });
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: 'd' }));
+    await waitFor(() => handled.length === 4, { what: 'the fourth batch' });
+    await poller.stop(5000);
+
+    // Assess
+    expect(coldStarts).toEqual([1, 2, 3]);
+    expect(handled.at(-1)).toMatch(/^d@[123]$/);
+  });
+
+  it('gets its own module instance from an import with its own query, as the local stack loads the worker', async () => {
+    const url = new URL('../../functions/commons/send-rate.ts', import.meta.url).href;
+    const first = await import(`${url}?environment=1`);
+    const second = await import(`${url}?environment=2`);
+    const firstAgain = await import(`${url}?environment=1`);
+    expect(first.createSendRateLimiter).not.toBe(second.createSendRateLimiter);
+    expect(first.createSendRateLimiter).toBe(firstAgain.createSendRateLimiter);
+  });
+});
