@@ -7,19 +7,7 @@
  */
 
 /** A Powertools log line, as far as the terminal reads it. */
-interface LogLine {
-  level?: string;
-  message?: string;
-  service?: string;
-  taskId?: string;
-  receiveCount?: number;
-  runtimeMs?: number;
-  retryInSeconds?: number;
-  status?: string;
-  deadLetter?: boolean;
-  date?: string;
-  error?: { message?: string } | string;
-}
+type LogLine = Record<string, unknown> & { level?: string; message?: string; service?: string };
 
 const TAGS: Record<string, string> = {
   'send-feedback-email': 'tasks',
@@ -31,35 +19,28 @@ const TAGS: Record<string, string> = {
 /** The terminal's line for a handler's log line. */
 export function formatLogLine(line: LogLine): string {
   const task = `task ${line.taskId}`;
-  const why = reason(typeof line.error === 'object' ? line.error.message : line.error);
-  const text = (() => {
-    switch (line.message) {
-      case 'Task received':
-        return `${task} received${Number(line.receiveCount) > 1 ? ` (delivery ${line.receiveCount})` : ''}`;
-      case 'Task succeeded':
-        return `${task} succeeded in ${(Number(line.runtimeMs ?? 0) / 1000).toFixed(2)}s`;
-      case 'Task will be retried':
-        return `${task} retry in ${line.retryInSeconds}s: ${why}`;
-      case 'Task failed':
-        return `${task} failed: ${why}${line.deadLetter ? ' (its message goes to the dead-letter queue)' : ''}`;
-      case 'Task already finished; nothing sent':
-        return `${task} was already ${line.status}: duplicate delivery, nothing sent`;
-      case 'Feedback accepted':
-        return `${task} accepted`;
-      case 'Daily report':
-        return `daily report for ${line.date} made`;
-      default: {
-        const level = line.level && line.level !== 'INFO' ? `${line.level.toLowerCase()}: ` : '';
-        const about = line.taskId ? ` (${task})` : '';
-        return `${level}${reason(line.message)}${about}${line.error === undefined ? '' : `: ${why}`}`;
-      }
-    }
-  })();
-  return `[${TAGS[line.service ?? ''] ?? line.service}] ${text}`;
+  const error = line.error as { message?: string } | string | undefined;
+  const why = reason(typeof error === 'object' ? error.message : error);
+  const texts: Record<string, () => string> = {
+    'Task received': () =>
+      `${task} received${Number(line.receiveCount) > 1 ? ` (delivery ${line.receiveCount})` : ''}`,
+    'Task succeeded': () => `${task} succeeded in ${(Number(line.runtimeMs ?? 0) / 1000).toFixed(2)}s`,
+    'Task will be retried': () => `${task} retry in ${line.retryInSeconds}s: ${why}`,
+    'Task failed': () =>
+      `${task} failed: ${why}${line.deadLetter ? ' (its message goes to the dead-letter queue)' : ''}`,
+    'Task already finished; nothing sent': () =>
+      `${task} was already ${line.status}: duplicate delivery, nothing sent`,
+    'Feedback accepted': () => `${task} accepted`,
+    'Daily report': () => `daily report for ${line.date} made`,
+  };
+  const level = line.level && line.level !== 'INFO' ? `${line.level.toLowerCase()}: ` : '';
+  const other = () =>
+    `${level}${reason(line.message)}${line.taskId ? ` (${task})` : ''}${error === undefined ? '' : `: ${why}`}`;
+  return `[${TAGS[line.service ?? ''] ?? line.service}] ${(texts[line.message ?? ''] ?? other)()}`;
 }
 
 /**
- * Shows the handlers' JSON log lines through `write` instead of as they are; resolves the function
+ * Shows the handlers' JSON log lines through `write` instead of as they are; returns the function
  * that puts the streams back. One local stack per process, so one capture.
  */
 export function captureHandlerLogs(write: (line: string) => void): () => void {
