@@ -1,9 +1,13 @@
 import { env } from '../../functions/commons/settings';
 
-/** What {@link handlerEnvironment} is built from: the resources and settings the handlers are given. */
-export interface HandlerEnvironmentInput {
+/**
+ * The environment variables of the handlers outside Lambda — the local stack, `npm run report` and the
+ * benchmark — with the names the deployed functions get (`functions/commons/settings.ts`). Settings left
+ * undefined are left out, so the handlers' defaults apply; the credentials are placeholders, which the
+ * emulators accept. `endpoints` are the emulators' (the SDK's `AWS_ENDPOINT_URL_<SERVICE>`).
+ */
+export function handlerEnvironment(input: {
   region: string;
-  /** The emulators' endpoints (the SDK's `AWS_ENDPOINT_URL_<SERVICE>`); none for stubbed clients. */
   endpoints?: { dynamodb: string; sqs: string; ses: string };
   tableName: string;
   queueUrl: string;
@@ -16,18 +20,11 @@ export interface HandlerEnvironmentInput {
   sesMaxSendRate?: number;
   workerConcurrency?: number;
   leaseSeconds?: number | undefined;
-  /** Origins allowed to post cross-site, comma-separated (`ALLOWED_ORIGINS`). */
+  /** `ALLOWED_ORIGINS`: origins allowed to post cross-site, comma-separated. */
   allowedOrigins?: string;
   /** `POWERTOOLS_LOG_LEVEL`. */
   logLevel: string;
-}
-
-/**
- * The environment variables of the handlers outside Lambda — the local stack, `npm run report` and the
- * benchmark — with the names the deployed functions get. Unset settings are left out (the handlers'
- * defaults apply); credentials are placeholders, which the emulators accept.
- */
-export function handlerEnvironment(input: HandlerEnvironmentInput): Record<string, string> {
+}): Record<string, string> {
   const variables: Record<string, string | number | undefined> = {
     AWS_REGION: input.region,
     AWS_DEFAULT_REGION: input.region,

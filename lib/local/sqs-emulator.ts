@@ -252,7 +252,7 @@ export async function startSqs(
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
     if (!FRONTED.test(action)) return requestHandler(req, res);
-    const raw = await readAll(req);
+    const raw = Buffer.concat(await req.toArray());
     let input: Record<string, unknown>;
     try {
       input = JSON.parse(raw.toString('utf8'));
@@ -357,15 +357,6 @@ function queueNameOf(queueUrl: unknown): string {
   return String(queueUrl ?? '')
     .split('/')
     .pop() as string;
-}
-
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** A request whose body was already read, handed to the emulator as if it came off the wire. */
