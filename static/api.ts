@@ -13,10 +13,7 @@ export type SubmitOutcome =
   | { kind: 'invalid'; fields: FieldErrors }
   | { kind: 'error'; message: string };
 
-export type TaskOutcome =
-  | { kind: 'task'; task: TaskView }
-  | { kind: 'gone'; message: string }
-  | { kind: 'unreachable' };
+export type TaskOutcome = { kind: 'task'; task: TaskView } | { kind: 'gone' } | { kind: 'unreachable' };
 
 const KEEP_TEXT = 'What you typed is still here.';
 
@@ -72,7 +69,10 @@ export function submitErrorText(status: number, retryAfter: string | null): stri
   }
 }
 
-/** Reads one task's state; network failures and 5xx are "unreachable" (the caller polls again). */
+/**
+ * Reads one task's state; 404 and 400 are "gone" (expired, or never there), network failures and 5xx
+ * are "unreachable" (the caller polls again).
+ */
 export async function fetchTask(taskId: string): Promise<TaskOutcome> {
   let response: Response;
   try {
@@ -87,13 +87,7 @@ export async function fetchTask(taskId: string): Promise<TaskOutcome> {
   if (response.ok && isTaskStatus(json.status)) {
     return { kind: 'task', task: json as unknown as TaskView };
   }
-  if (response.status === 404 || response.status === 400) {
-    return {
-      kind: 'gone',
-      message:
-        'We cannot find this feedback. Its record is kept for a few days only, or the link is incomplete.',
-    };
-  }
+  if (response.status === 404 || response.status === 400) return { kind: 'gone' };
   return { kind: 'unreachable' };
 }
 

@@ -7,7 +7,7 @@
 import { validateFeedback } from '../functions/commons/feedback-schema';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
 import { type FieldErrors, fetchTask, submitFeedback } from './api';
-import { pollDelayMs, presentStatus, type Step } from './task-status';
+import { formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -22,6 +22,9 @@ const page = {
   submit: byId<HTMLButtonElement>('submit-button'),
   website: byId<HTMLInputElement>('website'),
   thanksView: byId<HTMLElement>('thanks-view'),
+  thanksTitle: byId<HTMLElement>('thanks-title'),
+  thanksLead: byId<HTMLElement>('thanks-lead'),
+  steps: byId<HTMLElement>('task-steps'),
   taskId: byId<HTMLElement>('task-id'),
   runtimeLabel: byId<HTMLElement>('task-runtime-label'),
   runtime: byId<HTMLElement>('task-runtime'),
@@ -144,37 +147,79 @@ function hideAlert(): void {
 
 let polling: { taskId: string; attempt: number; timer: number | undefined } | undefined;
 
+/**
+ * The view's heading says only what the page knows: "Thank you!" once the API has the task (or has just
+ * accepted it), a neutral one while a link is being checked, "not found" for a task the API does not have.
+ */
+type Headline = 'thanks' | 'checking' | 'gone';
+const HEADLINES: Record<Headline, { title: string; lead: string; action: string }> = {
+  thanks: {
+    title: 'Thank you!',
+    lead: 'Your feedback is in. We send it in the background; watch it go out here.',
+    action: 'Send another',
+  },
+  checking: { title: 'Your feedback', lead: '', action: 'Send another' },
+  gone: {
+    title: 'Feedback not found',
+    lead: 'We cannot find this feedback. Its record is kept for a few days only, or the link is incomplete.',
+    action: 'Send new feedback',
+  },
+};
+
+function setHeadline(kind: Headline): void {
+  const shown = HEADLINES[kind];
+  page.thanksTitle.textContent = shown.title;
+  page.thanksLead.textContent = shown.lead;
+  page.thanksLead.hidden = shown.lead === '';
+  page.steps.hidden = kind !== 'thanks';
+  page.status.hidden = kind === 'gone';
+  page.sendAnother.textContent = shown.action;
+}
+
 function showThanks(taskId: string, initial?: Pick<TaskView, 'status' | 'attempts'>): void {
   page.formView.hidden = true;
   page.thanksView.hidden = false;
   page.taskId.textContent = taskId;
   page.note.hidden = true;
-  page.runtime.hidden = page.runtimeLabel.hidden = true;
-  if (initial) renderTask(initial);
-  else {
-    renderSteps('queued', false, false);
+  page.reason.hidden = page.details.hidden = true;
+  page.thanksView.classList.remove('is-failed', 'is-sent');
+  showClock(undefined);
+  if (initial) {
+    setHeadline('thanks');
+    renderTask(initial);
+  } else {
+    setHeadline('checking');
     setStatusText('Checking the status…');
+    document.title = `Checking – ${BASE_TITLE}`;
   }
   startPolling(taskId, initial ? pollDelayMs(0) : 0);
 }
 
 function showForm(): void {
   stopPolling();
+  showClock(undefined);
   document.title = BASE_TITLE;
   page.thanksView.hidden = true;
   page.formView.hidden = false;
 }
 
-function renderTask(task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error'>): void {
+function renderTask(task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'startedAt'>): void {
   const shown = presentStatus(task);
+  setHeadline('thanks');
   renderSteps(shown.step, shown.final && !shown.failed, shown.failed);
   setStatusText(shown.text);
   page.reason.textContent = shown.reason ?? '';
   page.reason.hidden = shown.reason === undefined;
   page.error.textContent = shown.technical ?? '';
   page.details.hidden = shown.technical === undefined;
-  page.runtime.textContent = shown.runtime ?? '';
-  page.runtime.hidden = page.runtimeLabel.hidden = shown.runtime === undefined;
+  if (shown.runtime !== undefined) {
+    showClock(undefined);
+    page.runtimeLabel.textContent = 'Took';
+    page.runtime.textContent = shown.runtime;
+    page.runtime.hidden = page.runtimeLabel.hidden = false;
+  } else {
+    showClock(task.status === 'STARTED' ? task.startedAt : undefined);
+  }
   page.thanksView.classList.toggle('is-failed', shown.failed);
   page.thanksView.classList.toggle('is-sent', shown.final && !shown.failed);
   document.title = `${shown.text.split(/[:.(…]/)[0]?.trim()} – ${BASE_TITLE}`;
@@ -202,6 +247,27 @@ function renderSteps(current: Step, allDone: boolean, failed: boolean): void {
   });
 }
 
+// While a worker has the task, "Running for N s" counts up once a second beside the task id. It is not
+// in the live region: screen readers hear the state changes, not every tick.
+let clock: { startedAt: number; timer: number } | undefined;
+
+/** Starts the running clock from `startedAt` (ISO-8601), or stops and hides it (`undefined`). */
+function showClock(startedAt: string | undefined): void {
+  const since = startedAt === undefined ? Number.NaN : Date.parse(startedAt);
+  if (clock && clock.startedAt === since) return;
+  if (clock) window.clearInterval(clock.timer);
+  clock = undefined;
+  page.runtime.hidden = page.runtimeLabel.hidden = true;
+  if (Number.isNaN(since)) return;
+  const tick = (): void => {
+    page.runtime.textContent = formatElapsed(Date.now() - since);
+  };
+  page.runtimeLabel.textContent = 'Running for';
+  tick();
+  page.runtime.hidden = page.runtimeLabel.hidden = false;
+  clock = { startedAt: since, timer: window.setInterval(tick, 1000) };
+}
+
 /** Sets the status line only when it changes, so screen readers announce each change once. */
 function setStatusText(text: string): void {
   if (page.status.textContent !== text) page.status.textContent = text;
@@ -226,10 +292,11 @@ async function poll(current: NonNullable<typeof polling>): Promise<void> {
   if (polling !== current) return;
   if (outcome.kind === 'gone') {
     stopPolling();
-    renderSteps('queued', false, true);
-    setStatusText('Not found.');
-    page.reason.textContent = outcome.message;
-    page.reason.hidden = false;
+    showClock(undefined);
+    page.note.hidden = true;
+    setHeadline('gone');
+    setStatusText('');
+    document.title = `${HEADLINES.gone.title} – ${BASE_TITLE}`;
     return;
   }
   if (outcome.kind === 'unreachable') {

@@ -23,6 +23,16 @@ export interface StatusPresentation {
   failed: boolean;
 }
 
+/**
+ * The worker's error type while SES's daily sending quota holds a task back (a `RETRY` that waits for
+ * hours, not seconds).
+ */
+export const DAILY_QUOTA_ERROR_TYPE = 'DailyQuotaExceeded';
+
+/** What a visitor watching "Sending…" wants to know: it may take a while, and they need not wait. */
+export const SENDING_HINT =
+  'The slow step can take a minute. You can close this page: your feedback goes out anyway.';
+
 /** Words for each state, by the step a visitor can picture. */
 export function presentStatus(
   view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error'>,
@@ -35,13 +45,25 @@ export function presentStatus(
       return {
         step: 'sending',
         text: view.attempts > 1 ? `Sending (attempt ${view.attempts})…` : 'Sending…',
+        reason: SENDING_HINT,
         final: false,
         failed: false,
       };
     case 'RETRY':
+      if (view.error?.type === DAILY_QUOTA_ERROR_TYPE) {
+        return {
+          step: 'sending',
+          text: 'Waiting: we have sent as many emails as we may today.',
+          reason:
+            'Your feedback is kept and goes out by itself once our daily sending limit frees up, within a day. You can close this page.',
+          technical,
+          final: false,
+          failed: false,
+        };
+      }
       return {
         step: 'sending',
-        text: 'Retrying: the first try did not go through, we try again shortly.',
+        text: 'Retrying: the last try did not go through; we try again shortly.',
         reason: describeError(view.error),
         technical,
         final: false,
@@ -96,9 +118,18 @@ export function formatSeconds(ms: number): string {
   return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
 }
 
-/** Delay before status poll number `n` (0-based): 1 s, growing by half each time, at most 5 s. */
+/** `12400` → `"12 s"`: whole seconds, for a clock that ticks once a second. */
+export function formatElapsed(ms: number): string {
+  return `${Math.max(0, Math.floor(ms / 1000))} s`;
+}
+
+/**
+ * Delay before status poll number `n` (0-based): a quarter of a second, doubling each time, at most
+ * 5 s. The first look comes soon, so that a task with no slow work does not stay "Queued" on the page
+ * after it is done; the later ones spread out, so that a long task costs few requests.
+ */
 export function pollDelayMs(n: number): number {
-  return Math.min(5000, Math.round(1000 * 1.5 ** n));
+  return Math.min(5000, 250 * 2 ** n);
 }
 
 /** True for the five states of the contract (a guard for what the API sends). */

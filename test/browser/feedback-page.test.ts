@@ -62,7 +62,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   }
 
   async function fill(page: Page, email: string, message: string): Promise<void> {
-    await page.getByLabel('Email Address').fill(email);
+    await page.getByLabel('Email address', { exact: true }).fill(email);
     await page.getByLabel('Message').fill(message);
   }
 
@@ -92,7 +92,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await page.getByRole('link', { name: 'Send another' }).click();
     await page.getByLabel('Message').waitFor();
     expect(new URL(page.url()).search).toBe('');
-    expect(await page.getByLabel('Email Address').inputValue()).toBe('sent@example.com');
+    expect(await page.getByLabel('Email address', { exact: true }).inputValue()).toBe('sent@example.com');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
 
     await page.goBack();
@@ -124,13 +124,19 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await page.getByRole('button', { name: 'Submit' }).click();
 
     // Assess
-    const email = page.getByLabel('Email Address');
+    const email = page.getByLabel('Email address', { exact: true });
     expect(await page.locator('#email-error').textContent()).toBe('Enter a valid email address.');
     expect(await page.locator('#message-error').textContent()).toBe('This field is required.');
     expect(await email.getAttribute('aria-invalid')).toBe('true');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
     expect(await email.evaluate((input) => input.getAttribute('aria-describedby'))).toContain('email-error');
     expect(posts).toEqual([]);
+    // The focused invalid field keeps its red border; the focus ring sits outside it.
+    const border = await email.evaluate((input) => {
+      const style = getComputedStyle(input);
+      return { color: style.borderTopColor, width: style.borderTopWidth, offset: style.outlineOffset };
+    });
+    expect(border).toEqual({ color: 'rgb(179, 38, 30)', width: '2px', offset: '2px' });
     await screenshot(page, 'form-errors-320-light');
     expect(await fitsWidth(page)).toBe(true);
 
@@ -252,6 +258,53 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(unexpected(problems)).toEqual([]);
   });
 
+  it('shows how long a send has run, that the visitor may leave, and a used-up daily quota in words', async () => {
+    // Prepare: a task that a worker started 12 s ago, then held back by SES's daily quota
+    const { page, problems } = await open({ viewport: { width: 320, height: 640 }, colorScheme: 'dark' });
+    const taskId = '2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a';
+    const startedAt = new Date(Date.now() - 12_000).toISOString();
+    const base = { taskId, createdAt: startedAt, startedAt, attempts: 1 };
+    const quota = {
+      type: 'DailyQuotaExceeded',
+      message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
+    };
+    let answer: object = { ...base, status: 'STARTED' };
+    await page.route(`**/api/tasks/${taskId}`, (route) =>
+      route.fulfill({ json: answer, headers: { 'Cache-Control': 'no-store' } }),
+    );
+
+    // Act
+    await page.goto(`${stack.url}/?task=${taskId}`);
+
+    // Assess
+    await page.locator('#task-status', { hasText: /^Sending/ }).waitFor();
+    expect(await page.locator('#task-reason').textContent()).toMatch(/can take a minute.*close this page/);
+    expect(await page.locator('#task-runtime-label').textContent()).toBe('Running for');
+    const seconds = Number.parseInt((await page.locator('#task-runtime').textContent()) ?? '', 10);
+    expect(seconds).toBeGreaterThanOrEqual(12);
+    // The current step pulses its bar only, never its words' colour or opacity (their contrast).
+    const animated = await page
+      .locator('#step-sending')
+      .evaluate((step) =>
+        step.getAnimations().flatMap((animation) => (animation.effect as KeyframeEffect).getKeyframes()),
+      );
+    expect(animated.length).toBeGreaterThan(0);
+    for (const frame of animated) {
+      expect(Object.keys(frame)).not.toContain('opacity');
+      expect(Object.keys(frame)).not.toContain('color');
+    }
+    await screenshot(page, 'thanks-sending-320-dark');
+
+    answer = { ...base, status: 'RETRY', error: quota };
+    await page
+      .locator('#task-status', { hasText: /^Waiting: we have sent as many emails as we may today/ })
+      .waitFor();
+    expect(await page.locator('#task-reason').textContent()).toMatch(/goes out by itself .* within a day/);
+    expect(await page.locator('#task-runtime').isHidden()).toBe(true);
+    await screenshot(page, 'thanks-daily-quota-320-dark');
+    expect(unexpected(problems)).toEqual([]);
+  });
+
   it('says so for a link to no known task, a task the API no longer has, and a lost connection', async () => {
     // Prepare
     const { page, problems } = await open();
@@ -271,11 +324,28 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await page.goto(`${stack.url}/?task=${lostId}`);
     await page.locator('#task-note', { hasText: 'Lost contact with the server' }).waitFor();
 
-    // Act + Assess: the API does not know the task (expired or never there)
+    // Act + Assess: the API does not know the task (expired or never there): no thanks for it
     await page.goto(`${stack.url}/?task=${goneId}`);
-    await page.locator('#task-status', { hasText: /^Not found/ }).waitFor();
-    expect(await page.locator('#task-reason').textContent()).toMatch(/cannot find this feedback/);
-    expect(await page.locator('#step-queued').getAttribute('class')).toContain('is-failed');
+    await page.getByRole('heading', { name: 'Feedback not found' }).waitFor();
+    const view = page.locator('#thanks-view');
+    expect(await view.innerText()).toMatch(/cannot find this feedback/);
+    expect(await view.innerText()).not.toMatch(/Thank you|Your feedback is in|Queued|Sending/);
+    expect(await page.locator('#task-id').textContent()).toBe(goneId);
+    expect(await page.title()).toMatch(/^Feedback not found/);
+    await screenshot(page, 'task-not-found-desktop-light');
+    await page.getByRole('link', { name: 'Send new feedback' }).click();
+    await page.getByLabel('Message').waitFor();
+
+    // Act + Assess: a real task's link after that one shows the thanks again
+    const known = await fetch(`${stack.url}/api/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'link@example.com', message: 'From a link.' }),
+    });
+    const { taskId } = (await known.json()) as { taskId: string };
+    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
     expect(unexpected(problems)).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { submitErrorText } from '../../static/api';
 import {
   describeError,
+  formatElapsed,
   formatSeconds,
   isTaskStatus,
   pollDelayMs,
@@ -45,6 +46,29 @@ describe('presentStatus', () => {
   it('counts attempts after the first and shows how long a sent task took', () => {
     expect(presentStatus({ status: 'STARTED', attempts: 3 }).text).toBe('Sending (attempt 3)…');
     expect(presentStatus({ status: 'SUCCESS', attempts: 1, runtimeMs: 20_400 }).runtime).toBe('20 s');
+  });
+
+  it('tells a visitor watching "Sending…" that it may take a while and that they need not wait', () => {
+    expect(presentStatus({ status: 'STARTED', attempts: 1 }).reason).toMatch(
+      /can take a minute.*close this page/,
+    );
+  });
+
+  it("puts SES's used-up daily quota in words: a wait of hours, not a failure", () => {
+    // Act
+    const shown = presentStatus({
+      status: 'RETRY',
+      attempts: 1,
+      error: {
+        type: 'DailyQuotaExceeded',
+        message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
+      },
+    });
+
+    // Assess
+    expect(shown.text).toBe('Waiting: we have sent as many emails as we may today.');
+    expect(shown.reason).toMatch(/goes out by itself once our daily sending limit frees up, within a day/);
+    expect(shown.final).toBe(false);
   });
 });
 
@@ -88,9 +112,9 @@ describe('submitErrorText', () => {
 });
 
 describe('polling', () => {
-  it('starts at 1 s and grows to at most 5 s', () => {
+  it('starts at a quarter of a second and grows to at most 5 s', () => {
     const delays = Array.from({ length: 8 }, (_, n) => pollDelayMs(n));
-    expect(delays[0]).toBe(1000);
+    expect(delays[0]).toBe(250);
     expect(delays.every((delay, n) => n === 0 || delay >= (delays[n - 1] ?? 0))).toBe(true);
     expect(Math.max(...delays)).toBe(5000);
   });
@@ -98,5 +122,7 @@ describe('polling', () => {
   it('formats seconds for people', () => {
     expect(formatSeconds(1234)).toBe('1.2 s');
     expect(formatSeconds(20_000)).toBe('20 s');
+    expect(formatElapsed(12_900)).toBe('12 s');
+    expect(formatElapsed(-500)).toBe('0 s');
   });
 });
