@@ -39,14 +39,21 @@ await runTool(async (ref) => {
       senderEmail: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
       notifyEmail,
       taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
-      logLevel: process.env.POWERTOOLS_LOG_LEVEL || 'WARN',
+      // Without an owner address the handler's warning says what the last line below says in words.
+      logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR'),
     }),
   );
   const { handler } = await import('../functions/daily-report');
   const report = await handler(values.date === undefined ? {} : { date: values.date });
   console.log(JSON.stringify(report, null, 2));
+  if (values.date === undefined) {
+    const today = new Date().toISOString().slice(0, 10);
+    console.log(
+      `These are yesterday's figures (${report.date}, UTC), as the daily schedule mails them. For today's so far: npm run report -- --date ${today}`,
+    );
+  }
   console.log(
-    process.env[env.notifyEmail]
+    notifyEmail
       ? `Mailed to the owner: see ${endpoints.ses.replace('127.0.0.1', 'localhost')}`
       : `No owner address: the report was made but not mailed (start the stack with NOTIFY_EMAIL=owner@example.com, or run NOTIFY_EMAIL=owner@example.com npm run report).`,
   );
