@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state';
 import {
+  getTask,
   readMailbox,
   type StoredEmail,
   submitFeedback,
@@ -41,10 +42,11 @@ afterEach(() => {
 
 /**
  * `npm start` on free ports and `dataDir`: two worker invocations of five tasks at once (SES at 5/s),
- * 1 s of work each, so that of 15 tasks ten are in flight and five queued; a 5 s visibility timeout and
- * lease, so that a task in flight at the end comes back 5 s after it was received.
+ * 1 s of work each unless `variables` say otherwise, so that of 15 tasks ten are in flight and five
+ * queued; a 5 s visibility timeout and lease, so that a task in flight at the end comes back 5 s after
+ * it was received.
  */
-async function startStack(): Promise<RunningStack> {
+async function startStack(variables: Record<string, string> = {}): Promise<RunningStack> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'local.ts')], {
     cwd: ROOT,
     env: {
@@ -59,6 +61,7 @@ async function startStack(): Promise<RunningStack> {
       TASK_LEASE_SECONDS: '5',
       LOCAL_VISIBILITY_TIMEOUT_SECONDS: '5',
       NOTIFY_EMAIL: '',
+      ...variables,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -88,7 +91,13 @@ async function startStack(): Promise<RunningStack> {
 }
 
 /** Submits the tasks and waits until the first ones are in flight; resolves with their ids and addresses. */
-async function submitTasks(stack: RunningStack): Promise<Map<string, string>> {
+/**
+ * Work long enough that no email goes out in the moment between reading the mailbox and ending the
+ * stack, and a slower SES (2/s: two invocations at once) so that five of the tasks stay queued.
+ */
+const SLOW = { FEEDBACK_WORK_SECONDS: '4', SES_MAX_SEND_RATE: '2' };
+
+async function submitTasks(stack: Pick<RunningStack, 'url'>): Promise<Map<string, string>> {
   const tasks = new Map<string, string>();
   for (let n = 0; n < TASKS; n += 1) {
     const email = uniqueAddress(`durable-${n}`);
@@ -98,6 +107,12 @@ async function submitTasks(stack: RunningStack): Promise<Map<string, string>> {
   }
   await waitForStatus(stack, [...tasks.keys()][0] ?? '', 'STARTED');
   return tasks;
+}
+
+/** The tasks' states now, to show that some are in flight and some still queued. */
+async function statesOf(stack: Pick<RunningStack, 'url'>, tasks: Map<string, string>): Promise<Set<string>> {
+  const answers = await Promise.all([...tasks.keys()].map((taskId) => getTask(stack, taskId)));
+  return new Set(answers.map((answer) => answer.body.status));
 }
 
 /** After the restart: every task SUCCESS, and one email per task over both runs' mailboxes. */
@@ -120,16 +135,18 @@ describe('the local stack keeps every accepted task', { timeout: 180_000 }, () =
   it('through SIGKILL, taking over the state file the killed stack left', async () => {
     // Prepare
     dataDir = mkdtempSync(join(tmpdir(), 'local-durability-'));
-    const stack = await startStack();
+    const stack = await startStack(SLOW);
     const tasks = await submitTasks(stack);
 
     // Act
+    const states = await statesOf(stack, tasks);
     const firstRun = await readMailbox(stack);
     stack.child.kill('SIGKILL');
     await stack.exited;
 
     // Assess
-    expect(firstRun.length).toBeLessThan(TASKS);
+    expect([...states].sort()).toEqual(['PENDING', 'STARTED']);
+    expect(firstRun).toEqual([]);
     expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(true);
     await expectEveryTaskDoneOnce(tasks, firstRun);
   });
@@ -137,10 +154,12 @@ describe('the local stack keeps every accepted task', { timeout: 180_000 }, () =
   it('through a second Ctrl-C, which exits without waiting', async () => {
     // Prepare
     dataDir = mkdtempSync(join(tmpdir(), 'local-durability-'));
-    const stack = await startStack();
+    // The first stop is still waiting for the tasks in flight a second later.
+    const stack = await startStack(SLOW);
     const tasks = await submitTasks(stack);
 
     // Act
+    const states = await statesOf(stack, tasks);
     stack.child.kill('SIGINT');
     await waitFor(() => stack.output().includes('SIGINT: no new requests'), { what: 'the first stop' });
     // A second Ctrl-C within a second is the same one, forwarded by npm: the test waits that out.
@@ -150,7 +169,8 @@ describe('the local stack keeps every accepted task', { timeout: 180_000 }, () =
 
     // Assess
     expect(await stack.exited).toBe(130);
-    expect(firstRun.length).toBeLessThan(TASKS);
+    expect([...states].sort()).toEqual(['PENDING', 'STARTED']);
+    expect(firstRun).toEqual([]);
     expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(false);
     await expectEveryTaskDoneOnce(tasks, firstRun);
   });
