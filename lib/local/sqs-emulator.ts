@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -330,6 +331,23 @@ export async function startSqs(
       return closeServer(server);
     },
   };
+}
+
+/**
+ * Takes over the messages an earlier version of the local stack saved at stop (`file`: one JSON array
+ * per queue), as messages kept on `queue`, sent again at its creation; removes the file.
+ */
+export function adoptSavedMessages(dataDir: string, file: string, queue: string): void {
+  const path = join(dataDir, file);
+  if (!existsSync(path)) return;
+  mkdirSync(join(dataDir, queue), { recursive: true });
+  for (const saved of JSON.parse(readFileSync(path, 'utf8')) as { body: string; sentTimestamp?: string }[]) {
+    const id = randomUUID();
+    const sentAt = Number(saved.sentTimestamp ?? Date.now());
+    const message: KeptMessage = { id, queue, body: saved.body, sentAt, receives: 0, invisibleUntil: 0 };
+    writeFileSync(join(dataDir, queue, `${id}.json`), JSON.stringify(message), { mode: 0o600 });
+  }
+  rmSync(path);
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';

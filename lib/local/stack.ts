@@ -29,7 +29,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources';
-import { startSqs } from './sqs-emulator';
+import { adoptSavedMessages, startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { captureHandlerLogs, reason } from './terminal-log';
 
@@ -170,7 +170,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, dataPath('sqs'));
+    const sqsDir = dataPath('sqs');
+    if (sqsDir) {
+      // What the stack saved at stop before it kept every message as it came (one file per queue).
+      adoptSavedMessages(sqsDir, 'feedback-queue.json', localResourceNames.queue);
+      adoptSavedMessages(sqsDir, 'dead-letter-queue.json', localResourceNames.deadLetterQueue);
+    }
+    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, sqsDir);
     closers.push(() => sqsEmulator.close());
     const ses = await startSes(at('ses'));
     closers.push(() => ses.close());

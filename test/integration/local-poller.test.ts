@@ -1,6 +1,10 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -10,7 +14,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../lib/local/emulators';
 import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller';
-import { startSqs } from '../../lib/local/sqs-emulator';
+import { adoptSavedMessages, startSqs } from '../../lib/local/sqs-emulator';
 import { waitFor } from '../helpers/local-stack';
 
 let emulator: RunningEmulator;
@@ -330,5 +334,72 @@ describe('execution environments', () => {
     const firstAgain = await import(`${url}?environment=1`);
     expect(first.createSendRateLimiter).not.toBe(second.createSendRateLimiter);
     expect(first.createSendRateLimiter).toBe(firstAgain.createSendRateLimiter);
+  });
+});
+
+describe('the SQS front with a data folder', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'local-sqs-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A front on `dir` with one queue (visibility 1 s), and a client for it; `close` ends both. */
+  async function frontOn(queueName: string) {
+    const front = await startSqs({ host: '127.0.0.1', port: 0 }, 'us-east-1', '000000000000', dir);
+    const client = new SQSClient({
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const { QueueUrl = '' } = await client.send(
+      new CreateQueueCommand({ QueueName: queueName, Attributes: { VisibilityTimeout: '1' } }),
+    );
+    const receive = () =>
+      client.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5, AttributeNames: ['All'] }));
+    const close = async () => {
+      client.destroy();
+      await front.close();
+    };
+    return { client, QueueUrl, receive, close };
+  }
+
+  it('gives a message received before a restart again after it, with its id, receive count and sent time', async () => {
+    // Prepare: sent and received once (in flight) before the front goes away.
+    const first = await frontOn('kept');
+    await first.client.send(new SendMessageCommand({ QueueUrl: first.QueueUrl, MessageBody: 'kept' }));
+    const before = (await first.receive()).Messages?.[0];
+    await first.close();
+
+    // Act
+    const second = await frontOn('kept');
+    const after = (await second.receive()).Messages?.[0];
+    await second.client.send(
+      new DeleteMessageCommand({ QueueUrl: second.QueueUrl, ReceiptHandle: after?.ReceiptHandle }),
+    );
+    await second.close();
+
+    // Assess
+    expect(after).toMatchObject({ Body: 'kept', MessageId: before?.MessageId });
+    expect(after?.Attributes).toMatchObject({
+      ApproximateReceiveCount: '2',
+      SentTimestamp: before?.Attributes?.SentTimestamp,
+    });
+    expect(readdirSync(join(dir, 'kept'))).toEqual([]);
+  });
+
+  it('takes over the messages an earlier version saved at stop', async () => {
+    // Prepare
+    writeFileSync(join(dir, 'old.json'), JSON.stringify([{ body: 'saved', sentTimestamp: '1700000000000' }]));
+    adoptSavedMessages(dir, 'old.json', 'adopted');
+
+    // Act
+    const front = await frontOn('adopted');
+    const { Messages = [] } = await front.receive();
+    await front.close();
+
+    // Assess
+    expect(Messages.map((m) => [m.Body, m.Attributes?.SentTimestamp])).toEqual([['saved', '1700000000000']]);
+    expect(existsSync(join(dir, 'old.json'))).toBe(false);
   });
 });
