@@ -158,7 +158,7 @@ const HEADLINES: Record<Headline, { title: string; lead: string; action: string 
     lead: 'Your feedback is in. We send it in the background; watch it go out here.',
     action: 'Send another',
   },
-  checking: { title: 'Your feedback', lead: '', action: 'Send another' },
+  checking: { title: 'Your feedback', lead: 'Looking it up…', action: 'Send another' },
   gone: {
     title: 'Feedback not found',
     lead: 'We cannot find this feedback. Its record is kept for a few days only, or the link is incomplete.',
@@ -170,8 +170,9 @@ function setHeadline(kind: Headline): void {
   const shown = HEADLINES[kind];
   page.thanksTitle.textContent = shown.title;
   page.thanksLead.textContent = shown.lead;
-  page.thanksLead.hidden = shown.lead === '';
-  page.steps.hidden = kind !== 'thanks';
+  // While checking, the steps keep their place (invisible), so that the view does not jump when they show.
+  page.thanksView.classList.toggle('is-checking', kind === 'checking');
+  page.steps.hidden = kind === 'gone';
   page.status.hidden = kind === 'gone';
   page.sendAnother.textContent = shown.action;
 }
