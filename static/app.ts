@@ -7,7 +7,7 @@
 import { validateFeedback } from '../functions/commons/feedback-schema';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
 import { type FieldErrors, fetchTask, submitFeedback } from './api';
-import { formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
+import { DAILY_QUOTA_ERROR_TYPE, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -51,6 +51,7 @@ const steps: Record<Step, HTMLElement> = {
 const stepOrder: Step[] = ['queued', 'sending', 'sent'];
 
 const BASE_TITLE = document.title;
+const QUOTA_POLL_MS = 60_000;
 
 // The page shows the contract's texts itself, instead of the browser's validation bubbles.
 page.form.noValidate = true;
@@ -311,7 +312,12 @@ async function poll(current: NonNullable<typeof polling>): Promise<void> {
       return;
     }
   }
-  current.timer = window.setTimeout(() => void poll(current), pollDelayMs(++current.attempt));
+  // A task held back by the daily quota waits hours: a look a minute is plenty.
+  const delay =
+    outcome.kind === 'task' && outcome.task.error?.type === DAILY_QUOTA_ERROR_TYPE
+      ? QUOTA_POLL_MS
+      : pollDelayMs(++current.attempt);
+  current.timer = window.setTimeout(() => void poll(current), delay);
 }
 
 // A tab brought back to the front checks at once instead of waiting out the backoff.
