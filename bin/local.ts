@@ -14,10 +14,10 @@ import {
   LOCAL_SENDER_EMAIL,
 } from '../functions/commons/settings';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
-import { localPort, UsageError } from '../lib/local/cli';
 import { PortInUseError } from '../lib/local/emulators';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
 import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state';
+import { localPort, UsageError } from '../lib/tools/cli';
 
 // Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
 // floor would open every session of the worker log. The README says it once instead.

@@ -12,7 +12,7 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { resolveTarget, runTool, UsageError } from '../lib/local/cli';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
 
 await runTool(async (ref) => {
   const { values } = parseArgs({ options: { aws: { type: 'boolean' }, stack: { type: 'string' } } });

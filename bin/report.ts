@@ -7,9 +7,9 @@
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';
-import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/local/cli';
 import { handlerEnvironment } from '../lib/local/handler-env';
 import { LOCAL_REGION } from '../lib/local/resources';
+import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli';
 
 await runTool(async (ref) => {
   const { values } = parseArgs({ options: { date: { type: 'string' }, aws: { type: 'boolean' } } });

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { TASK_ID_PATTERN } from '../functions/commons/task-record';
 import { readTask } from '../functions/commons/task-store';
-import { resolveTarget, runTool, UsageError } from '../lib/local/cli';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
 
 const USAGE = 'Usage: npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]';
 

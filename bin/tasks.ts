@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TaskRecord } from '../functions/commons/task-record';
-import { resolveTarget, runTool, UsageError } from '../lib/local/cli';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
 
 /** Items read at most (a scan of a big deployed table stops there). */
 const MAX_SCANNED = 10_000;
