@@ -299,6 +299,8 @@ async function poll(current: NonNullable<typeof polling>): Promise<void> {
     setHeadline('gone');
     setStatusText('');
     document.title = `${HEADLINES.gone.title} – ${BASE_TITLE}`;
+    // The view is named by its heading: moving focus to it has "Feedback not found" read out.
+    page.thanksView.focus();
     return;
   }
   if (outcome.kind === 'unreachable') {

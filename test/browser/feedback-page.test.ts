@@ -332,6 +332,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(await view.innerText()).not.toMatch(/Thank you|Your feedback is in|Queued|Sending/);
     expect(await page.locator('#task-id').textContent()).toBe(goneId);
     expect(await page.title()).toMatch(/^Feedback not found/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('thanks-view');
     await screenshot(page, 'task-not-found-desktop-light');
     await page.getByRole('link', { name: 'Send new feedback' }).click();
     await page.getByLabel('Message').waitFor();
