@@ -4,6 +4,7 @@
  * with `retriesExhausted`, which the worker may claim again; an email already accepted is not re-sent).
  * Locally: receive → send → delete, one message at a time. On AWS: SQS's own StartMessageMoveTask.
  */
+import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import {
   DeleteMessageCommand,

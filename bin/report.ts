@@ -4,6 +4,7 @@
  * default. The mail shows in the local mailbox. On AWS the schedule runs it; to run it at once there,
  * use the function's Test button in the Lambda console.
  */
+import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';

@@ -2,6 +2,7 @@
  * `npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]`: prints one task's record from
  * DynamoDB as JSON — the local stack's table by default, a deployed stack's with `--aws`.
  */
+import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import { TASK_ID_PATTERN } from '../functions/commons/task-record';
 import { readTask } from '../functions/commons/task-store';

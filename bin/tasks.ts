@@ -3,6 +3,7 @@
  * state and runtime. It scans the table — fine for the local stack and a small deployed table; the
  * API itself never scans.
  */
+import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';

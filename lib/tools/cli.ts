@@ -139,7 +139,8 @@ export function explain(error: unknown, target: Target | undefined): string {
     const endpoints = localEndpoints();
     return (
       `The local stack is not running: nothing answers at ${endpoints.dynamodb} (DynamoDB) / ${endpoints.sqs} (SQS). ` +
-      'Start it with `npm start` in another terminal, or read a deployed stack with --aws.'
+      'Start it with `npm start` in another terminal (give this tool the same LOCAL_DATA_DIR if it runs with one), ' +
+      'or read a deployed stack with --aws.'
     );
   }
   if (/ResourceNotFound|NonExistentQueue|QueueDoesNotExist/.test(text)) {
@@ -151,8 +152,6 @@ export function explain(error: unknown, target: Target | undefined): string {
 /** Runs a tool's main: prints a failure as one line on stderr and exits 1. */
 export async function runTool(main: (targetRef: { target?: Target }) => Promise<void>): Promise<void> {
   const ref: { target?: Target } = {};
-  // As in bin/local.ts: the SDK's Node 22 notice would drown a one-line answer.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     await main(ref);
   } catch (error) {
