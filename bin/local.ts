@@ -59,6 +59,7 @@ try {
     ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
     reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
     jsonLogs: flags.json,
+    wafRateLimit: optionalNumber('WAF_RATE_LIMIT'),
     log: print,
   });
 } catch (error) {

@@ -8,6 +8,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { escapeHtml, htmlPage } from '../../functions/commons/http';
 import { invokeWithTimeout } from './lambda-context';
 import { LOCAL_ACCOUNT_ID } from './resources';
 
@@ -38,6 +39,12 @@ export interface GatewayOptions {
   onError?(functionName: string, error: unknown): void;
   /** Headers on every answer, replacing a handler's of the same name (CloudFront's, with `override: true`). */
   responseHeaders?: Record<string, string>;
+  /**
+   * The per-client limit of the deployed stack's WAF rule (`wafRateLimit`), applied the same way: at
+   * most `requests` POSTs to the API from one source IP in any `windowSeconds`; over it, 429 with
+   * `Retry-After`. Off when undefined.
+   */
+  rateLimit?: { requests: number; windowSeconds: number };
 }
 
 /** API Gateway's payload limit: 10 MB. */
@@ -186,6 +193,7 @@ export function toHttpAnswer(result: APIGatewayProxyResultV2 | undefined | null)
 
 /** The local gateway: the page from `siteDir` and `/api/*` through the routes' handlers. */
 export function createGateway(options: GatewayOptions): Server {
+  const limit = clientLimiter(options.rateLimit);
   return createServer((req, res) => {
     const started = Date.now();
     res.on('finish', () => {
@@ -193,7 +201,7 @@ export function createGateway(options: GatewayOptions): Server {
       options.onRequest?.(`${req.method} ${path} ${res.statusCode} ${Date.now() - started}ms`);
     });
     for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
-    serve(options, req, res).catch((error: unknown) => {
+    serve(options, limit, req, res).catch((error: unknown) => {
       options.onError?.('gateway', error);
       if (!res.headersSent) send(res, 500, { message: 'Internal Server Error' });
       else res.destroy();
@@ -201,7 +209,12 @@ export function createGateway(options: GatewayOptions): Server {
   });
 }
 
-async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  options: GatewayOptions,
+  limit: (client: string) => number,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = req.url ?? '/';
   const path = url.split('?')[0] ?? '/';
   const method = req.method ?? 'GET';
@@ -214,6 +227,8 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
   const matched = matchRoute(options.routes, method, path);
   if (!matched) return send(res, 404, { message: 'Not Found' });
   const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  const retryAfter = method === 'POST' ? limit(sourceIp) : 0;
+  if (retryAfter > 0) return tooManyRequests(res, retryAfter, req.headers.accept ?? '');
   const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
   const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
   const { functionName, handler } = matched.route;
@@ -232,6 +247,40 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
   res.setHeader('apigw-requestid', event.requestContext.requestId);
   res.setHeader('content-length', answer.body.length);
   res.end(method === 'HEAD' ? undefined : answer.body);
+}
+
+/** A per-client limiter: a sliding window of request times per client; 0, or the seconds to wait. */
+function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string) => number {
+  const { requests = Number.POSITIVE_INFINITY, windowSeconds = 300 } = rateLimit ?? {};
+  const seen = new Map<string, number[]>();
+  return (client: string) => {
+    const now = Date.now();
+    const times = (seen.get(client) ?? []).filter((time) => time > now - windowSeconds * 1000);
+    seen.set(client, times);
+    if (times.length < requests) {
+      times.push(now);
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((times[0] ?? now) + windowSeconds * 1000 - now) / 1000));
+  };
+}
+
+/** The answer over the limit, as the WAF rule gives it: JSON, or a page for a browser's navigation. */
+function tooManyRequests(res: ServerResponse, retryAfter: number, accept: string): void {
+  const message = `Too many feedbacks from this connection. Please try again in ${retryAfter} seconds.`;
+  res.setHeader('retry-after', String(retryAfter));
+  if (!/text\/html/.test(accept)) {
+    send(res, 429, { error: 'too_many_requests', message });
+    return;
+  }
+  const page = htmlPage(
+    'Please wait a moment',
+    `<p>${escapeHtml(message)}</p>\n<p><a href="/">Back to the form</a></p>`,
+  );
+  res.statusCode = 429;
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.end(page);
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -70,6 +70,8 @@ export interface LocalStackOptions {
   quiet?: boolean;
   /** The handlers' own JSON log lines as they are, instead of one short line each. */
   jsonLogs?: boolean;
+  /** `WAF_RATE_LIMIT`: the deployed stack's opt-in per-client limit (`wafRateLimit`), POSTs per 5 minutes per IP. */
+  wafRateLimit?: number;
 }
 
 /** What the daily report handler answers. */
@@ -264,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // CloudFront's security headers, so the page runs under its real CSP here too; without
       // Strict-Transport-Security, as this gateway speaks plain HTTP (browsers ignore HSTS on it anyway).
       responseHeaders: securityHeaders({ https: false }),
+      ...(options.wafRateLimit ? { rateLimit: { requests: options.wafRateLimit, windowSeconds: 300 } } : {}),
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });

@@ -289,3 +289,47 @@ describe('createGateway', () => {
     else expect(String(response)).toMatch(/fetch failed|socket|reset/i);
   });
 });
+
+describe('createGateway with a per-client limit', () => {
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = createGateway({
+      routes: [{ method: 'POST', path: '/api/feedback', functionName: 'submit', handler: echo }],
+      timeoutMs: 1000,
+      rateLimit: { requests: 3, windowSeconds: 300 },
+    });
+    base = `http://127.0.0.1:${await listen(server, 'gateway', { host: '127.0.0.1', port: 0 })}`;
+  });
+
+  afterAll(() => closeServer(server));
+
+  it('answers 429 with Retry-After over the limit, as JSON or as a page for a navigation, as the WAF rule does', async () => {
+    // Prepare
+    const post = (accept: string) =>
+      fetch(`${base}/api/feedback`, { method: 'POST', headers: { accept }, body: '{}' });
+
+    // Act
+    const allowed = [await post('*/*'), await post('*/*'), await post('*/*')];
+    const json = await post('application/json');
+    const html = await post('text/html,application/xhtml+xml,*/*;q=0.8');
+
+    // Assess
+    expect(allowed.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(json.status).toBe(429);
+    expect(Number(json.headers.get('retry-after'))).toBeGreaterThan(250);
+    expect(await json.json()).toMatchObject({ error: 'too_many_requests' });
+    expect(html.status).toBe(429);
+    expect(html.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await html.text()).toContain('Too many feedbacks from this connection');
+  });
+
+  it('does not count or limit GETs (the waiting page polls its task)', async () => {
+    // Act
+    const answer = await fetch(`${base}/api/tasks/x`);
+
+    // Assess
+    expect(answer.status).toBe(404);
+  });
+});
