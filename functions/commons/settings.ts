@@ -184,6 +184,17 @@ export const env = {
   leaseSeconds: 'TASK_LEASE_SECONDS',
   notifyEmail: 'NOTIFY_EMAIL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  allowedOrigins: 'ALLOWED_ORIGINS',
+  sesConfigurationSet: 'SES_CONFIGURATION_SET',
+  autoresponseHashKey: 'AUTORESPONSE_HASH_KEY',
+  autoresponseLimit: 'AUTORESPONSE_LIMIT',
+} as const;
+
+/** The per-recipient limit on the visitor's autoresponse ("Your Feedback"): the owner still gets every feedback. */
+export const autoresponse = {
+  /** Autoresponses to one address per window, at most. */
+  maxPerWindow: 3,
+  windowSeconds: 24 * 3600,
 } as const;
 
 /** Default ports of the local stack (each changed by the environment variable beside it). */
