@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as sesLocal from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
+import { type SentEmail, sentEmailOf } from './ses-events';
 
 /** A port the local stack wanted is taken; names the environment variable that changes it. */
 export class PortInUseError extends Error {
@@ -85,20 +86,39 @@ export interface SesEmulator extends RunningEmulator {
 
 type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<Server>;
 
-export async function startSes(at: Listen): Promise<SesEmulator> {
+/**
+ * aws-ses-v2-local behind a thin front on the SES port: the front passes every request through and
+ * tells `onSent` of each email sent through a configuration set (which the emulator accepts but does
+ * not publish events for), so that the local stack can publish them as SES does. Stopping the front
+ * is an SES outage; the emulator and its mailbox keep running behind it.
+ */
+export async function startSes(at: Listen, onSent?: (email: SentEmail) => void): Promise<SesEmulator> {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
   const imported = sesLocal.default as unknown;
   const create =
     typeof imported === 'function'
       ? (imported as SesServerFactory)
       : (imported as { default: SesServerFactory }).default;
-  const open = async (port: number) => {
-    const server = await create({ host: at.host, port });
-    if (!server.listening) throw new PortInUseError('SES', port, at.variable);
-    return server;
-  };
-  let server: Server | undefined = await open(at.port);
-  const port = (server.address() as AddressInfo).port;
+  const upstream = await create({ host: at.host, port: 0 });
+  const upstreamPort = (upstream.address() as AddressInfo).port;
+  const front = () =>
+    createServer(async (req, res) => {
+      const body = Buffer.concat(await req.toArray());
+      const forward = request(
+        { host: at.host, port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+        async (answer) => {
+          const text = Buffer.concat(await answer.toArray());
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(text);
+          const sent = answer.statusCode === 200 ? sentEmailOf(body.toString(), text.toString()) : undefined;
+          if (sent) onSent?.(sent);
+        },
+      );
+      forward.on('error', () => res.writeHead(502).end());
+      forward.end(body);
+    });
+  let server: Server | undefined = front();
+  const port = await listen(server, 'SES', at);
   const stop = async () => {
     const running = server;
     server = undefined;
@@ -109,8 +129,13 @@ export async function startSes(at: Listen): Promise<SesEmulator> {
     endpoint: `http://${at.host}:${port}`,
     stop,
     async start() {
-      server ??= await open(port);
+      if (server) return;
+      server = front();
+      await listen(server, 'SES', { ...at, port });
     },
-    close: stop,
+    close: async () => {
+      await stop();
+      await closeServer(upstream, 0);
+    },
   };
 }

@@ -22,6 +22,10 @@ export function handlerEnvironment(input: {
   leaseSeconds?: number | undefined;
   /** `ALLOWED_ORIGINS`: origins allowed to post cross-site, comma-separated. */
   allowedOrigins?: string;
+  /** `SES_CONFIGURATION_SET`: every send goes through it, so that SES publishes its events. */
+  sesConfigurationSet?: string;
+  /** `AUTORESPONSE_HASH_KEY`: the key of the per-recipient limit's hashed addresses. */
+  autoresponseHashKey?: string;
   /** `POWERTOOLS_LOG_LEVEL`. */
   logLevel: string;
 }): Record<string, string> {
@@ -44,7 +48,9 @@ export function handlerEnvironment(input: {
     [env.sesMaxSendRate]: input.sesMaxSendRate,
     [env.workerConcurrency]: input.workerConcurrency,
     [env.leaseSeconds]: input.leaseSeconds,
-    ALLOWED_ORIGINS: input.allowedOrigins,
+    [env.allowedOrigins]: input.allowedOrigins,
+    [env.sesConfigurationSet]: input.sesConfigurationSet,
+    [env.autoresponseHashKey]: input.autoresponseHashKey,
     POWERTOOLS_LOG_LEVEL: input.logLevel,
     // Locally the metrics would only add a JSON line per invocation to the terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -10,6 +10,7 @@ export const localResourceNames = {
   table: 'feedback-tasks',
   queue: 'feedback-queue',
   deadLetterQueue: 'feedback-dead-letter-queue',
+  configurationSet: 'feedback-emails',
 } as const;
 
 /** The region the local stack and its clients use. */

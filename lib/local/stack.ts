@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,6 +9,7 @@ import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
+  env,
   LOCAL_SENDER_EMAIL,
   localPorts,
   queue,
@@ -29,6 +31,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources';
+import { type SesEventBridgeEvent, sesEventsFor } from './ses-events';
 import { adoptSavedMessages, startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { captureHandlerLogs, reason } from './terminal-log';
@@ -114,6 +117,22 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** SES publishes an email's events about a second after the send; a failed recording is tried again. */
+const EVENT_DELAY_MS = 1000;
+const EVENT_ATTEMPTS = 5;
+
+/**
+ * The key of the autoresponse limit's hashed addresses: made once and kept in the data folder (so the
+ * counts of a running window survive a restart), or one per run without a data folder.
+ */
+function autoresponseKey(dataDir: string | undefined): string {
+  const file = dataDir ? join(dataDir, 'autoresponse-key') : undefined;
+  if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('hex');
+  if (file) writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
 /** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
 const STOP_WAIT_MS = 30_000;
 
@@ -180,7 +199,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, sqsDir);
     closers.push(() => sqsEmulator.close());
-    const ses = await startSes(at('ses'));
+    let recordEmailEvent: (event: SesEventBridgeEvent) => Promise<unknown> = async () => {
+      throw new Error('the handler is not loaded yet');
+    };
+    // SES's events (delivery, bounce, complaint) reach the handler that records them, as EventBridge
+    // hands them to it on AWS: a moment after the send, and again a little later while it fails.
+    const publish = (event: SesEventBridgeEvent, attempt = 1): void => {
+      setTimeout(() => {
+        recordEmailEvent(event).catch((error: unknown) => {
+          if (attempt < EVENT_ATTEMPTS) publish(event, attempt + 1);
+          else log(`[ses] event ${event['detail-type']} not recorded: ${reason(error)}`);
+        });
+      }, EVENT_DELAY_MS * attempt).unref();
+    };
+    const ses = await startSes(at('ses'), (email) => {
+      for (const event of sesEventsFor(email)) publish(event);
+    });
     closers.push(() => ses.close());
 
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
@@ -214,7 +248,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // so each paces its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
         workerConcurrency: settings.concurrency,
         leaseSeconds: options.leaseSeconds,
-        allowedOrigins: process.env.ALLOWED_ORIGINS?.trim() ?? '',
+        allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
+        sesConfigurationSet: localResourceNames.configurationSet,
+        autoresponseHashKey: autoresponseKey(options.dataDir),
         logLevel: options.quiet ? 'SILENT' : 'INFO',
       }),
     );
@@ -227,6 +263,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       import('../../functions/get-task'),
       import('../../functions/daily-report'),
     ]);
+    const eventsModule = new URL('../../functions/record-email-event.ts', import.meta.url).href;
+    const emailEvents = (await import(eventsModule).catch(() => undefined)) as
+      | { handler: (event: SesEventBridgeEvent, context: unknown) => Promise<unknown> }
+      | undefined;
+    if (emailEvents) {
+      recordEmailEvent = (event) =>
+        invokeWithTimeout('record-email-event', apiFunction.timeoutSeconds * 1000, (context) =>
+          emailEvents.handler(event, context),
+        );
+    }
 
     let siteDir: string | undefined;
     if (options.site !== false) {

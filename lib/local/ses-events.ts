@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
+
+/** An email SES accepted through a configuration set: what its events are made of. */
+export interface SentEmail {
+  messageId: string;
+  source: string;
+  destination: string[];
+  configurationSet: string;
+  tags: Record<string, string>;
+}
+
+/** An event as EventBridge hands SES's to a rule's target (`detail` is SES's event record). */
+export interface SesEventBridgeEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: 'aws.ses';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+const SIMULATOR = /@simulator\.amazonses\.com$/i;
+const DETAIL_TYPES = {
+  Delivery: 'Email Delivered',
+  Bounce: 'Email Bounced',
+  Complaint: 'Email Complaint Received',
+} as const;
+
+/**
+ * The events SES would publish for an email, by the mailbox simulator's addresses: `bounce@` a hard
+ * bounce, `suppressionlist@` a bounce for an address on the suppression list, `complaint@` a delivery
+ * then a complaint; every other address (`success@`, and the local mailbox's) a delivery. In SES's own
+ * format, so the handler that records them runs on what it gets on AWS.
+ */
+export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridgeEvent[] {
+  const to = email.destination[0] ?? '';
+  const local = SIMULATOR.test(to) ? to.split('@')[0]?.toLowerCase() : 'success';
+  const time = now.toISOString();
+  const mail = {
+    timestamp: time,
+    source: email.source,
+    sendingAccountId: LOCAL_ACCOUNT_ID,
+    messageId: email.messageId,
+    destination: email.destination,
+    headersTruncated: false,
+    tags: {
+      'ses:configuration-set': [email.configurationSet],
+      ...Object.fromEntries(Object.entries(email.tags).map(([name, value]) => [name, [value]])),
+    },
+  };
+  const delivery = {
+    timestamp: time,
+    processingTimeMillis: 500,
+    recipients: email.destination,
+    smtpResponse: '250 2.6.0 Message received',
+    reportingMTA: 'a8-70.smtp-out.amazonses.com',
+  };
+  const bounce = (bounceSubType: string, diagnosticCode: string) => ({
+    bounceType: 'Permanent',
+    bounceSubType,
+    bouncedRecipients: [{ emailAddress: to, action: 'failed', status: '5.1.1', diagnosticCode }],
+    timestamp: time,
+    feedbackId: randomUUID(),
+    reportingMTA: 'dns; a8-70.smtp-out.amazonses.com',
+  });
+  const records: Record<string, unknown>[] =
+    local === 'bounce'
+      ? [{ eventType: 'Bounce', mail, bounce: bounce('General', 'smtp; 550 5.1.1 user unknown') }]
+      : local === 'suppressionlist'
+        ? [{ eventType: 'Bounce', mail, bounce: bounce('Suppressed', 'Amazon SES has suppressed sending') }]
+        : local === 'complaint'
+          ? [
+              { eventType: 'Delivery', mail, delivery },
+              {
+                eventType: 'Complaint',
+                mail,
+                complaint: {
+                  complainedRecipients: [{ emailAddress: to }],
+                  timestamp: time,
+                  feedbackId: randomUUID(),
+                  complaintFeedbackType: 'abuse',
+                },
+              },
+            ]
+          : [{ eventType: 'Delivery', mail, delivery }];
+  return records.map((detail) => ({
+    version: '0',
+    id: randomUUID(),
+    'detail-type': DETAIL_TYPES[detail.eventType as keyof typeof DETAIL_TYPES],
+    source: 'aws.ses',
+    account: LOCAL_ACCOUNT_ID,
+    time,
+    region: LOCAL_REGION,
+    resources: [
+      `arn:aws:ses:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:configuration-set/${email.configurationSet}`,
+    ],
+    detail,
+  }));
+}
+
+/**
+ * The email of a v1 `SendEmail` query request (form-encoded, as the SDK sends it) sent through a
+ * configuration set, or undefined for any other request.
+ */
+export function sentEmailOf(body: string, answer: string): SentEmail | undefined {
+  const form = new URLSearchParams(body);
+  const messageId = /<MessageId>([^<]+)<\/MessageId>/.exec(answer)?.[1];
+  const configurationSet = form.get('ConfigurationSetName');
+  if (form.get('Action') !== 'SendEmail' || !messageId || !configurationSet) return undefined;
+  const list = (prefix: string) =>
+    [...form.keys()].filter((key) => key.startsWith(prefix)).map((key) => form.get(key) ?? '');
+  const tags: Record<string, string> = {};
+  for (let i = 1; form.has(`Tags.member.${i}.Name`); i++) {
+    tags[form.get(`Tags.member.${i}.Name`) ?? ''] = form.get(`Tags.member.${i}.Value`) ?? '';
+  }
+  return {
+    messageId,
+    source: form.get('Source') ?? '',
+    destination: list('Destination.ToAddresses.member.'),
+    configurationSet,
+    tags,
+  };
+}

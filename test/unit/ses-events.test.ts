@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events';
+
+const TASK_ID = '9f1c2a4e-7b3d-4e5f-8a6b-0c1d2e3f4a5b';
+
+function sent(to: string): SentEmail {
+  return {
+    messageId: 'message-1',
+    source: 'support@example.com',
+    destination: [to],
+    configurationSet: 'feedback-emails',
+    tags: { taskId: TASK_ID, recipient: 'visitor' },
+  };
+}
+
+describe('sesEventsFor (the local stack publishes SES events in SES format)', () => {
+  it.each([
+    ['success@simulator.amazonses.com', ['Email Delivered'], ['Delivery']],
+    ['someone@example.com', ['Email Delivered'], ['Delivery']],
+    ['bounce@simulator.amazonses.com', ['Email Bounced'], ['Bounce']],
+    ['suppressionlist@simulator.amazonses.com', ['Email Bounced'], ['Bounce']],
+    [
+      'complaint@simulator.amazonses.com',
+      ['Email Delivered', 'Email Complaint Received'],
+      ['Delivery', 'Complaint'],
+    ],
+  ])('%s gives %j', (address, detailTypes, eventTypes) => {
+    // Act
+    const events = sesEventsFor(sent(address));
+
+    // Assess
+    expect(events.map((event) => event['detail-type'])).toEqual(detailTypes);
+    expect(events.map((event) => event.detail.eventType)).toEqual(eventTypes);
+    for (const event of events) {
+      expect(event).toMatchObject({ version: '0', source: 'aws.ses' });
+      expect(event.detail.mail).toMatchObject({
+        messageId: 'message-1',
+        tags: { 'ses:configuration-set': ['feedback-emails'], taskId: [TASK_ID], recipient: ['visitor'] },
+      });
+    }
+  });
+
+  it('marks the suppression list bounce by its subtype, a hard bounce as General', () => {
+    // Act
+    const [suppressed] = sesEventsFor(sent('suppressionlist@simulator.amazonses.com'));
+    const [bounced] = sesEventsFor(sent('bounce@simulator.amazonses.com'));
+
+    // Assess
+    expect(suppressed?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'Suppressed' });
+    expect(bounced?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'General' });
+  });
+});
+
+describe('sentEmailOf (what the SES front reads of a SendEmail)', () => {
+  const answer =
+    '<SendEmailResponse><SendEmailResult><MessageId>abc-1</MessageId></SendEmailResult></SendEmailResponse>';
+
+  it('reads the destination, configuration set and tags of a query-protocol SendEmail', () => {
+    // Prepare
+    const body = new URLSearchParams({
+      Action: 'SendEmail',
+      Source: 'support@example.com',
+      'Destination.ToAddresses.member.1': 'bounce@simulator.amazonses.com',
+      ConfigurationSetName: 'feedback-emails',
+      'Tags.member.1.Name': 'taskId',
+      'Tags.member.1.Value': TASK_ID,
+      'Tags.member.2.Name': 'recipient',
+      'Tags.member.2.Value': 'visitor',
+    }).toString();
+
+    // Act
+    const email = sentEmailOf(body, answer);
+
+    // Assess
+    expect(email).toEqual({
+      messageId: 'abc-1',
+      source: 'support@example.com',
+      destination: ['bounce@simulator.amazonses.com'],
+      configurationSet: 'feedback-emails',
+      tags: { taskId: TASK_ID, recipient: 'visitor' },
+    });
+  });
+
+  it('ignores a send without a configuration set (no events, as on SES) and other actions', () => {
+    // Act and assess
+    expect(sentEmailOf('Action=SendEmail&Source=a%40b.co', answer)).toBeUndefined();
+    expect(sentEmailOf('Action=GetSendQuota', answer)).toBeUndefined();
+  });
+});
