@@ -1,25 +1,28 @@
 /**
- * `POST /api/feedback`: validates a visitor's feedback, records the task as `PENDING` and queues the
- * email, then answers `202` at once (or `303` to the status page for a browser's form post).
+ * `POST /api/feedback`: refuses other sites' posts, validates a visitor's feedback, records the task as
+ * `PENDING`, then queues the email, and answers `202` at once (or `303` to the status page for a
+ * browser's form post). The HTML views are in `commons/views.ts`.
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { sqs } from './commons/clients/sqs';
-import { numberEnv, requireEnv } from './commons/config';
+import { numberEnv, optionalEnv, requireEnv } from './commons/config';
 import type { FeedbackMessage } from './commons/feedback-message';
 import { type FeedbackFieldErrors, isHoneypotFilled, validateFeedback } from './commons/feedback-schema';
 import {
   type BodyError,
   emptyResponse,
-  escapeHtml,
   FORM_TYPE,
   type HttpResult,
-  htmlPage,
+  header,
   htmlResponse,
+  isCrossSite,
   jsonResponse,
+  parseAllowedOrigins,
   parseBody,
+  parseMediaType,
   prefersHtml,
   RETRY_AFTER_SECONDS,
 } from './commons/http';
@@ -27,16 +30,18 @@ import { createObservability, observed } from './commons/observability';
 import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record';
 import { createTask, removeUnqueuedTask } from './commons/task-store';
+import { type FormValues, formPage, messagePage } from './commons/views';
 
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);
 const taskTtlDays = numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS);
+const allowedOrigins = parseAllowedOrigins(optionalEnv(env.allowedOrigins) ?? '');
 
 const observability = createObservability('submit-feedback');
 const { logger, metrics } = observability;
 
 /** Why a submission was not accepted: the `reason` dimension of the `FeedbackRejected` metric. */
-type RejectionReason = BodyError | 'invalid_feedback' | 'honeypot' | 'unavailable';
+type RejectionReason = BodyError | 'invalid_feedback' | 'honeypot' | 'cross_site' | 'unavailable';
 
 function reject(reason: RejectionReason, details: Record<string, unknown> = {}): void {
   metrics.addDimension('reason', reason);
@@ -44,8 +49,13 @@ function reject(reason: RejectionReason, details: Record<string, unknown> = {}):
   logger.info('Feedback rejected', { reason, ...details });
 }
 
+/** How to answer: JSON for scripts and API clients, pages for a browser's form post without JavaScript. */
+interface Answer {
+  navigation: boolean;
+}
+
 /** The answer to an accepted submission (or to a bot, which must not tell the difference). */
-function accepted(taskId: string, navigation: boolean): HttpResult {
+function accepted(taskId: string, { navigation }: Answer): HttpResult {
   const location = statusUrl(taskId);
   if (navigation) return emptyResponse(303, { Location: location });
   return jsonResponse(
@@ -55,27 +65,31 @@ function accepted(taskId: string, navigation: boolean): HttpResult {
   );
 }
 
-function invalidFeedback(fields: FeedbackFieldErrors, navigation: boolean): HttpResult {
+function invalidFeedback(
+  fields: FeedbackFieldErrors,
+  values: FormValues,
+  { navigation }: Answer,
+): HttpResult {
   if (!navigation) return jsonResponse(400, { error: 'invalid_feedback', fields });
-  const labels = { email: 'Email Address', message: 'Message' } as const;
-  const items = (['email', 'message'] as const).flatMap((name) =>
-    (fields[name] ?? []).map((text) => `<li>${labels[name]}: ${escapeHtml(text)}</li>`),
-  );
-  const content = `<ul class="errors">\n${items.join('\n')}\n</ul>\n<p><a href="/">Back to the form</a></p>`;
-  return htmlResponse(400, htmlPage('Please check your feedback', content));
+  return htmlResponse(400, formPage({ values, errors: fields }));
 }
 
-function unavailable(navigation: boolean): HttpResult {
+function crossSite({ navigation }: Answer): HttpResult {
+  const message = 'Feedback can only be sent from our own page.';
+  if (!navigation) return jsonResponse(403, { error: 'cross_site', message });
+  return htmlResponse(403, messagePage('Not sent', message));
+}
+
+function unavailable({ navigation }: Answer): HttpResult {
   const headers = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
   const message = 'The feedback could not be queued right now. Please try again in a few seconds.';
   if (!navigation) return jsonResponse(503, { error: 'service_unavailable', message }, headers);
-  const content = `<p>${escapeHtml(message)}</p>\n<p><a href="/">Back to the form</a></p>`;
-  return htmlResponse(503, htmlPage('Please try again', content), headers);
+  return htmlResponse(503, messagePage('Please try again', message), headers);
 }
 
 /**
- * The queue message's JSON. `JSON.stringify` already escapes the control characters and lone surrogates
- * that SQS refuses in a message body; the two noncharacters U+FFFE and U+FFFF are escaped here.
+ * The queue message's JSON. Validation refuses lone surrogates and `JSON.stringify` escapes the control
+ * characters that SQS refuses in a message body; the two noncharacters U+FFFE and U+FFFF are escaped here.
  */
 function messageBody(message: FeedbackMessage): string {
   return JSON.stringify(message).replace(
@@ -84,55 +98,10 @@ function messageBody(message: FeedbackMessage): string {
   );
 }
 
-/**
- * Records the task and queues its message at the same time (the submit's latency is the slower of the
- * two calls, not their sum), then repairs a half-done outcome: a record whose message was not sent is
- * deleted; a message whose record was not written is dropped by the worker, which finds no record.
- * Resolves to whether both succeeded.
- */
-async function recordAndQueue(record: TaskRecord, message: FeedbackMessage): Promise<boolean> {
-  const [put, send] = await Promise.allSettled([
-    createTask(tableName, record),
-    sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody(message) })),
-  ]);
-  if (put.status === 'fulfilled' && send.status === 'fulfilled') return true;
-  if (put.status === 'rejected') logger.error('Task record not written', { error: put.reason });
-  if (send.status === 'rejected') {
-    logger.error('Feedback message not queued', { error: send.reason });
-    if (put.status === 'fulfilled') {
-      try {
-        const removed = await removeUnqueuedTask(tableName, record.taskId);
-        logger.info(removed ? 'Unqueued task removed' : 'Unqueued task already moved on; kept');
-      } catch (error) {
-        logger.error('Unqueued task not removed; it stays PENDING until it expires', { error });
-      }
-    }
-  }
-  return false;
-}
-
-async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const body = parseBody(event);
-  const navigation = body.ok && body.type === FORM_TYPE && prefersHtml(event);
-  if (!body.ok) {
-    reject(body.error, { statusCode: body.statusCode });
-    return jsonResponse(body.statusCode, { error: body.error, message: body.message });
-  }
-  if (isHoneypotFilled(body.fields)) {
-    reject('honeypot');
-    return accepted(crypto.randomUUID(), navigation);
-  }
-  const validation = validateFeedback(body.fields);
-  if (!validation.success) {
-    reject('invalid_feedback', { fields: Object.keys(validation.fields) });
-    return invalidFeedback(validation.fields, navigation);
-  }
-
-  const taskId = crypto.randomUUID();
-  logger.appendKeys({ taskId });
-  const now = new Date();
+/** A new `PENDING` record, expiring after the configured lifetime. */
+function pendingRecord(taskId: string, now: Date): TaskRecord {
   const createdAt = now.toISOString();
-  const record: TaskRecord = {
+  return {
     taskId,
     status: TaskStatus.PENDING,
     createdAt,
@@ -140,19 +109,103 @@ async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult
     attempts: 0,
     expiresAt: expiresAt(now, taskTtlDays),
   };
-  const message: FeedbackMessage = { taskId, ...validation.data, createdAt };
-  if (!(await recordAndQueue(record, message))) {
+}
+
+/**
+ * Records the task, then queues its message, so that 202 means both hold and a message never exists
+ * without its record. With the table down nothing is queued; with the queue down the record is taken
+ * back (unless a worker got the message after all, a send that failed only on its way back).
+ * Resolves to whether both succeeded.
+ */
+async function recordThenQueue(record: TaskRecord, message: FeedbackMessage): Promise<boolean> {
+  try {
+    await createTask(tableName, record);
+  } catch (error) {
+    logger.error('Task record not written; nothing queued', { error });
+    return false;
+  }
+  try {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody(message) }));
+    return true;
+  } catch (error) {
+    logger.error('Feedback message not queued', { error });
+  }
+  try {
+    const removed = await removeUnqueuedTask(tableName, record.taskId);
+    logger.info(removed ? 'Unqueued task removed' : 'Unqueued task already moved on; kept');
+  } catch (error) {
+    logger.error('Unqueued task not removed; it stays PENDING until it expires', { error });
+  }
+  return false;
+}
+
+/**
+ * A bot's submission (honeypot filled, otherwise valid) gets a task like anyone's, so that nothing
+ * tells it apart: the same 202 and a status URL that answers. Its record is written as `PENDING` with
+ * the internal `honeypot` marker (which the status view never shows, and the tools can filter on) and
+ * nothing is queued, so no mail goes out; the record expires like any other. A bot sees a task that
+ * stays queued; it does not learn that it was caught.
+ */
+async function recordHoneypot(taskId: string): Promise<boolean> {
+  try {
+    const record: TaskRecord & { honeypot: true } = { ...pendingRecord(taskId, new Date()), honeypot: true };
+    await createTask(tableName, record);
+    return true;
+  } catch (error) {
+    logger.error('Honeypot task record not written', { error });
+    return false;
+  }
+}
+
+function formValues(fields: Record<string, unknown>): FormValues {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const values: FormValues = {};
+  const email = text(fields.email);
+  const message = text(fields.message);
+  if (email !== undefined) values.email = email;
+  if (message !== undefined) values.message = message;
+  return values;
+}
+
+async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+  const formPost = parseMediaType(header(event, 'content-type') ?? '').type === FORM_TYPE;
+  const answer: Answer = { navigation: formPost && prefersHtml(event) };
+  if (isCrossSite(event, allowedOrigins)) {
+    reject('cross_site', { origin: header(event, 'origin'), site: header(event, 'sec-fetch-site') });
+    return crossSite(answer);
+  }
+  const body = parseBody(event);
+  if (!body.ok) {
+    reject(body.error, { statusCode: body.statusCode });
+    return jsonResponse(body.statusCode, { error: body.error, message: body.message });
+  }
+  const validation = validateFeedback(body.fields);
+  if (!validation.success) {
+    reject('invalid_feedback', { fields: Object.keys(validation.fields) });
+    return invalidFeedback(validation.fields, formValues(body.fields), answer);
+  }
+
+  const taskId = crypto.randomUUID();
+  logger.appendKeys({ taskId });
+  if (isHoneypotFilled(body.fields)) {
+    if (!(await recordHoneypot(taskId))) return unavailable(answer);
+    reject('honeypot');
+    return accepted(taskId, answer);
+  }
+  const record = pendingRecord(taskId, new Date());
+  const message: FeedbackMessage = { taskId, ...validation.data, createdAt: record.createdAt };
+  if (!(await recordThenQueue(record, message))) {
     reject('unavailable');
-    return unavailable(navigation);
+    return unavailable(answer);
   }
   metrics.addMetric('FeedbackAccepted', MetricUnit.Count, 1);
   logger.info('Feedback accepted');
-  return accepted(taskId, navigation);
+  return accepted(taskId, answer);
 }
 
 /**
  * The Lambda handler of `POST /api/feedback` (HTTP API, payload 2.0). Answers per the contract:
- * 202 (or 303 for a browser's form post), 400 `invalid_feedback` / `malformed_body`, 413, 415, 503 with
- * `Retry-After`. Never logs the visitor's address or message.
+ * 202 (or 303 for a browser's form post), 400 `invalid_feedback` / `malformed_body`, 403 `cross_site`,
+ * 413, 415, 503 with `Retry-After`. Never logs the visitor's address or message.
  */
 export const handler = observed(observability, submitFeedback);

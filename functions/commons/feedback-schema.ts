@@ -16,7 +16,13 @@
  *   characters). Stricter than Django in three places, because the address becomes an email header:
  *   any control character anywhere in the submitted value (CR, LF, NUL, …, even around it) is rejected,
  *   quoted user parts (`"john doe"@example.com`) and IP-literal domains are not accepted, and neither is
- *   a domain without a dot (`localhost`).
+ *   a domain without a dot (`localhost`), a user part over 64 characters (RFC 5321's limit) or `=?`
+ *   (an RFC 2047 encoded-word, which a mail client would decode into another address).
+ * - An internationalized domain is accepted, as Django does, and queued in its ASCII (punycode) form,
+ *   the form SES takes; a domain that has no ASCII form is refused with the address text.
+ * - Text that is not well-formed UTF-16 (a lone surrogate, which no UTF-8 email can carry and which
+ *   would break the mail of the task) is refused: "Enter a valid email address." or "Enter a valid
+ *   value.".
  * - Like Django, every failing rule of a field is reported (an address can be both invalid and too
  *   long), except that an empty field reports only "This field is required.".
  * - JSON numbers and booleans are taken as their text (Django's `str(value)`); arrays and objects are
@@ -69,6 +75,10 @@ export function characterCount(value: string): number {
 
 // Unicode's control characters: the C0 controls (CR, LF, TAB, NUL, …), DEL and the C1 controls.
 const CONTROL_CHARACTER = /\p{Cc}/u;
+// With the `u` flag only a lone surrogate is a `Cs` code point: `!isWellFormed()`, on any runtime.
+const LONE_SURROGATE = /\p{Cs}/u;
+/** RFC 5321's longest user part (local part) of an address. */
+const USER_MAX_LENGTH = 64;
 const USER_ATOM = /^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+$/;
 const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?$/u;
 const TOP_LEVEL_LABEL = /^[\p{L}\p{M}\p{N}-]{2,63}$/u;
@@ -79,15 +89,41 @@ const TOP_LEVEL_LABEL = /^[\p{L}\p{M}\p{N}-]{2,63}$/u;
  * regular expression over the whole address.
  */
 export function isValidEmail(value: string): boolean {
-  if (CONTROL_CHARACTER.test(value)) return false;
+  if (CONTROL_CHARACTER.test(value) || LONE_SURROGATE.test(value) || value.includes('=?')) return false;
   const at = value.lastIndexOf('@');
-  if (at <= 0 || at === value.length - 1) return false;
+  if (at <= 0 || at === value.length - 1 || at > USER_MAX_LENGTH) return false;
   const user = value.slice(0, at);
   const labels = value.slice(at + 1).split('.');
   if (!user.split('.').every((atom) => USER_ATOM.test(atom))) return false;
   const topLevel = labels.pop() ?? '';
   if (labels.length === 0 || !TOP_LEVEL_LABEL.test(topLevel) || topLevel.endsWith('-')) return false;
-  return labels.every((label) => DOMAIN_LABEL.test(label));
+  return labels.every((label) => DOMAIN_LABEL.test(label)) && asciiEmail(value) !== undefined;
+}
+
+const ASCII_DOMAIN = /^[a-z0-9.-]+$/;
+
+/**
+ * The address with its domain in ASCII (punycode, as the WHATWG URL standard's UTS #46 processing
+ * gives it); the address itself when its domain is ASCII already; undefined when the domain has no
+ * valid ASCII form. The user part is ASCII by the rule above.
+ */
+export function asciiEmail(value: string): string | undefined {
+  const at = value.lastIndexOf('@');
+  const domain = value.slice(at + 1);
+  if (!/[^\p{ASCII}]/u.test(domain)) return value;
+  let ascii: string;
+  try {
+    ascii = new URL(`http://${domain}`).hostname;
+  } catch {
+    return undefined;
+  }
+  const labels = ascii.split('.');
+  const valid =
+    ASCII_DOMAIN.test(ascii) &&
+    labels.length > 1 &&
+    labels.every((label) => DOMAIN_LABEL.test(label)) &&
+    TOP_LEVEL_LABEL.test(labels.at(-1) ?? '');
+  return valid ? `${value.slice(0, at)}@${ascii}` : undefined;
 }
 
 /** A submitted value as text: absent → empty, numbers and booleans → their text, anything else → none. */
@@ -102,7 +138,11 @@ function clean(value: unknown): string {
   return (asText(value) ?? '').trim();
 }
 
-function field(check: (raw: string, cleaned: string) => string[], notText: string) {
+function field(
+  check: (raw: string, cleaned: string) => string[],
+  notText: string,
+  transform: (cleaned: string) => string = (cleaned) => cleaned,
+) {
   return z.pipe(
     z.unknown().check(
       z.superRefine((value, ctx) => {
@@ -112,20 +152,26 @@ function field(check: (raw: string, cleaned: string) => string[], notText: strin
         for (const message of errors) ctx.addIssue({ code: 'custom', message, input: value });
       }),
     ),
-    z.transform(clean),
+    z.transform((value) => transform(clean(value))),
   );
 }
 
 const feedbackSchema = z.object({
-  email: field((raw, cleaned) => {
+  email: field(
+    (raw, cleaned) => {
+      const errors: string[] = [];
+      if (CONTROL_CHARACTER.test(raw) || LONE_SURROGATE.test(raw) || !isValidEmail(cleaned))
+        errors.push(errorTexts.invalidEmail);
+      const count = characterCount(cleaned);
+      if (count > limits.emailMaxLength) errors.push(errorTexts.maxLength(limits.emailMaxLength, count));
+      return errors;
+    },
+    errorTexts.invalidEmail,
+    (cleaned) => asciiEmail(cleaned) ?? cleaned,
+  ),
+  message: field((raw, cleaned) => {
     const errors: string[] = [];
-    if (CONTROL_CHARACTER.test(raw) || !isValidEmail(cleaned)) errors.push(errorTexts.invalidEmail);
-    const count = characterCount(cleaned);
-    if (count > limits.emailMaxLength) errors.push(errorTexts.maxLength(limits.emailMaxLength, count));
-    return errors;
-  }, errorTexts.invalidEmail),
-  message: field((_raw, cleaned) => {
-    const errors: string[] = [];
+    if (LONE_SURROGATE.test(raw)) errors.push(errorTexts.invalidValue);
     const count = characterCount(cleaned);
     if (count > limits.messageMaxLength) errors.push(errorTexts.maxLength(limits.messageMaxLength, count));
     if (cleaned.includes('\u0000')) errors.push(errorTexts.nullCharacters);

@@ -1,7 +1,7 @@
 /**
  * HTTP plumbing of the API handlers (API Gateway HTTP API, payload 2.0): reading headers, content
  * negotiation, body parsing (JSON and HTML form posts, base64 bodies, charsets, the size limit) and the
- * JSON and HTML answers.
+ * JSON and HTML answers (the HTML itself is built in `views.ts`), and the cross-site check.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { limits } from './settings';
@@ -237,42 +237,52 @@ export function emptyResponse(statusCode: number, headers: Record<string, string
   return { statusCode, headers: { ...NO_STORE, ...headers }, body: '' };
 }
 
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+/** The origin (`scheme://host[:port]`) of a URL, lower-cased; undefined for `null` or a value that is no URL. */
+function originOf(value: string): string | undefined {
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? undefined : origin.toLowerCase();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * A small page in the site's look (`/styles.css`), for browsers that navigate to the API without
- * JavaScript. No inline script or style, so the site's `default-src 'self'` policy holds.
- * `title` is text (escaped here); `content` is HTML the caller built with {@link escapeHtml}.
+ * Parses the `ALLOWED_ORIGINS` setting: comma-separated origins (`https://example.com`), spaces and
+ * empty entries ignored. Throws on an entry that is not an origin, so a typo fails at load.
  */
-export function htmlPage(title: string, content: string): string {
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="color-scheme" content="light dark">',
-    `<title>${escapeHtml(title)}</title>`,
-    '<link rel="stylesheet" href="/styles.css">',
-    '</head>',
-    '<body>',
-    '<main>',
-    `<h1>${escapeHtml(title)}</h1>`,
-    content,
-    '</main>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+export function parseAllowedOrigins(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const origin = originOf(entry);
+      if (origin === undefined || origin !== entry.toLowerCase().replace(/\/$/, '')) {
+        throw new Error(`ALLOWED_ORIGINS: "${entry}" is not an origin like https://example.com`);
+      }
+      return origin;
+    });
+}
+
+/**
+ * Whether a request comes from another site's page (its form post or `fetch`), which must not be able
+ * to make this API send mail in a visitor's name. Allowed: an `Origin` in `allowedOrigins`; otherwise
+ * `Sec-Fetch-Site: same-origin` or `none` (typed or bookmarked) where the browser sends it; otherwise
+ * an `Origin` whose host is the request's own (`X-Forwarded-Host` or `Host`); and a request with
+ * neither header (curl, servers: no visitor's browser is abused). A page cannot forge these headers: a
+ * browser sets them, and a script's custom headers would need a CORS preflight this API does not grant.
+ */
+export function isCrossSite(event: APIGatewayProxyEventV2, allowedOrigins: readonly string[]): boolean {
+  const originHeader = header(event, 'origin');
+  const origin = originHeader === undefined ? undefined : originOf(originHeader);
+  if (origin !== undefined && allowedOrigins.includes(origin)) return false;
+  const site = header(event, 'sec-fetch-site')?.trim().toLowerCase();
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  if (originHeader === undefined) return false;
+  if (origin === undefined) return true;
+  const host = (header(event, 'x-forwarded-host') ?? header(event, 'host') ?? '').split(',')[0]?.trim() ?? '';
+  const { protocol } = new URL(origin);
+  // Through the scheme of the origin, so that `example.com:443` and `example.com` compare equal.
+  return host === '' || originOf(`${protocol}//${host}`) !== origin;
 }

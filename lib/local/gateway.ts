@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { escapeHtml, htmlPage } from '../../functions/commons/http';
+import { escapeHtml, htmlPage } from '../../functions/commons/views';
 import { invokeWithTimeout } from './lambda-context';
 import { LOCAL_ACCOUNT_ID } from './resources';
 

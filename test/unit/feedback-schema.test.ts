@@ -59,7 +59,7 @@ describe('validateFeedback', () => {
 
   it('accepts an email of exactly 254 characters', () => {
     // Prepare
-    const email = `${'a'.repeat(242)}@example.com`;
+    const email = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`;
 
     // Act
     const result = validateFeedback({ email, message: 'Hi' });
@@ -71,7 +71,7 @@ describe('validateFeedback', () => {
 
   it('rejects an email of 255 characters with the count', () => {
     // Prepare
-    const email = `${'a'.repeat(243)}@example.com`;
+    const email = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.com`;
 
     // Act
     const result = validateFeedback({ email, message: 'Hi' });
@@ -85,7 +85,7 @@ describe('validateFeedback', () => {
 
   it('counts the email after stripping surrounding whitespace', () => {
     // Prepare
-    const email = `   ${'a'.repeat(242)}@example.com   `;
+    const email = `   ${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com   `;
 
     // Act
     const result = validateFeedback({ email, message: 'Hi' });
@@ -179,7 +179,8 @@ describe('email address rule', () => {
     'visitor@example.com',
     'first.last@example.com',
     "o'brien+feedback@mail.example.co.uk",
-    "!#$%&'*+/=?^_`{|}~-@example.org",
+    "!#$%&'*+/=^_`{|}~?-@example.org",
+    `${'a'.repeat(64)}@example.com`,
     'USER@EXAMPLE.COM',
     'a@b.co',
     'user@sub-domain.example.com',
@@ -213,6 +214,12 @@ describe('email address rule', () => {
     ['a non-ASCII user part', 'jörg@example.com'],
     ['a display name', 'Visitor <visitor@example.com>'],
     ['a comma-separated list', 'a@example.com,b@example.com'],
+    ['a user part over 64 characters', `${'a'.repeat(65)}@example.com`],
+    ['an RFC 2047 encoded-word', '=?utf-8?q?attacker=40evil.example?=@example.com'],
+    ['an encoded-word in the domain', 'visitor@=?utf-8?q?x?=.example.com'],
+    ['a lone high surrogate', 'visitor\ud800@example.com'],
+    ['a lone low surrogate in the domain', 'visitor@exa\udc00mple.com'],
+    ['an internationalized domain without an ASCII form (bidi rule)', 'visitor@\u0661a.example.com'],
   ])('rejects %s', (_case, email) => {
     expect(isValidEmail(email)).toBe(false);
     expect(validateFeedback({ email, message: 'Hi' })).toEqual({
@@ -234,6 +241,44 @@ describe('email address rule', () => {
       success: false,
       fields: { email: [INVALID_EMAIL] },
     });
+  });
+});
+
+describe('internationalized domains', () => {
+  it.each([
+    ['user@bücher.de', 'user@xn--bcher-kva.de'],
+    ['user@例え.テスト', 'user@xn--r8jz45g.xn--zckzah'],
+    ['user@BÜCHER.de', 'user@xn--bcher-kva.de'],
+    ['User@Example.COM', 'User@Example.COM'],
+  ])('queues %s as %s, the ASCII form SES takes', (email, queued) => {
+    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+      success: true,
+      data: { email: queued, message: 'Hi' },
+    });
+  });
+});
+
+describe('ill-formed UTF-16 (a lone surrogate)', () => {
+  it.each([
+    ['a lone high surrogate', 'x \ud800'],
+    ['a lone low surrogate', '\udc00 x'],
+    ['surrogates in the wrong order', 'x \udc00\ud800 y'],
+  ])('refuses %s in the message with "Enter a valid value."', (_case, message) => {
+    expect(validateFeedback({ email: 'visitor@example.com', message })).toEqual({
+      success: false,
+      fields: { message: [errorTexts.invalidValue] },
+    });
+  });
+
+  it('refuses it in the email with "Enter a valid email address."', () => {
+    expect(validateFeedback({ email: 'visitor@example.com\ud800', message: 'Hi' })).toEqual({
+      success: false,
+      fields: { email: [INVALID_EMAIL] },
+    });
+  });
+
+  it('accepts a surrogate pair (an emoji)', () => {
+    expect(validateFeedback({ email: 'visitor@example.com', message: 'ok 😀' }).success).toBe(true);
   });
 });
 

@@ -1,14 +1,16 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler } from '../../functions/get-task';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BROWSER_ACCEPT, getTaskEvent } from '../helpers/api-event';
+import { captureLogs, loadHandler } from '../helpers/handlers';
 
-vi.hoisted(() => {
-  process.env.TASKS_TABLE_NAME = 'tasks';
-  process.env.AWS_REGION = 'us-east-1';
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let handler: Handler;
+
+beforeAll(async () => {
+  ({ handler } = await loadHandler<{ handler: Handler }>('get-task', { TASKS_TABLE_NAME: 'tasks' }));
 });
 
 const dynamodbMock = mockClient(DynamoDBClient);
@@ -37,8 +39,7 @@ function json(response: APIGatewayProxyStructuredResultV2): Record<string, unkno
 
 beforeEach(() => {
   dynamodbMock.reset();
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  captureLogs();
 });
 
 afterEach(() => {
@@ -176,7 +177,7 @@ describe('JSON (the page and API clients)', () => {
 });
 
 describe('HTML (a browser without JavaScript, after the 303)', () => {
-  it('shows the thank-you view: status in words, refresh link, send another, site styles, no inline code', async () => {
+  it('shows the status view: the state in words, refreshing itself, send another, site styles and icon, no inline code', async () => {
     // Prepare
     dynamodbMock.on(GetItemCommand).resolves({ Item: marshall({ ...successRecord, status: 'STARTED' }) });
 
@@ -192,14 +193,17 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     });
     const html = response.body ?? '';
     expect(html).toContain('<title>Thank you!</title>');
-    expect(html).toContain('We are sending your feedback now.');
-    expect(html).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Refresh</a>`);
+    expect(html).toContain('Sending…');
+    expect(html).not.toContain('STARTED');
+    expect(html).toContain('<meta http-equiv="refresh" content="3">');
+    expect(html).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Check now</a>`);
     expect(html).toContain('<a class="button" href="/">Send another</a>');
     expect(html).toContain('<link rel="stylesheet" href="/styles.css">');
+    expect(html).toContain('<link rel="icon" href="/favicon.svg"');
     expect(html).not.toMatch(/<script|<style|style=|\son[a-z]+=/i);
   });
 
-  it('says the feedback was sent, without a refresh link, once it is', async () => {
+  it('says the feedback was sent, and stops refreshing, once it is', async () => {
     // Prepare
     dynamodbMock.on(GetItemCommand).resolves({ Item: marshall(successRecord) });
 
@@ -207,8 +211,8 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
 
     // Assess
-    expect(response.body).toContain('Your feedback was sent.');
-    expect(response.body).not.toContain('Refresh');
+    expect(response.body).toContain('Sent: a copy is on its way to your inbox.');
+    expect(response.body).not.toMatch(/http-equiv="refresh"|Check now/);
   });
 
   it('escapes the failure reason', async () => {
@@ -224,7 +228,7 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
 
     // Assess
-    expect(response.body).toContain('We could not send your feedback.');
+    expect(response.body).toContain('Failed: your feedback could not be sent.');
     expect(response.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(response.body).not.toContain('<img');
   });
@@ -258,7 +262,45 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     // Assess
     expect(notFound.statusCode).toBe(404);
     expect(notFound.headers?.['Content-Type']).toBe('text/html; charset=utf-8');
+    expect(notFound.body).toContain('<h1>Feedback not found</h1>');
+    expect(notFound.body).not.toMatch(/thank/i);
     expect(invalid.statusCode).toBe(400);
     expect(invalid.body).not.toContain('<script>');
+  });
+
+  it("puts SES's daily quota in words, in the worker's message", async () => {
+    // Prepare
+    const message = 'The daily sending quota of SES is used up; the email is sent once it frees up.';
+    const waiting = { ...successRecord, status: 'RETRY', error: { type: 'DailyQuotaExceeded', message } };
+    dynamodbMock.on(GetItemCommand).resolves({ Item: marshall(waiting) });
+
+    // Act
+    const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+
+    // Assess
+    expect(response.body).toContain(message);
+    expect(response.body).not.toContain('DailyQuotaExceeded');
+    expect(response.body).toContain('<meta http-equiv="refresh" content="60">');
+  });
+
+  it('never shows the internal honeypot marker of a record', async () => {
+    // Prepare
+    const pending = {
+      taskId: TASK_ID,
+      status: 'PENDING',
+      createdAt: '2026-01-01T10:00:00.000Z',
+      attempts: 0,
+      honeypot: true,
+    };
+    dynamodbMock.on(GetItemCommand).resolves({ Item: marshall(pending) });
+
+    // Act
+    const page = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+    const json = await handler(getTaskEvent(TASK_ID));
+
+    // Assess
+    expect(page.body).toContain('Queued: waiting for a free worker.');
+    expect(page.body).not.toMatch(/honeypot/i);
+    expect(json.body).not.toMatch(/honeypot/i);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  escapeHtml,
   header,
-  htmlPage,
+  isCrossSite,
   jsonResponse,
+  parseAllowedOrigins,
   parseBody,
   parseMediaType,
   prefersHtml,
@@ -288,18 +288,69 @@ describe('responses', () => {
       body: '{"a":1}',
     });
   });
+});
 
-  it('escapes HTML', () => {
-    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+describe('isCrossSite', () => {
+  const HOST = 'feedback.example.com';
+  const post = (headers: Record<string, string>) =>
+    feedbackPostEvent({ email: 'a@example.com', message: 'Hi' }, { headers: { host: HOST, ...headers } });
+
+  it.each([
+    ['same-origin fetch (Sec-Fetch-Site)', { 'sec-fetch-site': 'same-origin', origin: `https://${HOST}` }],
+    ['a request the visitor typed (Sec-Fetch-Site: none)', { 'sec-fetch-site': 'none' }],
+    ['curl or a server: neither Origin nor Sec-Fetch-Site', {}],
+    ["an older browser: Origin of the request's own host", { origin: `https://${HOST}` }],
+    ['the default port written out', { origin: `https://${HOST}`, host: `${HOST}:443` }],
+    [
+      'behind a proxy: Origin of the forwarded host',
+      { origin: 'https://www.example.org', 'x-forwarded-host': 'www.example.org' },
+    ],
+    [
+      'the local stack (http://localhost:3000)',
+      { origin: 'http://localhost:3000', host: 'localhost:3000', 'sec-fetch-site': 'same-origin' },
+    ],
+  ])('allows %s', (_case, headers) => {
+    expect(isCrossSite(post(headers), [])).toBe(false);
   });
 
-  it('builds a page with the site stylesheet and no inline script or style', () => {
+  it.each([
+    ["another site's form post", { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ["another site's no-cors fetch", { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    [
+      'a sibling subdomain (same-site is not same-origin)',
+      { 'sec-fetch-site': 'same-site', origin: 'https://blog.example.com' },
+    ],
+    ['an older browser with a foreign Origin', { origin: 'https://evil.example' }],
+    ['an opaque origin (sandboxed frame, data: URL)', { origin: 'null' }],
+    ['another port of the same host', { origin: `https://${HOST}:8443` }],
+    ['another scheme of the same host', { origin: `http://${HOST}`, host: `${HOST}:443` }],
+  ])('refuses %s', (_case, headers) => {
+    expect(isCrossSite(post(headers), [])).toBe(true);
+  });
+
+  it('allows a cross-site post from an allowed origin, whatever the case of its host', () => {
+    // Prepare
+    const event = post({ 'sec-fetch-site': 'cross-site', origin: 'https://Partner.example' });
+
     // Act
-    const page = htmlPage('<Thanks>', '<p>ok</p>');
+    const allowed = parseAllowedOrigins(' https://partner.example , ,https://other.example');
 
     // Assess
-    expect(page).toContain('<title>&lt;Thanks&gt;</title>');
-    expect(page).toContain('<link rel="stylesheet" href="/styles.css">');
-    expect(page).not.toMatch(/<script|<style|style=/i);
+    expect(allowed).toEqual(['https://partner.example', 'https://other.example']);
+    expect(isCrossSite(event, allowed)).toBe(false);
+    expect(
+      isCrossSite(post({ 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }), allowed),
+    ).toBe(true);
+  });
+
+  it.each([['partner.example'], ['https://partner.example/path'], ['*']])(
+    'refuses the setting entry %s, which is no origin',
+    (entry) => {
+      expect(() => parseAllowedOrigins(entry)).toThrow(/ALLOWED_ORIGINS/);
+    },
+  );
+
+  it('reads an empty setting as no allowed origins', () => {
+    expect(parseAllowedOrigins('')).toEqual([]);
   });
 });

@@ -1,0 +1,217 @@
+/**
+ * The HTML views of the API, for a browser that posts the form or follows a status link without
+ * JavaScript: the form again with its values and errors, a task's status in words, and the error pages.
+ * They use the site's stylesheet and favicon and hold no inline script or style, so that the site's
+ * `default-src 'self'` policy holds; the status view refreshes itself with `<meta http-equiv="refresh">`
+ * (not a script) while the task can still change.
+ */
+import type { FeedbackFieldErrors } from './feedback-schema';
+import { limits } from './settings';
+import { isFinal, statusUrl, type TaskView } from './task-record';
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML content and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+}
+
+/** How a page behaves beyond its title and content. */
+export interface PageOptions {
+  /** Reload the page after this many seconds (a task that can still change). */
+  refreshSeconds?: number;
+}
+
+/**
+ * A small page in the site's look (`/styles.css`, `/favicon.svg`). `title` is text (escaped here);
+ * `content` is HTML the caller built with {@link escapeHtml}.
+ */
+export function htmlPage(title: string, content: string, options: PageOptions = {}): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="color-scheme" content="light dark">',
+    options.refreshSeconds === undefined
+      ? ''
+      : `<meta http-equiv="refresh" content="${Math.max(1, Math.round(options.refreshSeconds))}">`,
+    `<title>${escapeHtml(title)}</title>`,
+    '<link rel="icon" href="/favicon.svg" type="image/svg+xml">',
+    '<link rel="stylesheet" href="/styles.css">',
+    '</head>',
+    '<body>',
+    '<main>',
+    `<h1>${escapeHtml(title)}</h1>`,
+    content,
+    '</main>',
+    '</body>',
+    '</html>\n',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+const BACK_TO_FORM = '<p class="actions"><a class="button" href="/">Back to the form</a></p>';
+
+/** A page that says one thing and leads back to the form (404, 400, 403, 503). */
+export function messagePage(title: string, text: string): string {
+  return htmlPage(title, `<p>${escapeHtml(text)}</p>\n${BACK_TO_FORM}`);
+}
+
+/** What the visitor typed, to show the form again with it. */
+export interface FormValues {
+  email?: string;
+  message?: string;
+}
+
+/** The form of the page again, with the visitor's values and the errors, for a no-JavaScript post. */
+export interface FormPageOptions {
+  values: FormValues;
+  errors: FeedbackFieldErrors;
+}
+
+function fieldErrors(name: 'email' | 'message', errors: FeedbackFieldErrors): string {
+  const texts = errors[name] ?? [];
+  if (texts.length === 0) return '';
+  return texts
+    .map(
+      (text, i) =>
+        `<p id="${name}-error${i === 0 ? '' : `-${i}`}" class="field-error">${escapeHtml(text)}</p>`,
+    )
+    .join('\n');
+}
+
+function describedBy(name: 'email' | 'message', errors: FeedbackFieldErrors, extra: string[] = []): string {
+  const ids = [...extra, ...(errors[name] ?? []).map((_, i) => `${name}-error${i === 0 ? '' : `-${i}`}`)];
+  return ids.length === 0 ? '' : ` aria-describedby="${ids.join(' ')}"`;
+}
+
+function invalid(name: 'email' | 'message', errors: FeedbackFieldErrors): string {
+  return (errors[name] ?? []).length === 0 ? '' : ' aria-invalid="true"';
+}
+
+/** The 400 view of a form post: the form again, with what was typed and each field's errors beside it. */
+export function formPage({ values, errors }: FormPageOptions): string {
+  const content = [
+    '<p class="alert" role="alert">Please correct the fields marked below, then send again.</p>',
+    '<form method="post" action="/api/feedback">',
+    '<div class="field">',
+    '<label for="email">Email address</label>',
+    `<input id="email" name="email" type="email" required maxlength="${limits.emailMaxLength}" autocomplete="email" spellcheck="false" value="${escapeHtml(values.email ?? '')}"${invalid('email', errors)}${describedBy('email', errors)}>`,
+    fieldErrors('email', errors),
+    '</div>',
+    '<div class="field">',
+    '<label for="message">Message</label>',
+    `<p id="message-hint" class="hint">Up to ${limits.messageMaxLength} characters.</p>`,
+    `<textarea id="message" name="message" required maxlength="${limits.messageMaxLength}" rows="6"${invalid('message', errors)}${describedBy('message', errors, ['message-hint'])}>`,
+    // A newline right after <textarea> is dropped by the parser: the first one keeps the value's own.
+    `${escapeHtml(values.message ?? '')}</textarea>`,
+    fieldErrors('message', errors),
+    '</div>',
+    '<div class="honeypot" aria-hidden="true">',
+    '<label for="website">Leave this empty</label>',
+    '<input id="website" name="website" type="text" tabindex="-1" autocomplete="off">',
+    '</div>',
+    '<button type="submit">Submit</button>',
+    '</form>',
+  ];
+  return htmlPage('Please check your feedback', content.filter((line) => line !== '').join('\n'));
+}
+
+/** The worker's error type while SES's daily quota holds a task back (a RETRY that waits hours). */
+const DAILY_QUOTA_ERROR_TYPE = 'DailyQuotaExceeded';
+
+/** Seconds between the status view's own reloads: soon while the task moves, rarely while the quota holds it. */
+const REFRESH_SECONDS = { moving: 3, quota: 60 } as const;
+
+/** A task's state as the status view puts it: a step, a sentence, and why when it is not going well. */
+interface StatusWords {
+  step: string;
+  text: string;
+  reason?: string;
+}
+
+function statusWords(task: TaskView): StatusWords {
+  switch (task.status) {
+    case 'PENDING':
+      return { step: 'Queued', text: 'Queued: waiting for a free worker.' };
+    case 'STARTED':
+      return {
+        step: 'Sending',
+        text: task.attempts > 1 ? `Sending (attempt ${task.attempts})…` : 'Sending…',
+        reason: 'The slow step can take a minute. You can close this page: your feedback goes out anyway.',
+      };
+    case 'RETRY':
+      if (task.error?.type === DAILY_QUOTA_ERROR_TYPE) {
+        return {
+          step: 'Waiting',
+          text: 'Waiting: we have sent as many emails as we may today.',
+          reason: task.error.message,
+        };
+      }
+      return {
+        step: 'Retrying',
+        text: 'Retrying: the last try did not go through; we try again shortly.',
+        reason: task.error?.message,
+      };
+    case 'SUCCESS':
+      return { step: 'Sent', text: 'Sent: a copy is on its way to your inbox.' };
+    case 'FAILURE':
+      return {
+        step: 'Failed',
+        text: 'Failed: your feedback could not be sent.',
+        reason: task.error?.message,
+      };
+  }
+}
+
+/**
+ * The no-JavaScript status view of an existing task: its state in words, reloading itself until the
+ * task is done, with a link to check at once and one to send another feedback.
+ */
+export function taskStatusPage(task: TaskView): string {
+  const words = statusWords(task);
+  const final = isFinal(task.status);
+  const lines = [
+    '<p class="lead">We got your feedback.</p>',
+    `<p class="status" role="status">${escapeHtml(words.text)}</p>`,
+    words.reason === undefined ? '' : `<p class="reason">${escapeHtml(words.reason)}</p>`,
+    '<dl class="facts">',
+    '<dt>Step</dt>',
+    `<dd>${escapeHtml(words.step)}</dd>`,
+    '<dt>Reference</dt>',
+    `<dd><code>${escapeHtml(task.taskId)}</code></dd>`,
+    '</dl>',
+    final ? '' : '<p class="hint">This page updates by itself.</p>',
+    '<p class="actions">',
+    final ? '' : `<a class="button" href="${escapeHtml(statusUrl(task.taskId))}">Check now</a>`,
+    '<a class="button" href="/">Send another</a>',
+    '</p>',
+  ];
+  const refreshSeconds = final
+    ? undefined
+    : task.error?.type === DAILY_QUOTA_ERROR_TYPE
+      ? REFRESH_SECONDS.quota
+      : REFRESH_SECONDS.moving;
+  return htmlPage(
+    'Thank you!',
+    lines.filter((line) => line !== '').join('\n'),
+    refreshSeconds === undefined ? {} : { refreshSeconds },
+  );
+}
+
+/** The view of a task id that has no record (never existed, or expired): no thanks, since nothing was received. */
+export function taskNotFoundPage(): string {
+  return messagePage(
+    'Feedback not found',
+    'There is no feedback at this address. Feedback is kept for a few days only; you can send a new one.',
+  );
+}

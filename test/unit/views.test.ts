@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskView } from '../../functions/commons/task-record';
+import {
+  escapeHtml,
+  formPage,
+  htmlPage,
+  messagePage,
+  taskNotFoundPage,
+  taskStatusPage,
+} from '../../functions/commons/views';
+
+const TASK_ID = '3f1c2b9a-7d4e-4c1b-9a2f-0e8d7c6b5a49';
+const INLINE_CODE = /<script|<style|style=|\son[a-z]+=/i;
+const REFRESH = /<meta http-equiv="refresh" content="(\d+)">/;
+
+function task(view: Partial<TaskView> = {}): TaskView {
+  return { taskId: TASK_ID, status: 'PENDING', createdAt: '2026-01-01T10:00:00.000Z', attempts: 0, ...view };
+}
+
+describe('htmlPage', () => {
+  it('escapes HTML', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  it('builds a page with the site stylesheet and favicon, and no inline script or style', () => {
+    // Act
+    const page = htmlPage('<Thanks>', '<p>ok</p>');
+
+    // Assess
+    expect(page).toContain('<title>&lt;Thanks&gt;</title>');
+    expect(page).toContain('<link rel="stylesheet" href="/styles.css">');
+    expect(page).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml">');
+    expect(page).not.toMatch(REFRESH);
+    expect(page).not.toMatch(INLINE_CODE);
+  });
+
+  it('refreshes itself when asked to', () => {
+    expect(htmlPage('Wait', '', { refreshSeconds: 3 })).toMatch(REFRESH);
+  });
+});
+
+describe('formPage (a no-JavaScript post the API refused)', () => {
+  it('shows the form again with the typed values, escaped, and each error beside its field', () => {
+    // Act
+    const page = formPage({
+      values: { email: 'a"><script>@x', message: '\nFirst line\n</textarea><b>bold</b>' },
+      errors: { email: ['Enter a valid email address.'] },
+    });
+
+    // Assess
+    expect(page).toContain('<label for="email">Email address</label>');
+    expect(page).toContain('value="a&quot;&gt;&lt;script&gt;@x"');
+    expect(page).toContain('aria-invalid="true" aria-describedby="email-error"');
+    expect(page).toContain('<p id="email-error" class="field-error">Enter a valid email address.</p>');
+    expect(page).toContain('>\n\nFirst line\n&lt;/textarea&gt;&lt;b&gt;bold&lt;/b&gt;</textarea>');
+    expect(page).toContain('<form method="post" action="/api/feedback">');
+    expect(page).toContain('name="website"');
+    expect(page).not.toContain('id="message-error"');
+    expect(page).not.toMatch(INLINE_CODE);
+  });
+
+  it('links every error of a field to it', () => {
+    // Act
+    const page = formPage({
+      values: {},
+      errors: { message: ['Enter a valid value.', 'Null characters are not allowed.'] },
+    });
+
+    // Assess
+    expect(page).toContain('aria-describedby="message-hint message-error message-error-1"');
+    expect(page).toContain(
+      '<p id="message-error-1" class="field-error">Null characters are not allowed.</p>',
+    );
+  });
+});
+
+describe('taskStatusPage', () => {
+  it.each([
+    ['PENDING', 'Queued: waiting for a free worker.', 'Queued'],
+    ['STARTED', 'Sending…', 'Sending'],
+    ['RETRY', 'Retrying: the last try did not go through; we try again shortly.', 'Retrying'],
+  ] as const)('says %s in words and refreshes itself while it can change', (status, text, step) => {
+    // Act
+    const page = taskStatusPage(task({ status, attempts: 1 }));
+
+    // Assess
+    expect(page).toContain(text);
+    expect(page).toContain(`<dd>${step}</dd>`);
+    expect(page).not.toContain(`>${status}<`);
+    expect(page.match(REFRESH)?.[1]).toBe('3');
+    expect(page).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Check now</a>`);
+    expect(page).toContain('<link rel="icon" href="/favicon.svg"');
+    expect(page).not.toMatch(INLINE_CODE);
+  });
+
+  it.each([
+    ['SUCCESS', 'Sent: a copy is on its way to your inbox.'],
+    ['FAILURE', 'Failed: your feedback could not be sent.'],
+  ] as const)('stops refreshing once %s', (status, text) => {
+    // Act
+    const page = taskStatusPage(task({ status }));
+
+    // Assess
+    expect(page).toContain(text);
+    expect(page).not.toMatch(REFRESH);
+    expect(page).not.toContain('Check now');
+    expect(page).toContain('<a class="button" href="/">Send another</a>');
+  });
+
+  it("puts SES's daily quota in words and looks again once a minute", () => {
+    // Prepare
+    const message = 'The daily sending quota of SES is used up; the email is sent once it frees up.';
+
+    // Act
+    const page = taskStatusPage(task({ status: 'RETRY', error: { type: 'DailyQuotaExceeded', message } }));
+
+    // Assess
+    expect(page).toContain('Waiting: we have sent as many emails as we may today.');
+    expect(page).toContain(message);
+    expect(page).not.toContain('DailyQuotaExceeded');
+    expect(page.match(REFRESH)?.[1]).toBe('60');
+  });
+
+  it('escapes the failure reason', () => {
+    // Act
+    const page = taskStatusPage(
+      task({ status: 'FAILURE', error: { type: 'X', message: '<img src=x onerror=alert(1)>' } }),
+    );
+
+    // Assess
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(page).not.toContain('<img');
+  });
+});
+
+describe('error pages', () => {
+  it('an unknown task: not found, and no thanks', () => {
+    // Act
+    const page = taskNotFoundPage();
+
+    // Assess
+    expect(page).toContain('<h1>Feedback not found</h1>');
+    expect(page).not.toMatch(/thank/i);
+  });
+
+  it('a message page leads back to the form', () => {
+    expect(messagePage('Oops', 'a < b')).toContain('<p>a &lt; b</p>');
+    expect(messagePage('Oops', '')).toContain('<a class="button" href="/">Back to the form</a>');
+  });
+});
