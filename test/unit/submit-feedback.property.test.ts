@@ -6,19 +6,20 @@
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { characterCount, validateFeedback } from '../../functions/commons/feedback-schema';
 import { TASK_ID_PATTERN } from '../../functions/commons/task-record';
-import { handler } from '../../functions/submit-feedback';
-import { apiEvent, BROWSER_ACCEPT } from '../helpers/api-event';
+import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event';
+import { captureLogs, loadHandler } from '../helpers/handlers';
 
-vi.hoisted(() => {
-  process.env.TASKS_TABLE_NAME = 'tasks';
-  process.env.FEEDBACK_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/feedback';
-  process.env.AWS_REGION = 'us-east-1';
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let handler: Handler;
+
+beforeAll(async () => {
+  ({ handler } = await loadHandler<{ handler: Handler }>('submit-feedback'));
 });
 
 const dynamodbMock = mockClient(DynamoDBClient);
@@ -150,7 +151,9 @@ const request = fc.record({
     fc.oneof(fc.constantFrom(BROWSER_ACCEPT, 'application/json', '*/*', 'text/html'), fc.string()),
   ),
   headers: fc.dictionary(
-    fc.string({ minLength: 1, maxLength: 20 }).filter((name) => !/^(content-type|accept)$/i.test(name)),
+    fc
+      .string({ minLength: 1, maxLength: 20 })
+      .filter((name) => !/^(content-type|accept|origin|sec-fetch-site|host|x-forwarded-host)$/i.test(name)),
     fc.string(),
     { maxKeys: 3 },
   ),
@@ -248,6 +251,7 @@ function assertQueueable(message: { email: unknown; message: unknown }): void {
   expect(text).toBe(text.trim());
   expect(text).not.toBe('');
   expect(text).not.toContain('\u0000');
+  expect(`${email}${text}`).not.toMatch(/\p{Cs}/u);
   expect(characterCount(text)).toBeLessThanOrEqual(5000);
   expect(validateFeedback({ email, message: text })).toEqual({
     success: true,
@@ -264,8 +268,7 @@ function certainlyHoneypot(input: Request): boolean {
 }
 
 beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  captureLogs();
 });
 
 afterEach(() => {
@@ -297,7 +300,12 @@ describe('POST /api/feedback over arbitrary requests', () => {
           expect(puts).toHaveLength(0);
           return;
         }
-        expect(sends.length).toBe(puts.length);
+        // Every accepted submission has its record; a bot's (honeypot) record is marked and queues nothing.
+        expect(puts).toHaveLength(1);
+        expect(sends.length).toBeLessThanOrEqual(1);
+        const written = unmarshall(puts[0]?.args[0].input.Item ?? {});
+        expect(response.headers?.Location).toBe(`/api/tasks/${written.taskId}`);
+        expect(written.honeypot === true).toBe(sends.length === 0);
         if (certainlyHoneypot(input)) expect(sends).toHaveLength(0);
         for (const send of sends) {
           const queued = JSON.parse(send.args[0].input.MessageBody ?? '');
@@ -311,6 +319,77 @@ describe('POST /api/feedback over arbitrary requests', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('never accepts ill-formed UTF-16: a lone surrogate anywhere gets the Django field error', async () => {
+    const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string(),
+        loneSurrogate,
+        fc.string(),
+        fc.constantFrom('email', 'message'),
+        async (before, surrogate, after, field) => {
+          // Prepare
+          dynamodbMock.reset();
+          sqsMock.reset();
+          const value = `${before}${surrogate}${after}`;
+          fc.pre(/\p{Cs}/u.test(value));
+          const body = { email: 'visitor@example.com', message: 'Hello', [field]: value };
+
+          // Act
+          const response = await handler(feedbackPostEvent(body));
+
+          // Assess
+          expect(response.statusCode).toBe(400);
+          const answer = JSON.parse(response.body ?? '');
+          const text = field === 'email' ? 'Enter a valid email address.' : 'Enter a valid value.';
+          expect(answer.fields[field]).toContain(text);
+          expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+          expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('under any outage, 202 means recorded and queued, and a 503 leaves no message without its record', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        async (tableDown, queueDown, deleteFails) => {
+          // Prepare
+          dynamodbMock.reset();
+          sqsMock.reset();
+          if (tableDown) dynamodbMock.on(PutItemCommand).rejects(new Error('table down'));
+          else dynamodbMock.on(PutItemCommand).resolves({});
+          if (deleteFails) dynamodbMock.on(DeleteItemCommand).rejects(new Error('table down'));
+          else dynamodbMock.on(DeleteItemCommand).resolves({});
+          if (queueDown) sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+          else sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
+
+          // Act
+          const response = await handler(feedbackPostEvent({ email: 'visitor@example.com', message: 'Hi' }));
+
+          // Assess
+          const sends = sqsMock.commandCalls(SendMessageCommand).length;
+          const deletes = dynamodbMock.commandCalls(DeleteItemCommand).length;
+          if (!tableDown && !queueDown) {
+            expect(response.statusCode).toBe(202);
+            expect(sends).toBe(1);
+            expect(deletes).toBe(0);
+            return;
+          }
+          expect(response.statusCode).toBe(503);
+          expect(response.headers?.['Retry-After']).toBe('5');
+          if (tableDown) expect(sends).toBe(0);
+          else expect(deletes).toBe(1);
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

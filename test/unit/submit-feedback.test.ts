@@ -6,19 +6,26 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TASK_ID_PATTERN } from '../../functions/commons/task-record';
-import { handler } from '../../functions/submit-feedback';
 import { BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event';
+import { type CapturedLogs, captureLogs, loadHandler, TEST_ENV } from '../helpers/handlers';
 
-vi.hoisted(() => {
-  process.env.TASKS_TABLE_NAME = 'tasks';
-  process.env.FEEDBACK_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/feedback';
-  process.env.TASK_TTL_DAYS = '7';
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  process.env.AWS_REGION = 'us-east-1';
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const ENV = { TASKS_TABLE_NAME: 'tasks', POWERTOOLS_LOG_LEVEL: 'DEBUG' };
+
+async function loadSubmit(env: Record<string, string> = {}): Promise<Handler> {
+  const module = await loadHandler<{ handler: Handler }>('submit-feedback', { ...ENV, ...env });
+  return module.handler;
+}
+
+let handler: Handler;
+
+beforeAll(async () => {
+  handler = await loadSubmit();
 });
 
 const dynamodbMock = mockClient(DynamoDBClient);
@@ -28,26 +35,17 @@ const EMAIL = 'visitor@example.com';
 const MESSAGE = 'Loved the tutorial!';
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';
+const INVALID_VALUE = 'Enter a valid value.';
 
-/** Everything the handler writes (Powertools logs and EMF metrics), one JSON document a line. */
-let output: string[] = [];
+/** Everything the handler writes (Powertools logs and EMF metrics). */
+let logs: CapturedLogs;
 
 function logLines(): Record<string, unknown>[] {
-  return output
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return logs.lines();
 }
 
 function metricsEmitted(): { name: string; reason?: unknown }[] {
-  return logLines()
-    .filter((line) => '_aws' in line)
-    .flatMap((line) => {
-      const aws = line._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
-      return aws.CloudWatchMetrics.flatMap((group) =>
-        group.Metrics.map((metric) => ({ name: metric.Name, reason: line.reason })),
-      );
-    });
+  return logs.metrics().map(({ name, line }) => ({ name, reason: line.reason }));
 }
 
 function json(response: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
@@ -66,13 +64,7 @@ beforeEach(() => {
   dynamodbMock.on(PutItemCommand).resolves({});
   dynamodbMock.on(DeleteItemCommand).resolves({});
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'message-1' });
-  output = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-      output.push(String(chunk));
-      return true;
-    });
-  }
+  logs = captureLogs();
 });
 
 afterEach(() => {
@@ -113,7 +105,7 @@ describe('accepted feedback', () => {
       expiresAt: Math.floor(Date.parse(item.createdAt) / 1000) + 7 * 24 * 3600,
     });
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
-      QueueUrl: process.env.FEEDBACK_QUEUE_URL,
+      QueueUrl: TEST_ENV.FEEDBACK_QUEUE_URL,
     });
     expect(queuedMessages()).toEqual([
       { taskId: body.taskId, email: EMAIL, message: MESSAGE, createdAt: item.createdAt },
@@ -122,12 +114,12 @@ describe('accepted feedback', () => {
     expect(metricsEmitted()).toEqual([{ name: 'FeedbackAccepted', reason: undefined }]);
   });
 
-  it('writes the record and sends the message concurrently, not one after the other', async () => {
+  it('writes the record before it sends the message (a message never exists without its record)', async () => {
     // Prepare
-    let sentBeforeRecordWritten = false;
+    let sentBeforeRecordWritten: boolean | undefined;
     dynamodbMock.on(PutItemCommand).callsFake(async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      sentBeforeRecordWritten = sqsMock.commandCalls(SendMessageCommand).length === 1;
+      sentBeforeRecordWritten = sqsMock.commandCalls(SendMessageCommand).length > 0;
       return {};
     });
 
@@ -136,7 +128,17 @@ describe('accepted feedback', () => {
 
     // Assess
     expect(response.statusCode).toBe(202);
-    expect(sentBeforeRecordWritten).toBe(true);
+    expect(sentBeforeRecordWritten).toBe(false);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+  });
+
+  it('queues an internationalized domain in its ASCII form', async () => {
+    // Act
+    const response = await handler(feedbackPostEvent({ email: 'jan@bücher.de', message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(queuedMessages()).toMatchObject([{ email: 'jan@xn--bcher-kva.de' }]);
   });
 
   it('accepts an HTML form post (urlencoded) from a script', async () => {
@@ -203,7 +205,7 @@ describe('accepted feedback', () => {
 
   it('escapes the characters SQS refuses so that the message is sent intact', async () => {
     // Prepare
-    const text = 'odd \uFFFF \uFFFE \u0001 \ud800 end';
+    const text = 'odd \uFFFF \uFFFE \u0001 end';
 
     // Act
     const response = await handler(feedbackPostEvent({ email: EMAIL, message: text }));
@@ -224,7 +226,7 @@ describe('accepted feedback', () => {
     const response = await handler(feedbackPostEvent({ email: secretEmail, message: secretMessage }));
 
     // Assess
-    const all = output.join('');
+    const all = logs.text();
     expect(all).not.toContain(secretEmail);
     expect(all).not.toContain(secretMessage);
     expect(logLines()).toContainEqual(
@@ -235,7 +237,7 @@ describe('accepted feedback', () => {
   it("does not carry a task id over to the next invocation's logs", async () => {
     // Prepare
     await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
-    output = [];
+    logs.clear();
 
     // Act
     await handler(feedbackPostEvent({ email: 'nope', message: MESSAGE }));
@@ -274,9 +276,11 @@ describe('browser navigation (no JavaScript)', () => {
     expect(response.statusCode).toBe(202);
   });
 
-  it('shows the errors on a small HTML page for an invalid navigation, escaped', async () => {
+  it('shows the form again with the typed values (escaped) and the errors, for an invalid navigation', async () => {
     // Prepare
-    const event = feedbackPostEvent('email=%3Cscript%3E&message=', { headers: { accept: BROWSER_ACCEPT } });
+    const event = feedbackPostEvent('email=%3Cscript%3E&message=My+long+text%0Ahere&website=', {
+      headers: { accept: BROWSER_ACCEPT },
+    });
 
     // Act
     const response = await handler(event);
@@ -284,15 +288,18 @@ describe('browser navigation (no JavaScript)', () => {
     // Assess
     expect(response.statusCode).toBe(400);
     expect(response.headers?.['Content-Type']).toBe('text/html; charset=utf-8');
-    expect(response.body).toContain(`Email Address: ${INVALID_EMAIL}`);
-    expect(response.body).toContain(`Message: ${REQUIRED}`);
+    expect(response.body).toContain('<label for="email">Email address</label>');
+    expect(response.body).toContain('value="&lt;script&gt;"');
+    expect(response.body).toContain(`<p id="email-error" class="field-error">${INVALID_EMAIL}</p>`);
+    expect(response.body).toContain('My long text\nhere</textarea>');
+    expect(response.body).not.toContain('id="message-error"');
     expect(response.body).not.toMatch(/<script|<style|style=/i);
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
   });
 });
 
 describe('invalid feedback', () => {
-  const tooLongEmail = `${'a'.repeat(250)}@example.com`;
+  const tooLongEmail = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.com`;
   it.each([
     ['email missing', { message: MESSAGE }, { email: [REQUIRED] }],
     ['email blank', { email: '  ', message: MESSAGE }, { email: [REQUIRED] }],
@@ -307,7 +314,7 @@ describe('invalid feedback', () => {
     [
       'email too long',
       { email: tooLongEmail, message: MESSAGE },
-      { email: ['Ensure this value has at most 254 characters (it has 262).'] },
+      { email: ['Ensure this value has at most 254 characters (it has 258).'] },
     ],
     ['message missing', { email: EMAIL }, { message: [REQUIRED] }],
     ['message blank after trimming', { email: EMAIL, message: ' \n\t ' }, { message: [REQUIRED] }],
@@ -322,6 +329,22 @@ describe('invalid feedback', () => {
       { message: ['Ensure this value has at most 5000 characters (it has 5003).'] },
     ],
     ['both missing', {}, { email: [REQUIRED], message: [REQUIRED] }],
+    ['a lone surrogate in the message', { email: EMAIL, message: 'x \ud800' }, { message: [INVALID_VALUE] }],
+    [
+      'a lone surrogate in the email',
+      { email: `${EMAIL}\udfff`, message: MESSAGE },
+      { email: [INVALID_EMAIL] },
+    ],
+    [
+      'an encoded-word in the email',
+      { email: '=?utf-8?q?x?=@example.com', message: MESSAGE },
+      { email: [INVALID_EMAIL] },
+    ],
+    [
+      'a user part over 64 characters',
+      { email: `${'u'.repeat(65)}@example.com`, message: MESSAGE },
+      { email: [INVALID_EMAIL] },
+    ],
   ])('400 invalid_feedback: %s', async (_case, input, fields) => {
     // Act
     const response = await handler(feedbackPostEvent(input));
@@ -403,7 +426,7 @@ describe('bodies that cannot be read', () => {
 });
 
 describe('honeypot', () => {
-  it('answers a bot as if accepted, and stores and queues nothing', async () => {
+  it('answers a bot as if accepted, with a task record whose status URL answers, and queues nothing', async () => {
     // Act
     const response = await handler(
       feedbackPostEvent({ email: EMAIL, message: MESSAGE, website: 'http://spam.example' }),
@@ -418,21 +441,117 @@ describe('honeypot', () => {
       statusUrl: `/api/tasks/${body.taskId}`,
     });
     expect(response.headers?.Location).toBe(body.statusUrl);
-    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+    const item = unmarshall(dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {});
+    expect(item).toMatchObject({ taskId: body.taskId, status: 'PENDING', attempts: 0, honeypot: true });
+    expect(item).not.toHaveProperty('email');
+    expect(item).not.toHaveProperty('message');
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
     expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'honeypot' }]);
   });
 
-  it('answers a navigating bot with the usual 303, even when its feedback is invalid', async () => {
+  it('answers a navigating bot with the usual 303 to a status URL that answers', async () => {
     // Act
     const response = await handler(
-      feedbackPostEvent('email=x&message=&website=buy+now', { headers: { accept: BROWSER_ACCEPT } }),
+      feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi&website=buy+now`, {
+        headers: { accept: BROWSER_ACCEPT },
+      }),
     );
 
     // Assess
     expect(response.statusCode).toBe(303);
-    expect(response.headers?.Location).toMatch(/^\/api\/tasks\/[0-9a-f-]{36}$/);
+    const item = unmarshall(dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {});
+    expect(response.headers?.Location).toBe(`/api/tasks/${item.taskId}`);
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it('validates a bot like anyone (the honeypot is looked at after validation)', async () => {
+    // Act
+    const response = await handler(feedbackPostEvent({ email: 'x', message: '', website: 'buy now' }));
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toEqual({
+      error: 'invalid_feedback',
+      fields: { email: [INVALID_EMAIL], message: [REQUIRED] },
+    });
+    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  it('answers a bot 503 like anyone when the table is down', async () => {
+    // Prepare
+    dynamodbMock.on(PutItemCommand).rejects(new Error('table down'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE, website: 'x' }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+  });
+});
+
+describe('cross-site posts', () => {
+  const HOST = 'feedback.example.com';
+  const post = (
+    headers: Record<string, string>,
+    body: object | string = { email: EMAIL, message: MESSAGE },
+  ) => feedbackPostEvent(body, { headers: { host: HOST, ...headers } });
+
+  it.each([
+    ["another site's form post", { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ['an older browser with a foreign Origin', { origin: 'https://evil.example' }],
+  ])('refuses %s with 403 cross_site, and records and queues nothing', async (_case, headers) => {
+    // Act
+    const response = await handler(post(headers));
+
+    // Assess
+    expect(response.statusCode).toBe(403);
+    expect(json(response)).toEqual({ error: 'cross_site', message: expect.any(String) });
+    expect(dynamodbMock).not.toHaveReceivedCommand(PutItemCommand);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'cross_site' }]);
+  });
+
+  it("answers another site's plain form post (a navigation) with a page", async () => {
+    // Act
+    const response = await handler(
+      post(
+        { 'sec-fetch-site': 'cross-site', origin: 'null', accept: BROWSER_ACCEPT },
+        `email=${encodeURIComponent(EMAIL)}&message=Hi`,
+      ),
+    );
+
+    // Assess
+    expect(response.statusCode).toBe(403);
+    expect(response.headers?.['Content-Type']).toBe('text/html; charset=utf-8');
+    expect(response.body).toContain('Feedback can only be sent from our own page.');
+  });
+
+  it.each([
+    ['the page itself', { 'sec-fetch-site': 'same-origin', origin: `https://${HOST}` }],
+    ['curl (neither header)', {}],
+    ['an older browser on the same host', { origin: `https://${HOST}` }],
+  ])('accepts %s', async (_case, headers) => {
+    expect((await handler(post(headers))).statusCode).toBe(202);
+  });
+
+  it('accepts a post from an origin in ALLOWED_ORIGINS', async () => {
+    // Prepare
+    const allowing = await loadSubmit({ ALLOWED_ORIGINS: 'https://partner.example,https://other.example' });
+
+    // Act
+    const partner = await allowing(
+      post({ 'sec-fetch-site': 'cross-site', origin: 'https://partner.example' }),
+    );
+    const stranger = await allowing(post({ 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }));
+
+    // Assess
+    expect(partner.statusCode).toBe(202);
+    expect(stranger.statusCode).toBe(403);
+  });
+
+  it('fails at load on an ALLOWED_ORIGINS entry that is no origin', async () => {
+    await expect(loadSubmit({ ALLOWED_ORIGINS: 'partner.example' })).rejects.toThrow(/ALLOWED_ORIGINS/);
   });
 });
 
@@ -497,8 +616,8 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
   });
 
   it.each([
-    ['table down: 503, nothing to remove (the worker drops the message: it finds no record)', false],
-    ['both down: 503', true],
+    ['table down: 503 and nothing queued', false],
+    ['both down: 503 and nothing queued', true],
   ])('%s', async (_case, queueDown) => {
     // Prepare
     dynamodbMock.on(PutItemCommand).rejects(new Error('table down'));
@@ -510,7 +629,10 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     // Assess
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['Retry-After']).toBe('5');
+    expect(json(response)).toMatchObject({ error: 'service_unavailable' });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
     expect(dynamodbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+    expect(metricsEmitted()).toEqual([{ name: 'FeedbackRejected', reason: 'unavailable' }]);
   });
 
   it('a browser navigation gets an HTML 503 page with Retry-After', async () => {
@@ -540,6 +662,6 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     await handler(feedbackPostEvent({ email: 'hidden@example.com', message: 'hidden words' }));
 
     // Assess
-    expect(output.join('')).not.toMatch(/hidden@example\.com|hidden words/);
+    expect(logs.text()).not.toMatch(/hidden@example\.com|hidden words/);
   });
 });
