@@ -4,7 +4,12 @@ import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
+  LAMBDA_MAX_TIMEOUT_SECONDS,
   LOCAL_SENDER_EMAIL,
+  queue,
+  SizingError,
+  type WorkerSizing,
+  workerSizing,
 } from '../functions/commons/settings';
 
 /** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
@@ -13,7 +18,8 @@ export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;
 /** Once a day at 08:00 UTC, after the day it reports on (UTC) has ended. */
 export const DEFAULT_REPORT_SCHEDULE = 'cron(0 8 * * ? *)';
 
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+/** A task record must outlive its message: the queue can deliver it until the end of its retention. */
+export const MIN_TASK_TTL_DAYS = Math.ceil(queue.retentionSeconds / 86_400) + 1;
 
 /** The deployment's settings, read from CDK context (`-c key=value` or `cdk.json`). */
 export interface FeedbackConfig {
@@ -39,6 +45,8 @@ export interface FeedbackConfig {
   apiBurstLimit: number;
   /** Origins allowed by CORS; empty (the default) means CORS off: the page is same-origin. */
   allowedOrigins: string[];
+  /** The worker's concurrency, batch, pace, timeout and lease, derived from the SES rate (or `workerConcurrency`). */
+  worker: WorkerSizing;
 }
 
 /** The context keys this app reads. */
@@ -53,6 +61,7 @@ export const CONTEXT_KEYS = [
   'apiRateLimit',
   'apiBurstLimit',
   'allowedOrigins',
+  'workerConcurrency',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -139,30 +148,62 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
     max: 5_000,
     integer: true,
   });
+  // The worker's timeout is the work, the batch's paced sends and headroom; workerSizing checks the sum.
+  const workSeconds = number('workSeconds', get('workSeconds'), DEFAULT_WORK_SECONDS, {
+    min: 0,
+    max: LAMBDA_MAX_TIMEOUT_SECONDS - consumer.headroomSeconds,
+    integer: true,
+  });
+  const notifyEmail = email('notifyEmail', get('notifyEmail'));
+  const sesMaxSendRate = number('sesMaxSendRate', get('sesMaxSendRate'), DEFAULT_SES_MAX_SEND_RATE, {
+    min: 0.1,
+    max: 1_000,
+    integer: false,
+  });
+  const concurrency = text('workerConcurrency', get('workerConcurrency'));
+  const maxConcurrency =
+    concurrency === undefined
+      ? undefined
+      : number('workerConcurrency', concurrency, consumer.minConcurrency, {
+          min: consumer.minConcurrency,
+          max: consumer.maxConcurrency,
+          integer: true,
+        });
   return {
     senderEmail: senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
     senderEmailIsPlaceholder: senderEmail === undefined,
-    // The worker's timeout is work + headroom and must stay within Lambda's 900 s.
-    workSeconds: number('workSeconds', get('workSeconds'), DEFAULT_WORK_SECONDS, {
-      min: 0,
-      max: LAMBDA_MAX_TIMEOUT_SECONDS - consumer.headroomSeconds,
-      integer: true,
-    }),
+    workSeconds,
     taskTtlDays: number('taskTtlDays', get('taskTtlDays'), DEFAULT_TASK_TTL_DAYS, {
-      min: 1,
+      min: MIN_TASK_TTL_DAYS,
       max: 365,
       integer: true,
     }),
-    notifyEmail: email('notifyEmail', get('notifyEmail')),
+    notifyEmail,
     alarmEmail: email('alarmEmail', get('alarmEmail')),
     reportSchedule,
-    sesMaxSendRate: number('sesMaxSendRate', get('sesMaxSendRate'), DEFAULT_SES_MAX_SEND_RATE, {
-      min: 0.1,
-      max: 1_000,
-      integer: false,
-    }),
+    sesMaxSendRate,
     apiRateLimit,
     apiBurstLimit,
     allowedOrigins: origins(get('allowedOrigins')),
+    worker: sizeWorker({
+      workSeconds,
+      sesMaxSendRate,
+      emailsPerTask: notifyEmail === undefined ? 1 : 2,
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    }),
   };
+}
+
+/** {@link workerSizing}, its refusal turned into a {@link ConfigError} naming the context keys involved. */
+function sizeWorker(input: Parameters<typeof workerSizing>[0]): WorkerSizing {
+  try {
+    return workerSizing(input);
+  } catch (error) {
+    if (!(error instanceof SizingError)) throw error;
+    throw new ConfigError(
+      `Context workSeconds=${input.workSeconds}, sesMaxSendRate=${input.sesMaxSendRate}` +
+        `${input.maxConcurrency === undefined ? '' : `, workerConcurrency=${input.maxConcurrency}`}` +
+        ` cannot work: ${error.message}`,
+    );
+  }
 }

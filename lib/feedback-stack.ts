@@ -1,6 +1,5 @@
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { visibilityTimeoutSeconds } from '../functions/commons/settings';
 import type { FeedbackConfig } from './config';
 import { DailyReport } from './constructs/daily-report';
 import { EmailWorker } from './constructs/email-worker';
@@ -49,6 +48,7 @@ export class FeedbackStack extends Stack {
       sender: this.sender,
       workSeconds: config.workSeconds,
       sesMaxSendRate: config.sesMaxSendRate,
+      sizing: config.worker,
       notifyEmail: config.notifyEmail,
     });
     this.api = new FeedbackApi(this, 'FeedbackApi', {
@@ -73,7 +73,7 @@ export class FeedbackStack extends Stack {
       httpApi: this.api.httpApi,
       queue: this.worker.queue,
       deadLetterQueue: this.worker.deadLetterQueue,
-      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(config.workSeconds)),
+      visibilityTimeout: Duration.seconds(config.worker.visibilityTimeoutSeconds),
       worker: this.worker.function,
       apiFunctions: [this.api.submitFeedback, this.api.getTask],
       reportFunction: this.report?.function,

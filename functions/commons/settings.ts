@@ -16,8 +16,11 @@ export const METRICS_NAMESPACE = 'ServerlessFeedback';
 /** Seconds of simulated slow work before sending (the seed's `sleep(20)`). */
 export const DEFAULT_WORK_SECONDS = 20;
 
-/** Days a task record lives before DynamoDB's TTL removes it. */
-export const DEFAULT_TASK_TTL_DAYS = 7;
+/**
+ * Days a task record lives before DynamoDB's TTL removes it: longer than the queue keeps a message, so
+ * that no record expires while its message can still be delivered (the worker needs the record).
+ */
+export const DEFAULT_TASK_TTL_DAYS = 15;
 
 /** The sender used by the local stack (the seed's `support@example.com`). */
 export const LOCAL_SENDER_EMAIL = 'support@example.com';
@@ -117,29 +120,20 @@ export function workerSizing(input: WorkerSizingInput): WorkerSizing {
   };
 }
 
-/**
- * @deprecated being replaced by {@link workerSizing}; the worker's timeout at the old fixed sizing.
- */
-export function consumerTimeoutSeconds(workSeconds: number): number {
-  return workSeconds + 40;
-}
-
 /** The feedback queue and its dead-letter queue. */
 export const queue = {
   /** Receives before a message moves to the dead-letter queue; the worker's last attempt is this one. */
   maxReceiveCount: 5,
   /** AWS's guidance for Lambda event sources: at least six times the function's timeout. */
   visibilityTimeoutFactor: 6,
-  /** Long enough to ride out a weekend's outage of the worker, no longer (the message holds an address). */
-  retentionSeconds: 4 * 24 * 3600,
+  /**
+   * SQS's longest: the API accepts feedback faster than the SES sandbox's rate drains it, and a message
+   * that expires is a task left PENDING forever. The age alarm fires long before (see Monitoring).
+   */
+  retentionSeconds: 14 * 24 * 3600,
   /** Failed messages are kept for inspection and `npm run redrive`. */
   deadLetterRetentionSeconds: 14 * 24 * 3600,
 } as const;
-
-/** The queue's visibility timeout for a given amount of simulated work. */
-export function visibilityTimeoutSeconds(workSeconds: number): number {
-  return queue.visibilityTimeoutFactor * consumerTimeoutSeconds(workSeconds);
-}
 
 /** Retries of transient failures, like Celery's `retry_backoff`: exponential with full jitter. */
 export const retry = {
@@ -150,10 +144,19 @@ export const retry = {
 /** SES: the sandbox allows one message a second; raise it to the account's quota. */
 export const DEFAULT_SES_MAX_SEND_RATE = 1;
 
-/** HTTP API stage throttling (requests per second, and the burst above it). */
+/** HTTP API throttling of `POST /api/feedback` (requests per second, and the burst above it). */
 export const apiThrottling = {
   rateLimit: 10,
   burstLimit: 20,
+} as const;
+
+/**
+ * Throttling of `GET /api/tasks/{taskId}`, apart from the submissions': every waiting page polls it, so
+ * a busy minute of polls must not use up the budget of new feedback (nor the reverse).
+ */
+export const statusThrottling = {
+  rateLimit: 50,
+  burstLimit: 100,
 } as const;
 
 /** The HTTP handlers (submit and status). */

@@ -4,13 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  consumer,
-  consumerTimeoutSeconds,
-  env,
-  queue,
-  visibilityTimeoutSeconds,
-} from '../../functions/commons/settings';
+import { consumer, env, queue, type WorkerSizing } from '../../functions/commons/settings';
 import { createFeedbackFunction } from './feedback-function';
 import type { SenderIdentity } from './sender-identity';
 
@@ -21,6 +15,8 @@ export interface EmailWorkerProps {
   readonly workSeconds: number;
   /** SES sends per second over all workers. */
   readonly sesMaxSendRate: number;
+  /** The worker's concurrency, batch size, timeout and lease, from `workerSizing` (so they agree). */
+  readonly sizing: WorkerSizing;
   /**
    * The site owner's address: the worker also mails each feedback there.
    * @default - no owner notification
@@ -40,7 +36,7 @@ export class EmailWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: EmailWorkerProps) {
     super(scope, id);
-    const timeoutSeconds = consumerTimeoutSeconds(props.workSeconds);
+    const { sizing } = props;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.seconds(queue.deadLetterRetentionSeconds),
@@ -49,7 +45,7 @@ export class EmailWorker extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.queue = new Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(props.workSeconds)),
+      visibilityTimeout: Duration.seconds(sizing.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(queue.retentionSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: queue.maxReceiveCount },
       encryption: QueueEncryption.SQS_MANAGED,
@@ -61,7 +57,7 @@ export class EmailWorker extends Construct {
       handlerName: 'send-feedback-email',
       description: 'Does the slow work and sends the feedback email for each queued task',
       memoryMb: consumer.memoryMb,
-      timeoutSeconds,
+      timeoutSeconds: sizing.timeoutSeconds,
       environment: {
         [env.tasksTableName]: props.table.tableName,
         [env.feedbackQueueUrl]: this.queue.queueUrl,
@@ -69,8 +65,9 @@ export class EmailWorker extends Construct {
         [env.workSeconds]: String(props.workSeconds),
         [env.maxReceiveCount]: String(queue.maxReceiveCount),
         [env.sesMaxSendRate]: String(props.sesMaxSendRate),
-        [env.workerConcurrency]: String(consumer.maxConcurrency),
-        [env.leaseSeconds]: String(timeoutSeconds),
+        // The worker derives its pace from these, as the stack did: together the containers keep to the rate.
+        [env.workerConcurrency]: String(sizing.maxConcurrency),
+        [env.leaseSeconds]: String(sizing.timeoutSeconds),
         ...(props.notifyEmail === undefined ? {} : { [env.notifyEmail]: props.notifyEmail }),
       },
     });
@@ -80,9 +77,9 @@ export class EmailWorker extends Construct {
     // Grants receive, delete and ChangeMessageVisibility (the retry backoff) on the feedback queue.
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: consumer.batchSize,
+        batchSize: sizing.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
-        maxConcurrency: consumer.maxConcurrency,
+        maxConcurrency: sizing.maxConcurrency,
         reportBatchItemFailures: true,
       }),
     );

@@ -4,10 +4,13 @@ import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
+  queue,
+  workerSizing,
 } from '../../functions/commons/settings';
 import {
   type ContextKey,
   DEFAULT_REPORT_SCHEDULE,
+  MIN_TASK_TTL_DAYS,
   PLACEHOLDER_SENDER_EMAIL,
   readConfig,
 } from '../../lib/config';
@@ -34,7 +37,27 @@ describe('readConfig', () => {
       apiRateLimit: apiThrottling.rateLimit,
       apiBurstLimit: apiThrottling.burstLimit,
       allowedOrigins: [],
+      worker: workerSizing({
+        workSeconds: DEFAULT_WORK_SECONDS,
+        sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
+        emailsPerTask: 1,
+      }),
     });
+  });
+
+  it('keeps every task record longer than the queue can hold its message', () => {
+    expect(MIN_TASK_TTL_DAYS * 86_400).toBeGreaterThan(queue.retentionSeconds);
+    expect(DEFAULT_TASK_TTL_DAYS).toBeGreaterThanOrEqual(MIN_TASK_TTL_DAYS);
+    expect(() => read({ taskTtlDays: String(MIN_TASK_TTL_DAYS - 1) })).toThrow(
+      `Context taskTtlDays must be an integer from ${MIN_TASK_TTL_DAYS} to 365`,
+    );
+  });
+
+  it("sizes the worker for the owner's second email, or at the given concurrency", () => {
+    expect(read({ notifyEmail: 'owner@example.com', sesMaxSendRate: 14, workSeconds: 5 }).worker).toEqual(
+      workerSizing({ workSeconds: 5, sesMaxSendRate: 14, emailsPerTask: 2 }),
+    );
+    expect(read({ workerConcurrency: '3' }).worker.maxConcurrency).toBe(3);
   });
 
   it('reads -c strings and cdk.json numbers alike', () => {
@@ -79,10 +102,13 @@ describe('readConfig', () => {
     [{ senderEmail: 'not-an-address' }, /Context senderEmail must be an email address/],
     [{ notifyEmail: 'owner@' }, /Context notifyEmail must be an email address/],
     [{ alarmEmail: 'ops example.com' }, /Context alarmEmail must be an email address/],
-    [{ workSeconds: '-1' }, /Context workSeconds must be an integer from 0 to 860/],
-    [{ workSeconds: '861' }, /Context workSeconds must be an integer from 0 to 860/],
+    [{ workSeconds: '-1' }, /Context workSeconds must be an integer from 0 to 880/],
+    [{ workSeconds: '881' }, /Context workSeconds must be an integer from 0 to 880/],
+    [{ workSeconds: '880' }, /Context workSeconds=880, sesMaxSendRate=1 cannot work: .*over Lambda's 900 s/],
+    [{ workerConcurrency: '1' }, /Context workerConcurrency must be an integer from 2 to 1000/],
+    [{ workerConcurrency: '2.5' }, /Context workerConcurrency must be an integer/],
     [{ workSeconds: 'twenty' }, /Context workSeconds must be an integer/],
-    [{ taskTtlDays: '0' }, /Context taskTtlDays must be an integer from 1 to 365/],
+    [{ taskTtlDays: '0' }, /Context taskTtlDays must be an integer from 15 to 365/],
     [{ apiBurstLimit: '2.5' }, /Context apiBurstLimit must be an integer/],
     [{ apiRateLimit: '0' }, /Context apiRateLimit must be a number from 1/],
     [{ sesMaxSendRate: 'fast' }, /Context sesMaxSendRate must be a number/],

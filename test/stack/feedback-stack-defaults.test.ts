@@ -8,18 +8,26 @@ import {
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
   env,
-  visibilityTimeoutSeconds,
+  workerSizing,
 } from '../../functions/commons/settings';
-import { PLACEHOLDER_SENDER_EMAIL } from '../../lib/config';
+import { ConfigError, PLACEHOLDER_SENDER_EMAIL } from '../../lib/config';
 import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture';
 
 // No context at all: what `npm run synth` builds on a fresh clone. Bundling and CloudFormation's schema
 // validation run in the other stack test; this one reads the template only.
 let synthesized: SynthesizedStack;
+// The same, at a higher SES rate: the worker's concurrency must follow it.
+let faster: SynthesizedStack;
 
 beforeAll(() => {
   synthesized = synthesize({}, { templateOnly: true });
+  faster = synthesize({ sesMaxSendRate: '50' }, { templateOnly: true });
 });
+
+function scalingOf(stack: SynthesizedStack): unknown {
+  const [mapping] = Object.values(stack.template.findResources('AWS::Lambda::EventSourceMapping'));
+  return mapping?.Properties.ScalingConfig;
+}
 
 describe('without context', () => {
   it('synthesizes with the placeholder sender and warns how to pass the real one', () => {
@@ -45,8 +53,13 @@ describe('without context', () => {
     expect(services.get('submit-feedback')?.properties?.Environment).toMatchObject({
       Variables: { [env.taskTtlDays]: String(DEFAULT_TASK_TTL_DAYS) },
     });
+    const sizing = workerSizing({
+      workSeconds: DEFAULT_WORK_SECONDS,
+      sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
+      emailsPerTask: 1,
+    });
     synthesized.template.hasResourceProperties('AWS::SQS::Queue', {
-      VisibilityTimeout: visibilityTimeoutSeconds(DEFAULT_WORK_SECONDS),
+      VisibilityTimeout: sizing.visibilityTimeoutSeconds,
     });
     synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: {
@@ -54,6 +67,34 @@ describe('without context', () => {
         ThrottlingBurstLimit: apiThrottling.burstLimit,
       },
     });
+  });
+
+  it("sizes the worker's concurrency from the SES rate, and its pace, timeout and lease with it", () => {
+    // 1 email a second and 21 s a task: 5 workers of 5-task batches keep SES busy; at 50/s, 210.
+    expect(scalingOf(synthesized)).toEqual({ MaximumConcurrency: 5 });
+    expect(scalingOf(faster)).toEqual({ MaximumConcurrency: 210 });
+    for (const [stack, concurrency] of [
+      [synthesized, 5],
+      [faster, 210],
+    ] as const) {
+      const worker = functionsByService(stack.template).get('send-feedback-email')?.properties;
+      const timeout = worker?.Timeout as number;
+      expect(worker?.Environment).toMatchObject({
+        Variables: { [env.workerConcurrency]: String(concurrency), [env.leaseSeconds]: String(timeout) },
+      });
+      // The work, then a full batch's sends, each container sending every concurrency / rate seconds.
+      const rate = stack === faster ? 50 : DEFAULT_SES_MAX_SEND_RATE;
+      expect(timeout).toBeGreaterThanOrEqual(DEFAULT_WORK_SECONDS + (5 * concurrency) / rate);
+      expect(timeout).toBeLessThanOrEqual(900);
+    }
+  });
+
+  it.each([
+    [{ sesMaxSendRate: '0.1', workSeconds: '700', notifyEmail: 'owner@example.com' }, /sesMaxSendRate=0.1/],
+    [{ workerConcurrency: '1000' }, /workerConcurrency=1000/],
+  ])('refuses %o, whose batch could outrun the timeout, with a ConfigError', (context, message) => {
+    expect(() => synthesize(context, { templateOnly: true })).toThrow(ConfigError);
+    expect(() => synthesize(context, { templateOnly: true })).toThrow(message);
   });
 
   it('creates no owner notification, report function or schedule without notifyEmail', () => {

@@ -6,12 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   apiFunction,
   consumer,
-  consumerTimeoutSeconds,
   env,
   LOG_RETENTION_DAYS,
   queue,
   reportFunction,
-  visibilityTimeoutSeconds,
+  workerSizing,
 } from '../../functions/commons/settings';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
 import {
@@ -38,6 +37,8 @@ const context = {
   allowedOrigins: 'https://blog.example.com, http://localhost:8080',
 };
 const WORK_SECONDS = 5;
+// Two emails per task (notifyEmail), 14 sends a second: 9 workers, each sending every 643 ms.
+const sizing = workerSizing({ workSeconds: WORK_SECONDS, sesMaxSendRate: 14, emailsPerTask: 2 });
 
 let synthesized: SynthesizedStack;
 let services: ReturnType<typeof functionsByService>;
@@ -109,7 +110,7 @@ describe('functions', () => {
 
   it('give the worker exactly the variables it reads, from the settings and the context', () => {
     expect(fn('send-feedback-email').properties).toMatchObject({
-      Timeout: consumerTimeoutSeconds(WORK_SECONDS),
+      Timeout: sizing.timeoutSeconds,
       MemorySize: consumer.memoryMb,
     });
     synthesized.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -121,8 +122,8 @@ describe('functions', () => {
           [env.workSeconds]: '5',
           [env.maxReceiveCount]: String(queue.maxReceiveCount),
           [env.sesMaxSendRate]: '14',
-          [env.workerConcurrency]: String(consumer.maxConcurrency),
-          [env.leaseSeconds]: String(consumerTimeoutSeconds(WORK_SECONDS)),
+          [env.workerConcurrency]: '9',
+          [env.leaseSeconds]: String(sizing.timeoutSeconds),
           [env.notifyEmail]: context.notifyEmail,
           POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
           POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
@@ -272,7 +273,7 @@ describe('queue and worker', () => {
       BatchSize: consumer.batchSize,
       MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: consumer.maxConcurrency },
+      ScalingConfig: { MaximumConcurrency: 9 },
     });
   });
 
@@ -284,7 +285,7 @@ describe('queue and worker', () => {
         maxReceiveCount: queue.maxReceiveCount,
       },
       MessageRetentionPeriod: queue.retentionSeconds,
-      VisibilityTimeout: visibilityTimeoutSeconds(WORK_SECONDS),
+      VisibilityTimeout: sizing.visibilityTimeoutSeconds,
       SqsManagedSseEnabled: true,
     });
     synthesized.template.hasResourceProperties('AWS::SQS::Queue', {
@@ -512,7 +513,7 @@ describe('monitoring', () => {
   it('alarms on dead letters, old messages, worker errors and throttles, API 5xx and a failed report', () => {
     synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
-    alarmOn('ApproximateAgeOfOldestMessage', visibilityTimeoutSeconds(WORK_SECONDS) * queue.maxReceiveCount);
+    alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
     alarmOn('Errors', 1);
     alarmOn('Throttles', 1);
     alarmOn('5xx', 1);
