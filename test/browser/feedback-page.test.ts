@@ -371,8 +371,8 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(await page.locator('a[href="/"]').count()).toBeGreaterThan(0);
     await screenshot(page, 'nojs-thanks-desktop-light');
 
-    // The visitor follows "Refresh" until the task is done (it disappears then).
-    const refresh = page.getByRole('link', { name: 'Refresh' });
+    // The view reloads itself; the visitor may also follow "Check now" until the task is done (it disappears then).
+    const refresh = page.getByRole('link', { name: 'Check now' });
     await expect
       .poll(
         async () => {
