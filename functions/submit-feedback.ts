@@ -188,7 +188,10 @@ async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult
   const taskId = crypto.randomUUID();
   logger.appendKeys({ taskId });
   if (isHoneypotFilled(body.fields)) {
-    if (!(await recordHoneypot(taskId))) return unavailable(answer);
+    if (!(await recordHoneypot(taskId))) {
+      reject('unavailable');
+      return unavailable(answer);
+    }
     reject('honeypot');
     return accepted(taskId, answer);
   }
