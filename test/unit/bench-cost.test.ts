@@ -4,10 +4,11 @@ import { costPerMillion, pollsUntil } from '../bench/cost';
 import prices from '../bench/prices.json' with { type: 'json' };
 
 describe('benchmark cost model', () => {
-  it('counts the page polls of its backoff (1 s growing by half, at most 5 s) until the task is done', () => {
-    // 1 + 1.5 + 2.25 + 3.375 + 5 + 5 + 5 = 23.1 s ≥ 21 s
-    expect(pollsUntil(21)).toBe(7);
-    expect(pollsUntil(1)).toBe(1);
+  it('counts the page polls of its backoff (a quarter second doubling, at most 5 s) until the task is done', () => {
+    // 0.25 + 0.5 + 1 + 2 + 4 + 5 + 5 + 5 = 22.75 s ≥ 21 s
+    expect(pollsUntil(21)).toBe(8);
+    // 0.25 + 0.5 + 1 = 1.75 s ≥ 1 s
+    expect(pollsUntil(1)).toBe(3);
   });
 
   it('bills the worker for the simulated work at its memory, and SES per email', () => {
