@@ -35,9 +35,10 @@ await runTool(async (ref) => {
     const page = await target.dynamodb.send(
       new ScanCommand({
         TableName: target.tableName,
-        // The per-day counters (`stats#YYYY-MM-DD`) share the table; they are not tasks.
-        FilterExpression: 'NOT begins_with(taskId, :stats)',
-        ExpressionAttributeValues: { ':stats': { S: 'stats#' } },
+        // The per-day counters and the autoresponse limit's counts share the table without a status;
+        // a honeypot hit's record is a decoy for the bot, not a visitor's task.
+        FilterExpression: 'attribute_exists(#status) AND attribute_not_exists(honeypot)',
+        ExpressionAttributeNames: { '#status': 'status' },
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
