@@ -1,4 +1,13 @@
-import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  CfnParameter,
+  CfnRule,
+  Duration,
+  Fn,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FeedbackConfig } from './config';
 import { DailyReport } from './constructs/daily-report';
@@ -31,12 +40,7 @@ export class FeedbackStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    if (config.senderEmailIsPlaceholder) {
-      Annotations.of(this).addWarningV2(
-        'serverless-feedback:senderEmail',
-        `No senderEmail given: synthesized with the placeholder ${config.senderEmail}, which SES cannot verify. Deploy with -c senderEmail=you@example.com (an address you can read: SES mails it a verification link).`,
-      );
-    }
+    if (config.senderEmailIsPlaceholder) this.refusePlaceholderSender(config.senderEmail);
 
     this.sender = new SenderIdentity(this, 'SenderIdentity', {
       senderEmail: config.senderEmail,
@@ -93,6 +97,34 @@ export class FeedbackStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.worker.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+    });
+  }
+
+  /**
+   * Synth without `senderEmail` is fine (tests, cdk-nag, a look at the template) and only warns; a deploy
+   * would replace the verified identity with one nobody can verify, so every send would fail. A rule
+   * refuses it: CloudFormation checks rules before it changes anything, synth never does. Its parameter
+   * exists only in such a template, so no deployed stack holds a value that `cdk deploy` could reuse.
+   */
+  private refusePlaceholderSender(placeholder: string): void {
+    const hint =
+      'Deploy with -c senderEmail=you@example.com (an address you can read: SES mails it a verification link), or keep it in cdk.json\'s "context".';
+    Annotations.of(this).addWarningV2(
+      'serverless-feedback:senderEmail',
+      `No senderEmail given: synthesized with the placeholder ${placeholder}, which SES cannot verify; deploying this template fails. ${hint}`,
+    );
+    const sender = new CfnParameter(this, 'PlaceholderSenderEmail', {
+      type: 'String',
+      default: placeholder,
+      description: 'Set only when synthesized without -c senderEmail; its presence makes the deploy fail.',
+    });
+    new CfnRule(this, 'SenderEmailGiven', {
+      assertions: [
+        {
+          assert: Fn.conditionNot(Fn.conditionEquals(sender.valueAsString, placeholder)),
+          assertDescription: `No senderEmail: this template would send as ${placeholder}, which SES cannot verify. ${hint}`,
+        },
+      ],
     });
   }
 }

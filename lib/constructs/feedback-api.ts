@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   CorsHttpMethod,
   type CorsPreflightOptions,
   HttpApi,
@@ -14,14 +15,14 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, env, LOG_RETENTION_DAYS } from '../../functions/commons/settings';
+import { apiFunction, env, LOG_RETENTION_DAYS, statusThrottling } from '../../functions/commons/settings';
 import { createFeedbackFunction } from './feedback-function';
 
 export interface FeedbackApiProps {
   readonly table: ITable;
   readonly queue: IQueue;
   readonly taskTtlDays: number;
-  /** Stage throttling: steady requests per second, and the burst above it. */
+  /** Throttling of the submissions: steady requests per second, and the burst above it. */
   readonly rateLimit: number;
   readonly burstLimit: number;
   /**
@@ -61,6 +62,7 @@ export class FeedbackApi extends Construct {
 
   constructor(scope: Construct, id: string, props: FeedbackApiProps) {
     super(scope, id);
+    const allowedOrigins = props.allowedOrigins ?? [];
 
     this.submitFeedback = createFeedbackFunction(this, 'SubmitFeedback', {
       handlerName: 'submit-feedback',
@@ -70,6 +72,8 @@ export class FeedbackApi extends Construct {
         [env.tasksTableName]: props.table.tableName,
         [env.feedbackQueueUrl]: props.queue.queueUrl,
         [env.taskTtlDays]: String(props.taskTtlDays),
+        // The handler refuses cross-site posts from any other origin.
+        ...(allowedOrigins.length === 0 ? {} : { [env.allowedOrigins]: allowedOrigins.join(',') }),
       },
     });
     // The record is created, and deleted again only when queueing failed.
@@ -88,7 +92,7 @@ export class FeedbackApi extends Construct {
       description: 'Serverless feedback form: submit feedback, read a task',
       // The stage below carries the throttling and access logs the default stage cannot.
       createDefaultStage: false,
-      corsPreflight: corsPreflight(props.allowedOrigins ?? []),
+      corsPreflight: corsPreflight(allowedOrigins),
     });
     const routes = [
       ...this.httpApi.addRoutes({
@@ -111,6 +115,9 @@ export class FeedbackApi extends Construct {
     }
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      // Under /aws/vendedlogs/ API Gateway needs no entry in the account's logs resource policy, whose
+      // 5,120 characters a busy account has used up (the deploy then fails).
+      logGroupName: `/aws/vendedlogs/apigateway/${Aws.STACK_NAME}/access-logs`,
       retention: LOG_RETENTION_DAYS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -124,6 +131,16 @@ export class FeedbackApi extends Construct {
         format: ACCESS_LOG_FORMAT,
       },
     });
+    // Polls of waiting pages get their own budget, apart from the submissions' (the stage's default).
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = {
+      'GET /api/tasks/{taskId}': {
+        ThrottlingRateLimit: statusThrottling.rateLimit,
+        ThrottlingBurstLimit: statusThrottling.burstLimit,
+      },
+    };
+    // RouteSettings is untyped JSON (CloudFormation's casing); it names a route key that must exist first.
+    for (const route of routes) this.stage.node.addDependency(route);
   }
 
   /** The API's host name, for CloudFront's origin. */
@@ -139,6 +156,8 @@ function corsPreflight(allowedOrigins: string[]): CorsPreflightOptions | undefin
     allowOrigins: allowedOrigins,
     allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
     allowHeaders: ['content-type', 'accept'],
+    // The 202's Location is the task's statusUrl, which a page on another origin resolves against the API's.
+    exposeHeaders: ['location'],
     maxAge: Duration.hours(1),
   };
 }

@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Duration, Fn, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import {
   AllowedMethods,
   CachePolicy,
+  type CfnDistribution,
   Distribution,
   HeadersFrameOption,
   HeadersReferrerPolicy,
@@ -13,6 +14,8 @@ import {
   OriginSslPolicy,
   PriceClass,
   ResponseHeadersPolicy,
+  S3OriginAccessControl,
+  Signing,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -37,6 +40,17 @@ import { buildSite } from '../site';
 
 /** Days CloudFront and S3 access logs are kept. */
 const ACCESS_LOG_DAYS = 90;
+
+/** Regions whose S3 buckets CloudFront cannot deliver standard (legacy) logs to: the deploy would fail. */
+export const REGIONS_WITHOUT_CLOUDFRONT_LOGS = [
+  'af-south-1',
+  'ap-east-1',
+  'ap-southeast-3',
+  'eu-south-1',
+  'me-south-1',
+] as const;
+
+const CLOUDFRONT_LOG_PREFIX = 'cloudfront/';
 
 export interface WebsiteProps {
   /** The HTTP API's host name: `/api/*` goes there. */
@@ -79,7 +93,10 @@ export class Website extends Construct {
       autoDeleteObjects: true,
     });
 
+    // Account-wide names: with the region in them, a second region's stack does not collide (409).
+    const namePrefix = `${Aws.STACK_NAME}-${Aws.REGION}`;
     const securityHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      responseHeadersPolicyName: `${namePrefix}-security-headers`,
       comment: 'Serverless feedback: CSP, HSTS, nosniff, no framing, same-origin referrer',
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: CONTENT_SECURITY_POLICY, override: true },
@@ -105,9 +122,14 @@ export class Website extends Construct {
       priceClass: PriceClass.PRICE_CLASS_100,
       enableLogging: true,
       logBucket: this.logBucket,
-      logFilePrefix: 'cloudfront/',
+      logFilePrefix: CLOUDFRONT_LOG_PREFIX,
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+          originAccessControl: new S3OriginAccessControl(this, 'OriginAccessControl', {
+            originAccessControlName: `${namePrefix}-site`,
+            signing: Signing.SIGV4_ALWAYS,
+          }),
+        }),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
         responseHeadersPolicy: securityHeaders,
@@ -130,6 +152,8 @@ export class Website extends Construct {
       },
     });
 
+    this.skipLoggingWhereUnsupported();
+
     const siteDir = join(Stage.of(this)?.outdir ?? '.', 'site');
     rmSync(siteDir, { recursive: true, force: true });
     buildSite(siteDir);
@@ -145,6 +169,23 @@ export class Website extends Construct {
     });
 
     this.acknowledgeNagFindings();
+  }
+
+  /** The distribution logs in every region but those CloudFront cannot log to (decided at deploy). */
+  private skipLoggingWhereUnsupported(): void {
+    const unsupported = new CfnCondition(this, 'CloudFrontLogsUnsupported', {
+      expression: Fn.conditionOr(
+        ...REGIONS_WITHOUT_CLOUDFRONT_LOGS.map((region) => Fn.conditionEquals(Aws.REGION, region)),
+      ),
+    });
+    (this.distribution.node.defaultChild as CfnDistribution).addPropertyOverride(
+      'DistributionConfig.Logging',
+      Fn.conditionIf(unsupported.logicalId, Aws.NO_VALUE, {
+        Bucket: this.logBucket.bucketRegionalDomainName,
+        IncludeCookies: false,
+        Prefix: CLOUDFRONT_LOG_PREFIX,
+      }),
+    );
   }
 
   private acknowledgeNagFindings(): void {

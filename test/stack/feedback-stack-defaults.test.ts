@@ -41,6 +41,23 @@ describe('without context', () => {
     );
   });
 
+  it('refuses to deploy the placeholder: a rule CloudFormation checks before any change, synth never', () => {
+    synthesized.template.hasParameter('PlaceholderSenderEmail', {
+      Type: 'String',
+      Default: PLACEHOLDER_SENDER_EMAIL,
+    });
+    expect(synthesized.template.toJSON().Rules?.SenderEmailGiven).toEqual({
+      Assertions: [
+        {
+          Assert: {
+            'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PlaceholderSenderEmail' }, PLACEHOLDER_SENDER_EMAIL] }],
+          },
+          AssertDescription: expect.stringMatching(/-c senderEmail=you@example\.com.*cdk\.json/),
+        },
+      ],
+    });
+  });
+
   it('uses the settings’ defaults', () => {
     const services = functionsByService(synthesized.template);
     expect(services.get('send-feedback-email')?.properties?.Environment).toMatchObject({

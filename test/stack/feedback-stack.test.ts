@@ -10,6 +10,7 @@ import {
   LOG_RETENTION_DAYS,
   queue,
   reportFunction,
+  statusThrottling,
   workerSizing,
 } from '../../functions/commons/settings';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
@@ -30,7 +31,7 @@ const context = {
   alarmEmail: 'ops@example.com',
   reportSchedule: 'cron(0 6 * * ? *)',
   workSeconds: '5',
-  taskTtlDays: '3',
+  taskTtlDays: '30',
   sesMaxSendRate: '14',
   apiRateLimit: '25',
   apiBurstLimit: '50',
@@ -152,7 +153,8 @@ describe('functions', () => {
       Variables: {
         [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) },
         [env.feedbackQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerQueue/) },
-        [env.taskTtlDays]: '3',
+        [env.taskTtlDays]: '30',
+        [env.allowedOrigins]: 'https://blog.example.com,http://localhost:8080',
       },
     });
     expect(fn('get-task').properties?.Environment).toMatchObject({
@@ -295,6 +297,14 @@ describe('queue and worker', () => {
     expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
   });
 
+  it("keeps messages 14 days, SQS's longest, so that a backlog at the accepted rate does not expire", () => {
+    expect(queue.retentionSeconds).toBe(14 * 24 * 3600);
+    const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
+    expect(synthesized.template.toJSON().Resources[queueId].Properties.MessageRetentionPeriod).toBe(
+      queue.retentionSeconds,
+    );
+  });
+
   it("has a visibility timeout of at least six times the worker's timeout", () => {
     const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
     const visibility = synthesized.template.toJSON().Resources[queueId].Properties
@@ -343,11 +353,23 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles and access-logs its stage', () => {
+  it('throttles submissions and status polls apart, and access-logs its stage under /aws/vendedlogs/', () => {
+    synthesized.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: {
+        'Fn::Join': ['', ['/aws/vendedlogs/apigateway/', { Ref: 'AWS::StackName' }, '/access-logs']],
+      },
+    });
     synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
+      // The stage's default is the submissions' budget; the polls have their own.
       DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+      RouteSettings: {
+        'GET /api/tasks/{taskId}': {
+          ThrottlingRateLimit: statusThrottling.rateLimit,
+          ThrottlingBurstLimit: statusThrottling.burstLimit,
+        },
+      },
       AccessLogSettings: {
         DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FeedbackApiAccessLogs'), 'Arn'] },
         Format: Match.stringLikeRegexp('\\$context.requestId'),
@@ -360,6 +382,8 @@ describe('HTTP API', () => {
       CorsConfiguration: {
         AllowOrigins: ['https://blog.example.com', 'http://localhost:8080'],
         AllowMethods: ['GET', 'POST'],
+        // A page on another origin reads the 202's Location (the statusUrl, relative to the API's origin).
+        ExposeHeaders: ['location'],
       },
     });
   });
@@ -377,7 +401,6 @@ describe('site', () => {
         Origins: Match.arrayWith([
           Match.objectLike({ OriginAccessControlId: { 'Fn::GetAtt': [Match.anyValue(), 'Id'] } }),
         ]),
-        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
       },
     });
     const buckets = synthesized.template.findResources('AWS::S3::Bucket');
@@ -401,7 +424,7 @@ describe('site', () => {
   it('deploys the built page (bundled script, no sources) and invalidates the whole distribution', () => {
     const site = readdirSync(join(synthesized.app.outdir, 'site')).sort();
     expect(site).toEqual(expect.arrayContaining(['app.js', 'favicon.svg', 'index.html', 'styles.css']));
-    expect(site.filter((name) => name.endsWith('.ts'))).toEqual([]);
+    expect(site.filter((name) => name.endsWith('.ts') || name.endsWith('.map'))).toEqual([]);
     synthesized.template.hasResourceProperties('Custom::CDKBucketDeployment', {
       DestinationBucketName: { Ref: logicalIdOf(synthesized.template, 'AWS::S3::Bucket', 'WebsiteBucket') },
       DistributionId: { Ref: logicalIdOf(synthesized.template, 'AWS::CloudFront::Distribution', 'Website') },
@@ -436,6 +459,46 @@ describe('site', () => {
           }),
         ]),
       },
+    });
+  });
+
+  it('logs to the log bucket, except in the regions CloudFront cannot deliver logs to', () => {
+    const conditions = synthesized.template.findConditions('*');
+    const [conditionId, condition] = Object.entries(conditions).find(([id]) =>
+      id.includes('CloudFrontLogsUnsupported'),
+    ) ?? ['', undefined];
+    expect(condition).toEqual({
+      'Fn::Or': ['af-south-1', 'ap-east-1', 'ap-southeast-3', 'eu-south-1', 'me-south-1'].map((region) => ({
+        'Fn::Equals': [{ Ref: 'AWS::Region' }, region],
+      })),
+    });
+    synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: {
+        Logging: {
+          'Fn::If': [
+            conditionId,
+            { Ref: 'AWS::NoValue' },
+            {
+              Bucket: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebsiteAccessLogs'), 'RegionalDomainName'] },
+              IncludeCookies: false,
+              Prefix: 'cloudfront/',
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it('names its account-wide CloudFront policies by stack and region, so a second region does not collide', () => {
+    const byStackAndRegion = (suffix: string) => ({
+      'Fn::Join': ['', [{ Ref: 'AWS::StackName' }, '-', { Ref: 'AWS::Region' }, suffix]],
+    });
+    synthesized.template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({ Name: byStackAndRegion('-security-headers') }),
+    });
+    synthesized.template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    synthesized.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ Name: byStackAndRegion('-site') }),
     });
   });
 
@@ -514,6 +577,8 @@ describe('monitoring', () => {
     synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
     alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
+    // Well before the queue's retention: a backlog is seen days before its messages could expire.
+    expect(sizing.visibilityTimeoutSeconds * queue.maxReceiveCount).toBeLessThan(queue.retentionSeconds / 10);
     alarmOn('Errors', 1);
     alarmOn('Throttles', 1);
     alarmOn('5xx', 1);
@@ -542,6 +607,40 @@ describe('monitoring', () => {
     for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
     }
+  });
+
+  it("lets CloudWatch publish to the topic, for this account's alarms only", () => {
+    synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':cloudwatch:',
+                      { Ref: 'AWS::Region' },
+                      ':',
+                      { Ref: 'AWS::AccountId' },
+                      ':alarm:*',
+                    ],
+                  ],
+                },
+              },
+            },
+          }),
+        ]),
+      },
+    });
   });
 
   it('mails alarms through an encrypted, TLS-only topic that CloudWatch can use', () => {
@@ -574,6 +673,13 @@ describe('monitoring', () => {
 
   it('has a dashboard', () => {
     synthesized.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('deploy guard', () => {
+  it('has no placeholder-sender rule or parameter when senderEmail is given', () => {
+    expect(synthesized.template.toJSON().Rules ?? {}).not.toHaveProperty('SenderEmailGiven');
+    expect(synthesized.template.toJSON().Parameters ?? {}).not.toHaveProperty('PlaceholderSenderEmail');
   });
 });
 
