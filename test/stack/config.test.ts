@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   apiThrottling,
@@ -121,5 +124,20 @@ describe('readConfig', () => {
     [{ senderEmail: { address: 'me@example.com' } }, /Context senderEmail must be a string/],
   ])('rejects %o with an error naming the key', (context, message) => {
     expect(() => read(context)).toThrow(message);
+  });
+});
+
+describe('cdk.json', () => {
+  it('sets every feature flag aws-cdk-lib recommends, so that synth lists none as unconfigured', () => {
+    // Prepare
+    const recommended = createRequire(import.meta.url)(
+      'aws-cdk-lib/recommended-feature-flags.json',
+    ) as Record<string, unknown>;
+    const cdkJson = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+      context: Record<string, unknown>;
+    };
+
+    // Assess
+    expect(cdkJson.context).toMatchObject(recommended);
   });
 });
