@@ -63,7 +63,10 @@ export class FeedbackStack extends Stack {
       burstLimit: config.apiBurstLimit,
       allowedOrigins: config.allowedOrigins,
     });
-    this.website = new Website(this, 'Website', { apiDomainName: this.api.domainName });
+    this.website = new Website(this, 'Website', {
+      apiDomainName: this.api.domainName,
+      apiOriginSecret: this.api.originSecret,
+    });
     if (config.notifyEmail !== undefined) {
       this.report = new DailyReport(this, 'DailyReport', {
         table: this.tasks.table,
@@ -89,7 +92,8 @@ export class FeedbackStack extends Stack {
       value: `https://${this.website.distribution.distributionDomainName}`,
     });
     new CfnOutput(this, 'ApiUrl', {
-      description: 'The HTTP API itself (the page reaches it through the site URL under /api/)',
+      description:
+        'The HTTP API itself; it answers only requests through CloudFront (use the site URL under /api/)',
       value: this.api.stage.url,
     });
     new CfnOutput(this, 'TasksTableName', { value: this.tasks.table.tableName });

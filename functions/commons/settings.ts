@@ -174,6 +174,9 @@ export const reportFunction = {
 /** Days the Lambda log groups keep their logs. */
 export const LOG_RETENTION_DAYS = 14;
 
+/** The header CloudFront adds to every API request, holding the secret the API's authorizer checks. */
+export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
+
 /** The environment variables the handlers read (the Lambda console shows them; the local stack sets them). */
 export const env = {
   tasksTableName: 'TASKS_TABLE_NAME',
@@ -188,6 +191,8 @@ export const env = {
   notifyEmail: 'NOTIFY_EMAIL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   allowedOrigins: 'ALLOWED_ORIGINS',
+  /** The secret CloudFront sends in `x-origin-verify` (the API's authorizer compares it). */
+  originSecret: 'ORIGIN_SECRET',
   sesConfigurationSet: 'SES_CONFIGURATION_SET',
   autoresponseHashKey: 'AUTORESPONSE_HASH_KEY',
   autoresponseLimit: 'AUTORESPONSE_LIMIT',

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
@@ -9,13 +9,20 @@ import {
   HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, env, LOG_RETENTION_DAYS, statusThrottling } from '../../functions/commons/settings';
+import {
+  apiFunction,
+  env,
+  LOG_RETENTION_DAYS,
+  ORIGIN_VERIFY_HEADER,
+  statusThrottling,
+} from '../../functions/commons/settings';
 import { createFeedbackFunction } from './feedback-function';
 
 export interface FeedbackApiProps {
@@ -59,10 +66,16 @@ export class FeedbackApi extends Construct {
   readonly submitFeedback: NodejsFunction;
   readonly getTask: NodejsFunction;
   readonly accessLogs: LogGroup;
+  /**
+   * What CloudFront must send in `x-origin-verify`: the random part of this stack's id, stable across
+   * deploys and known only inside the account.
+   */
+  readonly originSecret: string;
 
   constructor(scope: Construct, id: string, props: FeedbackApiProps) {
     super(scope, id);
     const allowedOrigins = props.allowedOrigins ?? [];
+    this.originSecret = Fn.select(2, Fn.split('/', Aws.STACK_ID));
 
     this.submitFeedback = createFeedbackFunction(this, 'SubmitFeedback', {
       handlerName: 'submit-feedback',
@@ -88,8 +101,21 @@ export class FeedbackApi extends Construct {
     });
     props.table.grant(this.getTask, 'dynamodb:GetItem');
 
+    // The execute-api endpoint is CloudFront's origin, so it cannot be disabled without a custom domain;
+    // instead every route refuses a request that did not come through CloudFront.
+    const originCheck = createFeedbackFunction(this, 'OriginCheck', {
+      handlerName: 'origin-check',
+      description: 'Lets only requests that came through CloudFront reach the API',
+      ...apiFunction,
+      environment: { [env.originSecret]: this.originSecret },
+    });
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Serverless feedback form: submit feedback, read a task',
+      defaultAuthorizer: new HttpLambdaAuthorizer('FromCloudFront', originCheck, {
+        responseTypes: [HttpLambdaResponseType.SIMPLE],
+        identitySource: [`$request.header.${ORIGIN_VERIFY_HEADER}`],
+        resultsCacheTtl: Duration.hours(1),
+      }),
       // The stage below carries the throttling and access logs the default stage cannot.
       createDefaultStage: false,
       corsPreflight: corsPreflight(allowedOrigins),

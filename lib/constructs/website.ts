@@ -29,7 +29,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS } from '../../functions/commons/settings';
+import { LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER } from '../../functions/commons/settings';
 import {
   CONTENT_SECURITY_POLICY,
   FRAME_OPTIONS,
@@ -55,6 +55,8 @@ const CLOUDFRONT_LOG_PREFIX = 'cloudfront/';
 export interface WebsiteProps {
   /** The HTTP API's host name: `/api/*` goes there. */
   readonly apiDomainName: string;
+  /** Sent to the API in `x-origin-verify`: its authorizer refuses requests without it. */
+  readonly apiOriginSecret: string;
 }
 
 /**
@@ -140,6 +142,8 @@ export class Website extends Construct {
           origin: new HttpOrigin(props.apiDomainName, {
             protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
             originSslProtocols: [OriginSslPolicy.TLS_V1_2],
+            // Replaces any viewer header of that name.
+            customHeaders: { [ORIGIN_VERIFY_HEADER]: props.apiOriginSecret },
           }),
           // A redirect would turn a form POST into a GET; the API answers over HTTPS only.
           viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,

@@ -116,7 +116,12 @@ describe('without context', () => {
 
   it('creates no owner notification, report function or schedule without notifyEmail', () => {
     const services = functionsByService(synthesized.template);
-    expect([...services.keys()].sort()).toEqual(['get-task', 'send-feedback-email', 'submit-feedback']);
+    expect([...services.keys()].sort()).toEqual([
+      'get-task',
+      'origin-check',
+      'send-feedback-email',
+      'submit-feedback',
+    ]);
     const workerVariables = services.get('send-feedback-email')?.properties?.Environment as {
       Variables: Record<string, unknown>;
     };

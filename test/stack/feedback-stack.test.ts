@@ -64,10 +64,11 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('functions', () => {
-  it('are the four handlers on nodejs22.x, arm64, with source maps on', () => {
+  it('are the four handlers and the origin check on nodejs22.x, arm64, with source maps on', () => {
     expect([...services.keys()].sort()).toEqual([
       'daily-report',
       'get-task',
+      'origin-check',
       'send-feedback-email',
       'submit-feedback',
     ]);
@@ -173,6 +174,11 @@ describe('functions', () => {
 
 describe('least privilege', () => {
   const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+  it('lets the origin check only write its logs', () => {
+    const statements = statementsOfFunction(synthesized.template, fn('origin-check').properties);
+    expect(actionsOf(statements)).toEqual(logs);
+  });
 
   it('lets get-task only read a record', () => {
     const statements = statementsOfFunction(synthesized.template, fn('get-task').properties);
@@ -373,6 +379,35 @@ describe('HTTP API', () => {
       AccessLogSettings: {
         DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FeedbackApiAccessLogs'), 'Arn'] },
         Format: Match.stringLikeRegexp('\\$context.requestId'),
+      },
+    });
+  });
+
+  it('answers only requests through CloudFront: each route checks the secret CloudFront sends', () => {
+    const stackSecret = { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] };
+    synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.x-origin-verify'],
+      AuthorizerResultTtlInSeconds: 3600,
+    });
+    const authorizer = logicalIdOf(synthesized.template, 'AWS::ApiGatewayV2::Authorizer', 'FeedbackApi');
+    for (const route of Object.values(synthesized.template.findResources('AWS::ApiGatewayV2::Route'))) {
+      expect(route.Properties).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizer },
+      });
+    }
+    expect(fn('origin-check').properties?.Environment).toMatchObject({
+      Variables: { [env.originSecret]: stackSecret },
+    });
+    synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: {
+        Origins: Match.arrayWith([
+          Match.objectLike({
+            OriginCustomHeaders: [{ HeaderName: 'x-origin-verify', HeaderValue: stackSecret }],
+          }),
+        ]),
       },
     });
   });
