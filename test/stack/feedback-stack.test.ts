@@ -360,6 +360,13 @@ describe('HTTP API', () => {
   });
 
   it('throttles submissions and status polls apart, and access-logs its stage under /aws/vendedlogs/', () => {
+    // The route settings name the GET route, which must exist before the stage.
+    const getRoute = logicalIdOf(
+      synthesized.template,
+      'AWS::ApiGatewayV2::Route',
+      'FeedbackApiHttpApiGETapitasks',
+    );
+    synthesized.template.hasResource('AWS::ApiGatewayV2::Stage', { DependsOn: Match.arrayWith([getRoute]) });
     synthesized.template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: {
         'Fn::Join': ['', ['/aws/vendedlogs/apigateway/', { Ref: 'AWS::StackName' }, '/access-logs']],
