@@ -47,6 +47,16 @@ export const EmailStatus = {
   SENT: 'SENT',
   /** SES refused it for good (e.g. an unverified recipient in the SES sandbox): never tried again. */
   REJECTED: 'REJECTED',
+  /** Not sent on purpose: the recipient had their autoresponses for the day (the per-recipient limit). */
+  SKIPPED: 'SKIPPED',
+  /** SES's events (functions/record-email-event.ts), after SENT: the receiving server took it. */
+  DELIVERED: 'DELIVERED',
+  /** The receiving server refused it (`detail` holds the bounce type): the address is likely wrong. */
+  BOUNCED: 'BOUNCED',
+  /** Not attempted: the address is on the suppression list after an earlier bounce or complaint. */
+  SUPPRESSED: 'SUPPRESSED',
+  /** Delivered, then the recipient marked it as spam. */
+  COMPLAINED: 'COMPLAINED',
 } as const;
 export type EmailStatus = (typeof EmailStatus)[keyof typeof EmailStatus];
 
@@ -59,6 +69,10 @@ export interface EmailState {
   error?: TaskError;
   /** ISO-8601 UTC of the SES call's answer. */
   at: string;
+  /** ISO-8601 UTC of SES's latest event recorded (DELIVERED and after). */
+  eventAt?: string;
+  /** What SES's event said, never an address: the bounce type (`Permanent/General`), the complaint's type. */
+  detail?: string;
 }
 
 /** The whole item in the table: the view plus the worker's bookkeeping. */
