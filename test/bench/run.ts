@@ -8,8 +8,10 @@
  * 2. Submit latency through the local stack (autocannon), beside floors made of the handler's two SDK
  *    calls against the same emulators: made directly, and behind the smallest HTTP server.
  * 3. End-to-end throughput with no simulated work: submissions until every task is SUCCESS with its email.
- * 4. Warm CPU per invocation (in process, the clients stubbed).
- * 5. Cost per million submissions from the stack's settings, the figures above and prices.json.
+ * 4. Drain rate against the SES send rate: at each of a few rates, a stack sized for it, about ten
+ *    seconds of its sends submitted at once, until every task is SUCCESS with exactly one email.
+ * 5. Warm CPU per invocation (in process, the clients stubbed).
+ * 6. Cost per million submissions from the stack's settings, the figures above and prices.json.
  *
  * Writes test/bench/results/latest.json and prints a table (markdown, for the README).
  */
@@ -50,7 +52,15 @@ interface StackInfo {
   tableName: string;
   /** The submit's floor behind HTTP (floor.ts). */
   httpFloorUrl: string;
+  /** The worker's sizing from workerSizing: invocations at once, records per invocation. */
+  concurrency: number;
+  batchSize: number;
 }
+
+const CLIENT_CONFIG = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
 
 const log = (line: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
@@ -59,10 +69,11 @@ const log = (line: string) =>
 // The local stack, in a child process
 // ---------------------------------------------------------------------------------------------------
 
-function startStack(): Promise<{ child: ChildProcess; info: StackInfo }> {
+function startStack(drain?: DrainStack): Promise<{ child: ChildProcess; info: StackInfo }> {
   const child = fork(join(import.meta.dirname, 'stack-server.ts'), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, ...(drain ? { BENCH_STACK: JSON.stringify(drain) } : {}) },
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -476,7 +487,135 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 4. Warm CPU
+// 4. Drain rate against the SES send rate
+// ---------------------------------------------------------------------------------------------------
+
+/** A drain run's stack: a short simulated work time and one send rate (stack-server.ts reads it). */
+interface DrainStack {
+  workSeconds: number;
+  sesMaxSendRate: number;
+}
+
+const DRAIN_WORK_SECONDS = Number(process.env.BENCH_DRAIN_WORK_SECONDS ?? 2);
+const DRAIN_RATES = (process.env.BENCH_DRAIN_RATES ?? '1,10,20').split(',').map(Number);
+
+interface DrainResult {
+  sesMaxSendRate: number;
+  workSeconds: number;
+  concurrency: number;
+  batchSize: number;
+  tasks: number;
+  emails: number;
+  emailsPerTask: number;
+  submitSeconds: number;
+  /** From the first submission to the first and to the last task's SUCCESS. */
+  firstSuccessSeconds: number;
+  seconds: number;
+  tasksPerSecond: number;
+  ratio: number;
+}
+
+/**
+ * One local stack at `sesMaxSendRate` (the worker sized from it by workerSizing, as deployed): about ten
+ * seconds' worth of feedbacks submitted at once, timed from the first submission to the last task's
+ * SUCCESS (its `finishedAt`), with exactly one email each.
+ */
+async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
+  const tasks = Math.max(20, Math.round(10 * sesMaxSendRate));
+  const { child, info } = await startStack({ workSeconds: DRAIN_WORK_SECONDS, sesMaxSendRate });
+  const dynamodb = new DynamoDBClient({ ...CLIENT_CONFIG, endpoint: info.dynamodbEndpoint });
+  try {
+    const marker = `drain-${crypto.randomUUID()}`;
+    const start = Date.now();
+    const taskIds = await Promise.all(
+      Array.from({ length: tasks }, async (_, n) => {
+        const response = await fetch(`${info.url}/api/feedback`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ email: `visitor${n}@example.com`, message: `${marker} #${n}` }),
+        });
+        if (response.status !== 202) throw new Error(`submit answered ${response.status}`);
+        return ((await response.json()) as { taskId: string }).taskId;
+      }),
+    );
+    const submitSeconds = (Date.now() - start) / 1000;
+    const finished = new Map<string, number>();
+    const deadline = Date.now() + 60_000 + (3000 * tasks) / sesMaxSendRate;
+    while (finished.size < tasks && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const outstanding = taskIds.filter((id) => !finished.has(id));
+      for (let i = 0; i < outstanding.length; i += 100) {
+        const keys = outstanding.slice(i, i + 100).map((taskId) => ({ taskId: { S: taskId } }));
+        const { Responses } = await dynamodb.send(
+          new BatchGetItemCommand({
+            RequestItems: { [info.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[info.tableName] ?? []) {
+          const task = unmarshall(item) as { taskId: string; status: string; finishedAt?: string };
+          if (task.status === 'FAILURE') throw new Error(`drain: task ${task.taskId} failed`);
+          if (task.status === 'SUCCESS') finished.set(task.taskId, Date.parse(task.finishedAt ?? ''));
+        }
+      }
+    }
+    if (finished.size < tasks) {
+      throw new Error(
+        `drain at ${sesMaxSendRate}/s: ${finished.size}/${tasks} SUCCESS after ${(Date.now() - start) / 1000} s`,
+      );
+    }
+    const store = (await (await fetch(`${info.sesUrl}/store`)).json()) as {
+      emails: { body: { text?: string } }[];
+    };
+    const emails = store.emails.filter((email) => email.body.text?.includes(marker)).length;
+    if (emails !== tasks)
+      throw new Error(`drain at ${sesMaxSendRate}/s: ${emails} emails for ${tasks} tasks`);
+    const times = [...finished.values()];
+    const seconds = (Math.max(...times) - start) / 1000;
+    const result: DrainResult = {
+      sesMaxSendRate,
+      workSeconds: DRAIN_WORK_SECONDS,
+      concurrency: info.concurrency,
+      batchSize: info.batchSize,
+      tasks,
+      emails,
+      emailsPerTask: round(emails / tasks, 2),
+      submitSeconds: round(submitSeconds),
+      firstSuccessSeconds: round((Math.min(...times) - start) / 1000),
+      seconds: round(seconds),
+      tasksPerSecond: round(tasks / seconds, 2),
+      ratio: round(tasks / seconds / sesMaxSendRate, 2),
+    };
+    log(
+      `drain at ${sesMaxSendRate}/s (concurrency ${result.concurrency}): ${tasks} tasks in ${result.seconds} s, ` +
+        `${result.tasksPerSecond}/s = ${result.ratio} of the rate; first SUCCESS at ${result.firstSuccessSeconds} s`,
+    );
+    return result;
+  } finally {
+    dynamodb.destroy();
+    await control(child, 'stop');
+  }
+}
+
+/** One stack per rate, one after the other (each process imports the handlers with its own settings). */
+async function measureDrains(): Promise<DrainResult[]> {
+  const results: DrainResult[] = [];
+  for (const rate of DRAIN_RATES) results.push(await measureDrain(rate));
+  return results;
+}
+
+function drainTable(drains: DrainResult[]): string {
+  return [
+    `| SES send rate /s | worker concurrency × batch | feedbacks at once | drained in s | tasks/s | tasks/s ÷ send rate | emails per task |`,
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...drains.map(
+      (d) =>
+        `| ${d.sesMaxSendRate} | ${d.concurrency} × ${d.batchSize} | ${d.tasks} | ${d.seconds} | ${d.tasksPerSecond} | ${d.ratio} | ${d.emailsPerTask.toFixed(2)} |`,
+    ),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 5. Warm CPU
 // ---------------------------------------------------------------------------------------------------
 
 function measureWarmCpu(): Record<string, Spread> {
@@ -506,18 +645,28 @@ function machine() {
   };
 }
 
+/** `npm run bench -- --only drain` (or BENCH_ONLY=drain) runs just the drain part. */
+function only(): string | undefined {
+  const at = process.argv.indexOf('--only');
+  return at >= 0 ? process.argv[at + 1] : process.env.BENCH_ONLY;
+}
+
 async function main() {
+  // First, while nothing else of the bench runs: each rate's stack in its own process, one at a time.
+  const drains = only() === undefined || only() === 'drain' ? await measureDrains() : [];
+  if (only() === 'drain') {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, 'drain.json'), `${JSON.stringify(drains, null, 2)}\n`);
+    console.log(drainTable(drains));
+    return;
+  }
   log('starting the local stack');
   const { child, info } = await startStack();
-  const clientConfig = {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
-  const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: info.dynamodbEndpoint });
-  const sqs = new SQSClient({ ...clientConfig, endpoint: info.sqsEndpoint });
+  const dynamodb = new DynamoDBClient({ ...CLIENT_CONFIG, endpoint: info.dynamodbEndpoint });
+  const sqs = new SQSClient({ ...CLIENT_CONFIG, endpoint: info.sqsEndpoint });
   try {
     const functions = await measureColdStarts(info, dynamodb);
-    if (process.env.BENCH_ONLY === 'cold') {
+    if (only() === 'cold') {
       console.log(JSON.stringify(functions, null, 2));
       return;
     }
@@ -553,6 +702,7 @@ async function main() {
         ...latency.byConcurrency,
       },
       throughput,
+      drains,
       warmCpuMs,
       costPerMillionUsd: {
         infrastructure: round(cost.infrastructure),
@@ -580,6 +730,7 @@ function table(r: {
   functions: Awaited<ReturnType<typeof measureColdStarts>>;
   submit: Record<string, unknown> & { ratio: number };
   throughput: Awaited<ReturnType<typeof measureThroughput>>;
+  drains: DrainResult[];
   warmCpuMs: Record<string, Spread>;
   costPerMillionUsd: { infrastructure: number; ses: number; total: number; statusPollsPerSubmission: number };
   runSeconds: number;
@@ -612,6 +763,10 @@ function table(r: {
     }),
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,
+    '',
+    `Drain with ${DRAIN_WORK_SECONDS} s of simulated work, feedbacks submitted at once, from the first submission to the last SUCCESS:`,
+    '',
+    drainTable(r.drains),
     '',
     `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, total $${r.costPerMillionUsd.total}.`,
     '',

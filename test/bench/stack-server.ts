@@ -6,10 +6,15 @@
 import { startLocalStack } from '../../lib/local/stack';
 import { floorLatencies, startHttpFloor } from './floor';
 
+/** The drain part of the bench starts stacks with a work time and a send rate (JSON in BENCH_STACK). */
+const drain = process.env.BENCH_STACK
+  ? (JSON.parse(process.env.BENCH_STACK) as { workSeconds: number; sesMaxSendRate: number })
+  : undefined;
+
 const stack = await startLocalStack({
-  workSeconds: 0,
+  workSeconds: drain?.workSeconds ?? 0,
   // The SES emulator has no quota; the sandbox's 1/s would measure the limiter, not the system.
-  sesMaxSendRate: 100_000,
+  sesMaxSendRate: drain?.sesMaxSendRate ?? 100_000,
   pollWaitSeconds: 1,
   quiet: true,
   site: false,
@@ -30,6 +35,8 @@ process.send?.({
   ...target,
   deadLetterQueueUrl: stack.deadLetterQueueUrl,
   httpFloorUrl: httpFloor.url,
+  concurrency: stack.settings.concurrency,
+  batchSize: stack.settings.batchSize,
 });
 
 type Command =
