@@ -25,7 +25,7 @@ export const TEST_ENV = {
  * Variables set to `undefined` are removed.
  */
 export async function loadHandler<M>(
-  name: 'submit-feedback' | 'get-task' | 'send-feedback-email' | 'daily-report',
+  name: 'submit-feedback' | 'get-task' | 'send-feedback-email' | 'daily-report' | 'record-email-event',
   env: Record<string, string | undefined> = {},
 ): Promise<M> {
   vi.resetModules();
