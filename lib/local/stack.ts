@@ -59,7 +59,7 @@ export interface LocalStackOptions {
   notifyEmail?: string;
   /** `SES_MAX_SEND_RATE`; the worker's concurrency follows it. @default 1 */
   sesMaxSendRate?: number;
-  /** `TASK_TTL_DAYS`. @default 7 */
+  /** `TASK_TTL_DAYS`. @default DEFAULT_TASK_TTL_DAYS (15) */
   taskTtlDays?: number;
   /** Long poll wait of the poller, seconds; tests use 1 so that `pausePoller()` is quick. @default 20 */
   pollWaitSeconds?: number;
