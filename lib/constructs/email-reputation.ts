@@ -1,0 +1,247 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  ConfigurationSet,
+  EmailSendingEvent,
+  EventDestination,
+  SuppressionReasons,
+} from 'aws-cdk-lib/aws-ses';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { apiFunction, autoresponse, env } from '../../functions/commons/settings';
+import { createFeedbackFunction } from './feedback-function';
+
+export interface EmailReputationProps {
+  /** The task table: the event handler writes each email's outcome on its task's record. */
+  readonly table: ITable;
+  /**
+   * Where the bounce and complaint rate alarms notify.
+   * @default - no notification; the alarms show in the CloudWatch console only
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Autoresponses to one address per window (`AUTORESPONSE_LIMIT` of the worker).
+   * @default autoresponse.maxPerWindow (3 per 24 hours)
+   */
+  readonly autoresponseLimit?: number;
+}
+
+/** SES's EventBridge detail types of the events recorded on a task's email. */
+export const SES_EVENT_DETAIL_TYPES = [
+  'Email Delivered',
+  'Email Bounced',
+  'Email Complaint Received',
+  'Email Rejected',
+] as const;
+
+/**
+ * AWS reviews an account at a 5 % bounce rate and a 0.1 % complaint rate (and may pause sending at 10 %
+ * and 0.5 %): the alarms fire at the review levels, while there is time to act.
+ */
+export const REPUTATION_THRESHOLDS = { bounceRate: 0.05, complaintRate: 0.001 } as const;
+
+/**
+ * What keeps the sending account in good standing with SES, for a form that mails whatever address is
+ * typed in:
+ * - a configuration set that every send goes through, with the account's suppression list for bounces
+ *   and complaints (SES does not mail such an address again) and reputation metrics;
+ * - its Delivery, Bounce, Complaint and Reject events published to the default EventBridge bus, and a rule
+ *   that hands those of our tasks (tagged `taskId`) to `record-email-event`, which writes the outcome on
+ *   the task's email; events it cannot record after the retries land in a dead-letter queue;
+ * - alarms on the account's bounce and complaint rates (`AWS/SES` `Reputation.*`);
+ * - the key of the per-recipient autoresponse limit's hashed addresses.
+ *
+ * {@link useForSending} gives the worker all of it.
+ */
+export class EmailReputation extends Construct {
+  readonly configurationSet: ConfigurationSet;
+  /** The set's name, for `SES_CONFIGURATION_SET`. */
+  readonly configurationSetName: string;
+  /** The key of the autoresponse limit's HMAC (`AUTORESPONSE_HASH_KEY`). */
+  readonly hashKey: Secret;
+  readonly function: NodejsFunction;
+  /** Events the handler could not record within the retry policy. */
+  readonly deadLetterQueue: Queue;
+  readonly alarms: Alarm[] = [];
+  private readonly autoresponseLimit: number;
+
+  constructor(scope: Construct, id: string, props: EmailReputationProps) {
+    super(scope, id);
+    this.autoresponseLimit = props.autoresponseLimit ?? autoresponse.maxPerWindow;
+
+    this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
+      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      reputationMetrics: true,
+      sendingEnabled: true,
+    });
+    this.configurationSetName = this.configurationSet.configurationSetName;
+    // SES publishes to the default bus only.
+    this.configurationSet.addEventDestination('ToEventBridge', {
+      destination: EventDestination.eventBus(EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
+      events: [
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+      ],
+    });
+
+    this.function = createFeedbackFunction(this, 'RecordEmailEvent', {
+      handlerName: 'record-email-event',
+      description: "Records SES's delivery, bounce, complaint and reject events on the task's email",
+      ...apiFunction,
+      environment: { [env.tasksTableName]: props.table.tableName },
+    });
+    // A conditional update, and a read to tell a late worker from a stale event.
+    props.table.grant(this.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the dead-letter queue of the email-event rule's target; nothing consumes it, so it needs none of its own.",
+    });
+    new Rule(this, 'EmailEvents', {
+      description: "SES's events of the feedback emails (tagged with their task) to record-email-event",
+      eventPattern: {
+        source: ['aws.ses'],
+        detailType: [...SES_EVENT_DETAIL_TYPES],
+        detail: {
+          mail: {
+            tags: {
+              taskId: Match.exists(),
+              'ses:configuration-set': [this.configurationSetName],
+            },
+          },
+        },
+      },
+      targets: [
+        new LambdaFunction(this.function, {
+          // SES can report a delivery before the worker has written the message id: the handler throws
+          // and EventBridge tries again, with backoff, for a while.
+          retryAttempts: 20,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+
+    const actions: IAlarmAction[] = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
+    this.alarm(
+      'BounceRateHigh',
+      'Reputation.BounceRate',
+      REPUTATION_THRESHOLDS.bounceRate,
+      'The SES bounce rate is over 5 %: AWS reviews the account there and may pause sending at 10 %.',
+      actions,
+    );
+    this.alarm(
+      'ComplaintRateHigh',
+      'Reputation.ComplaintRate',
+      REPUTATION_THRESHOLDS.complaintRate,
+      'The SES complaint rate is over 0.1 %: AWS reviews the account there and may pause sending at 0.5 %.',
+      actions,
+    );
+    const deadLetters = new Alarm(this, 'EventsNotRecorded', {
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: "SES events could not be recorded on their tasks (see the rule's dead-letter queue).",
+    });
+    this.addActions(deadLetters, actions);
+    this.alarms.push(deadLetters);
+
+    // A pepper against dictionary attacks on the hashed addresses in the table, not a credential: it is
+    // generated at deploy, never leaves AWS, and reaches the worker as a CloudFormation dynamic reference
+    // (resolved at deploy into the function's environment), so no SDK call at cold start and no Secrets
+    // Manager permission on the worker.
+    this.hashKey = new Secret(this, 'AutoresponseHashKey', {
+      description: 'Key of the HMAC of addresses in the serverless feedback autoresponse limit',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.hashKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A pepper for hashing addresses, not a credential: rotating it would only reset the per-address counters (at most one day of history), and the worker reads it at deploy, so a rotation would need a redeploy anyway.',
+    });
+  }
+
+  /**
+   * Gives the worker what it needs to send through the configuration set and apply the autoresponse
+   * limit: `SES_CONFIGURATION_SET`, `AUTORESPONSE_HASH_KEY`, `AUTORESPONSE_LIMIT`, and `ses:SendEmail` on
+   * the configuration set (SES authorizes a send against the set as well as the identities).
+   */
+  useForSending(worker: LambdaFn): void {
+    worker.addEnvironment(env.sesConfigurationSet, this.configurationSetName);
+    worker.addEnvironment(env.autoresponseHashKey, this.hashKey.secretValue.unsafeUnwrap());
+    worker.addEnvironment(env.autoresponseLimit, String(this.autoresponseLimit));
+    worker.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: this.configurationSetName,
+          }),
+        ],
+      }),
+    );
+  }
+
+  private alarm(
+    id: string,
+    metricName: string,
+    threshold: number,
+    description: string,
+    actions: IAlarmAction[],
+  ): void {
+    const alarm = new Alarm(this, id, {
+      // The account's rates (no dimension): what SES's review and pause go by.
+      metric: new Metric({
+        namespace: 'AWS/SES',
+        metricName,
+        statistic: 'Maximum',
+        period: Duration.minutes(15),
+      }),
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    this.addActions(alarm, actions);
+    this.alarms.push(alarm);
+  }
+
+  private addActions(alarm: Alarm, actions: IAlarmAction[]): void {
+    for (const action of actions) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+  }
+}

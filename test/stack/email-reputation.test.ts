@@ -1,0 +1,146 @@
+/**
+ * The SES reputation construct on its own (the stack wires it in elsewhere): the configuration set, its
+ * EventBridge destination, the rule and its retries, the event handler's least-privilege role, the
+ * reputation alarms, what the worker gets, and cdk-nag.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EmailReputation } from '../../lib/constructs/email-reputation';
+import { createFeedbackFunction } from '../../lib/constructs/feedback-function';
+import { TaskTable } from '../../lib/constructs/task-table';
+import { actionsOf, functionsByService, nagViolations, statementsOfFunction } from './stack-fixture';
+
+const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alarms';
+let app: App;
+let template: Template;
+
+beforeAll(() => {
+  app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'ReputationTest');
+  const tasks = new TaskTable(stack, 'Tasks');
+  const worker = createFeedbackFunction(stack, 'Worker', {
+    handlerName: 'send-feedback-email',
+    description: 'worker',
+    memoryMb: 256,
+    timeoutSeconds: 60,
+    environment: {},
+  });
+  const reputation = new EmailReputation(stack, 'EmailReputation', {
+    table: tasks.table,
+    alarmTopic: Topic.fromTopicArn(stack, 'Alarms', TOPIC_ARN),
+    autoresponseLimit: 5,
+  });
+  reputation.useForSending(worker);
+  template = Template.fromStack(stack);
+});
+
+describe('the SES configuration set', () => {
+  it('suppresses addresses that bounced or complained, and keeps reputation metrics', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      ReputationOptions: { ReputationMetricsEnabled: true },
+    });
+  });
+
+  it("publishes delivery, bounce, complaint and reject events to the account's default bus", () => {
+    const destination = Object.values(template.findResources('AWS::SES::ConfigurationSetEventDestination'));
+    expect(destination).toHaveLength(1);
+    const properties = destination[0]?.Properties.EventDestination;
+    expect(properties.Enabled).toBe(true);
+    expect([...properties.MatchingEventTypes].sort()).toEqual(['bounce', 'complaint', 'delivery', 'reject']);
+    expect(JSON.stringify(properties.EventBridgeDestination.EventBusArn)).toContain('event-bus/default');
+  });
+});
+
+describe('the email-event rule', () => {
+  it('hands the tagged events of this configuration set to record-email-event, with retries and a DLQ', () => {
+    const handler = functionsByService(template).get('record-email-event');
+    expect(handler).toBeDefined();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ses'],
+        'detail-type': ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
+        detail: {
+          mail: {
+            tags: {
+              taskId: [{ exists: true }],
+              'ses:configuration-set': [{ Ref: Match.stringLikeRegexp('ConfigurationSet') }],
+            },
+          },
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [handler?.logicalId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 7200 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  it('gives the handler UpdateItem and GetItem on the task table and nothing else', () => {
+    const handler = functionsByService(template).get('record-email-event');
+    const statements = statementsOfFunction(template, handler?.properties);
+    const table = statements.filter((statement) =>
+      actionsOf([statement]).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(actionsOf(table)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // The table itself: no index, no other table.
+    expect(table).toHaveLength(1);
+    expect([table[0]?.Resource].flat()).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^TasksTable/), 'Arn'] },
+    ]);
+    expect(actionsOf(statements).filter((action) => !action.startsWith('dynamodb:'))).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+    expect(handler?.properties?.Environment).toEqual({
+      Variables: expect.objectContaining({ TASKS_TABLE_NAME: expect.anything() }),
+    });
+  });
+});
+
+describe('the reputation alarms', () => {
+  it.each([
+    ['Reputation.BounceRate', 0.05],
+    ['Reputation.ComplaintRate', 0.001],
+  ])('alarms on the account %s over %d, to the alarm topic', (metricName, threshold) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES',
+      MetricName: metricName,
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [TOPIC_ARN],
+      OKActions: [TOPIC_ARN],
+    });
+  });
+});
+
+describe('the worker, given the reputation setup', () => {
+  it('sends through the configuration set, with the hash key by dynamic reference and the limit', () => {
+    const worker = functionsByService(template).get('send-feedback-email');
+    const variables =
+      (worker?.properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
+      {};
+    expect(variables.SES_CONFIGURATION_SET).toEqual({ Ref: expect.stringMatching(/ConfigurationSet/) });
+    expect(JSON.stringify(variables.AUTORESPONSE_HASH_KEY)).toContain('{{resolve:secretsmanager:');
+    expect(variables.AUTORESPONSE_LIMIT).toBe('5');
+    const statements = statementsOfFunction(template, worker?.properties);
+    const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
+    expect(JSON.stringify(send?.Resource)).toContain(':configuration-set/');
+    expect(actionsOf(statements).some((action) => action.startsWith('secretsmanager:'))).toBe(false);
+  });
+
+  it('keeps the hash key in a generated secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+  });
+});
+
+it('leaves no cdk-nag AwsSolutions finding unacknowledged', () => {
+  expect(nagViolations(app)).toEqual([]);
+});
