@@ -205,6 +205,16 @@ export const autoresponse = {
   windowSeconds: 24 * 3600,
 } as const;
 
+/**
+ * The opt-in per-client limit (context `wafRateLimit`): POSTs to the API from one IP per window, applied
+ * by a WAF rate-based rule on AWS and by the local gateway the same way. WAF counts over 5 minutes at
+ * least 10 requests, the reason for both numbers.
+ */
+export const clientRateLimit = {
+  windowSeconds: 300,
+  minRequests: 10,
+} as const;
+
 /** Default ports of the local stack (each changed by the environment variable beside it). */
 export const localPorts = {
   web: { port: 3000, variable: 'PORT' },
