@@ -71,7 +71,12 @@ const log = (line: string) =>
 
 function startStack(drain?: DrainStack): Promise<{ child: ChildProcess; info: StackInfo }> {
   const child = fork(join(import.meta.dirname, 'stack-server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir>: a CPU profile of the stack's process, to see where a slow run's time goes.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, ...(drain ? { BENCH_STACK: JSON.stringify(drain) } : {}) },
   });
@@ -513,6 +518,21 @@ interface DrainResult {
   seconds: number;
   tasksPerSecond: number;
   ratio: number;
+  /** Once the first task is done: the rate without the first batch's work and the burst's submission. */
+  steadyTasksPerSecond: number;
+  /** Where the time goes: the last record's creation, the queue wait and the worker's time per task. */
+  lastCreatedSeconds: number;
+  queueWaitP50Ms: number;
+  startToSuccessP50Ms: number;
+  startToSuccessMaxMs: number;
+  /** Tasks created, started and finished in each second from the first submission. */
+  perSecond: { created: number[]; started: number[]; finished: number[] };
+}
+
+function histogram(offsetsMs: number[]): number[] {
+  const counts = Array.from({ length: Math.floor(Math.max(...offsetsMs) / 1000) + 1 }, () => 0);
+  for (const ms of offsetsMs) counts[Math.floor(ms / 1000)] = (counts[Math.floor(ms / 1000)] ?? 0) + 1;
+  return counts;
 }
 
 /**
@@ -539,7 +559,7 @@ async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
       }),
     );
     const submitSeconds = (Date.now() - start) / 1000;
-    const finished = new Map<string, number>();
+    const finished = new Map<string, { createdAt: number; startedAt: number; finishedAt: number }>();
     const deadline = Date.now() + 60_000 + (3000 * tasks) / sesMaxSendRate;
     while (finished.size < tasks && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -552,9 +572,18 @@ async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
           }),
         );
         for (const item of Responses?.[info.tableName] ?? []) {
-          const task = unmarshall(item) as { taskId: string; status: string; finishedAt?: string };
+          const task = unmarshall(item) as Record<
+            'taskId' | 'status' | 'createdAt' | 'startedAt' | 'finishedAt',
+            string
+          >;
           if (task.status === 'FAILURE') throw new Error(`drain: task ${task.taskId} failed`);
-          if (task.status === 'SUCCESS') finished.set(task.taskId, Date.parse(task.finishedAt ?? ''));
+          if (task.status === 'SUCCESS') {
+            finished.set(task.taskId, {
+              createdAt: Date.parse(task.createdAt),
+              startedAt: Date.parse(task.startedAt),
+              finishedAt: Date.parse(task.finishedAt),
+            });
+          }
         }
       }
     }
@@ -569,8 +598,10 @@ async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
     const emails = store.emails.filter((email) => email.body.text?.includes(marker)).length;
     if (emails !== tasks)
       throw new Error(`drain at ${sesMaxSendRate}/s: ${emails} emails for ${tasks} tasks`);
-    const times = [...finished.values()];
+    const records = [...finished.values()];
+    const times = records.map((t) => t.finishedAt);
     const seconds = (Math.max(...times) - start) / 1000;
+    const at = (ms: number) => round((ms - start) / 1000);
     const result: DrainResult = {
       sesMaxSendRate,
       workSeconds: DRAIN_WORK_SECONDS,
@@ -584,6 +615,22 @@ async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
       seconds: round(seconds),
       tasksPerSecond: round(tasks / seconds, 2),
       ratio: round(tasks / seconds / sesMaxSendRate, 2),
+      steadyTasksPerSecond: round((tasks - 1) / ((Math.max(...times) - Math.min(...times)) / 1000), 2),
+      lastCreatedSeconds: at(Math.max(...records.map((t) => t.createdAt))),
+      queueWaitP50Ms: percentile(
+        records.map((t) => t.startedAt - t.createdAt),
+        50,
+      ),
+      startToSuccessP50Ms: percentile(
+        records.map((t) => t.finishedAt - t.startedAt),
+        50,
+      ),
+      startToSuccessMaxMs: Math.max(...records.map((t) => t.finishedAt - t.startedAt)),
+      perSecond: {
+        created: histogram(records.map((t) => t.createdAt - start)),
+        started: histogram(records.map((t) => t.startedAt - start)),
+        finished: histogram(records.map((t) => t.finishedAt - start)),
+      },
     };
     log(
       `drain at ${sesMaxSendRate}/s (concurrency ${result.concurrency}): ${tasks} tasks in ${result.seconds} s, ` +
@@ -605,11 +652,11 @@ async function measureDrains(): Promise<DrainResult[]> {
 
 function drainTable(drains: DrainResult[]): string {
   return [
-    `| SES send rate /s | worker concurrency × batch | feedbacks at once | drained in s | tasks/s | tasks/s ÷ send rate | emails per task |`,
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| SES send rate /s | worker concurrency × batch | feedbacks at once | submitted in s | first SUCCESS at s | last SUCCESS at s | tasks/s | ÷ send rate | tasks/s after the first SUCCESS | emails per task |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...drains.map(
       (d) =>
-        `| ${d.sesMaxSendRate} | ${d.concurrency} × ${d.batchSize} | ${d.tasks} | ${d.seconds} | ${d.tasksPerSecond} | ${d.ratio} | ${d.emailsPerTask.toFixed(2)} |`,
+        `| ${d.sesMaxSendRate} | ${d.concurrency} × ${d.batchSize} | ${d.tasks} | ${d.submitSeconds} | ${d.firstSuccessSeconds} | ${d.seconds} | ${d.tasksPerSecond} | ${d.ratio} | ${d.steadyTasksPerSecond} | ${d.emailsPerTask.toFixed(2)} |`,
     ),
   ].join('\n');
 }
