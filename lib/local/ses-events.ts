@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SesEmailEvent, SesEventRecord } from '../../functions/commons/email-events';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
 
 /** An email SES accepted through a configuration set: what its events are made of. */
@@ -11,17 +12,7 @@ export interface SentEmail {
 }
 
 /** An event as EventBridge hands SES's to a rule's target (`detail` is SES's event record). */
-export interface SesEventBridgeEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: 'aws.ses';
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
+export type SesEventBridgeEvent = SesEmailEvent;
 
 const SIMULATOR = /@simulator\.amazonses\.com$/i;
 const DETAIL_TYPES = {
@@ -88,7 +79,7 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridge
             ]
           : [{ eventType: 'Delivery', mail, delivery }];
   return records.map((detail) => ({
-    version: '0',
+    version: '0' as const,
     id: randomUUID(),
     'detail-type': DETAIL_TYPES[detail.eventType as keyof typeof DETAIL_TYPES],
     source: 'aws.ses',
@@ -98,7 +89,7 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridge
     resources: [
       `arn:aws:ses:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:configuration-set/${email.configurationSet}`,
     ],
-    detail,
+    detail: detail as unknown as SesEventRecord,
   }));
 }
 

@@ -258,21 +258,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const restore = captureHandlerLogs(write);
       closers.push(async () => restore());
     }
-    const [submit, getTask, report] = await Promise.all([
+    const [submit, getTask, report, emailEvents] = await Promise.all([
       import('../../functions/submit-feedback'),
       import('../../functions/get-task'),
       import('../../functions/daily-report'),
+      import('../../functions/record-email-event'),
     ]);
-    const eventsModule = new URL('../../functions/record-email-event.ts', import.meta.url).href;
-    const emailEvents = (await import(eventsModule).catch(() => undefined)) as
-      | { handler: (event: SesEventBridgeEvent, context: unknown) => Promise<unknown> }
-      | undefined;
-    if (emailEvents) {
-      recordEmailEvent = (event) =>
-        invokeWithTimeout('record-email-event', apiFunction.timeoutSeconds * 1000, (context) =>
-          emailEvents.handler(event, context),
-        );
-    }
+    recordEmailEvent = (event) =>
+      invokeWithTimeout('record-email-event', apiFunction.timeoutSeconds * 1000, (context) =>
+        emailEvents.handler(event, context),
+      );
 
     let siteDir: string | undefined;
     if (options.site !== false) {
