@@ -3,6 +3,7 @@ import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { clientRateLimit } from '../functions/commons/settings';
 import { escapeHtml, htmlPage } from '../functions/commons/views';
+import { ConfigError } from './config';
 
 export interface WafStackProps extends StackProps {
   /** POSTs to the API from one IP per 5 minutes, at most (WAF's minimum is 10). */
@@ -175,7 +176,7 @@ export function crossRegionAccount(variables: NodeJS.ProcessEnv = process.env): 
   const account = variables.CDK_DEFAULT_ACCOUNT;
   const region = variables.CDK_DEFAULT_REGION;
   if (!account || !region) {
-    throw new Error(
+    throw new ConfigError(
       'Context wafRateLimit puts the web ACL in its own stack in us-east-1, which needs the account and region ' +
         'known at synth: run cdk with credentials or a profile (or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION).',
     );
