@@ -2,13 +2,15 @@
  * The email worker (the seed's Celery task): an SQS batch consumer. Per message it claims the task
  * with a lease, does the slow work, sends the visitor's email (and the owner's notification when
  * `NOTIFY_EMAIL` is set), each at most once per task whatever SQS redelivers, and records the
- * outcome. Records of a batch run concurrently; a failing record fails alone (partial batch response).
+ * outcome. The visitor's email is skipped when its address had its autoresponses for the day
+ * (`AUTORESPONSE_HASH_KEY`, `AUTORESPONSE_LIMIT`). Records of a batch run concurrently; a failing record fails alone (partial batch response).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createAutoresponseLimit } from './commons/autoresponse-limit';
 import { dynamodb } from './commons/clients/dynamodb';
 import { ses } from './commons/clients/ses';
 import { sqs } from './commons/clients/sqs';
@@ -43,6 +45,10 @@ const delivery = new TaskDelivery({
   metrics,
   sender: createEmailSender(ses),
   limiter: createSendRateLimiter(config.sendIntervalMs),
+  autoresponseLimit:
+    config.autoresponseLimit === undefined
+      ? undefined
+      : createAutoresponseLimit({ dynamodb, tableName, ...config.autoresponseLimit }),
 });
 
 /** The record is reported failed on purpose: its message comes back later (see {@link deferMessage}). */

@@ -1,10 +1,16 @@
 /**
  * The work of one claimed task: the simulated slow work, then each of its emails not yet settled, each
  * under a renewed lease and within the send rate, SES's answer recorded at once; then the task's outcome.
+ * The visitor's email is counted against its address's autoresponse limit first, once per task: over
+ * the limit it is skipped (the owner's notification still goes). Every email goes through SES's
+ * configuration set, tagged with its task and recipient (never the address), so that SES's events find
+ * their way back to the task.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
+import type { AutoresponseLimit } from './autoresponse-limit';
 import { ownerEmail, visitorEmail } from './email';
 import type { EmailSender } from './email-sender';
 import { classifyError, describeError } from './errors';
@@ -25,7 +31,14 @@ export interface TaskDeliveryOptions {
   /** The emails of each task. */
   recipients: readonly Recipient[];
   workSeconds: number;
+  /** SES's configuration set of every send, when there is one (it publishes SES's delivery events). */
+  configurationSet?: string | undefined;
+  /** The per-recipient limit on the visitor's email; no limit when absent. */
+  autoresponseLimit?: AutoresponseLimit | undefined;
 }
+
+/** Why a visitor's email is `SKIPPED`, as its record says. */
+export const AUTORESPONSE_LIMIT_REASON = 'autoresponse limit';
 
 /** Delivers claimed tasks. */
 export class TaskDelivery {
@@ -71,15 +84,12 @@ export class TaskDelivery {
     feedback: FeedbackMessage,
     log: Logger,
   ): Promise<void> {
-    const { lifecycle, sender, metrics, senderEmail, notifyEmail } = this.#options;
+    const { lifecycle, sender, metrics } = this.#options;
     await lifecycle.renewLease(claim);
+    if (recipient === 'visitor' && !(await this.#mayAutorespond(claim, feedback, log))) return;
     let messageId: string;
     try {
-      messageId = await sender.send(
-        recipient === 'owner' && notifyEmail !== undefined
-          ? ownerEmail(senderEmail, notifyEmail, feedback.email, feedback.message)
-          : visitorEmail(senderEmail, feedback.email, feedback.message),
-      );
+      messageId = await sender.send(this.#email(claim.taskId, recipient, feedback));
     } catch (error) {
       if (classifyError(error) !== 'permanent') throw error;
       const reason = describeError(error);
@@ -90,5 +100,46 @@ export class TaskDelivery {
     log.info('Email accepted by SES', { recipient, sesMessageId: messageId });
     metrics.addMetric('EmailSent', MetricUnit.Count, 1);
     await lifecycle.recordEmail(claim, recipient, { status: EmailStatus.SENT, messageId });
+  }
+
+  /**
+   * Counts the visitor's email against its address's limit, once per task: a retry after a count finds
+   * it recorded and sends without counting again. Over the limit, the email is recorded `SKIPPED`.
+   *
+   * @returns whether the visitor's email may be sent
+   */
+  async #mayAutorespond(claim: ClaimedTask, feedback: FeedbackMessage, log: Logger): Promise<boolean> {
+    const { lifecycle, metrics, autoresponseLimit } = this.#options;
+    if (autoresponseLimit === undefined || claim.autoresponseCounted) return true;
+    if (await autoresponseLimit.take(feedback.email)) {
+      await lifecycle.recordAutoresponseCounted(claim);
+      return true;
+    }
+    await lifecycle.recordEmail(claim, 'visitor', {
+      status: EmailStatus.SKIPPED,
+      detail: AUTORESPONSE_LIMIT_REASON,
+    });
+    metrics.addMetric('AutoresponseSkipped', MetricUnit.Count, 1);
+    log.info('Visitor email skipped: its address had its autoresponses for the day', {
+      recipient: 'visitor',
+    });
+    return false;
+  }
+
+  /** The SendEmail input of one of a task's emails, through the configuration set and tagged with the task. */
+  #email(taskId: string, recipient: Recipient, feedback: FeedbackMessage): SendEmailCommandInput {
+    const { senderEmail, notifyEmail, configurationSet } = this.#options;
+    const email =
+      recipient === 'owner' && notifyEmail !== undefined
+        ? ownerEmail(senderEmail, notifyEmail, feedback.email, feedback.message)
+        : visitorEmail(senderEmail, feedback.email, feedback.message);
+    return {
+      ...email,
+      ...(configurationSet === undefined ? {} : { ConfigurationSetName: configurationSet }),
+      Tags: [
+        { Name: 'taskId', Value: taskId },
+        { Name: 'recipient', Value: recipient },
+      ],
+    };
   }
 }

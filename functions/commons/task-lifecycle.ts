@@ -36,6 +36,8 @@ export interface ClaimedTask {
   startedAtMs: number;
   /** The emails already settled by earlier attempts: those are never sent again. */
   emails: Partial<Record<Recipient, EmailState>>;
+  /** The visitor's email was already counted against its address's autoresponse limit. */
+  autoresponseCounted: boolean;
 }
 
 /** What a claim found. */
@@ -141,6 +143,7 @@ export class TaskLifecycle {
         createdAt: record.createdAt,
         startedAtMs: now,
         emails: record.emails ?? {},
+        autoresponseCounted: record.autoresponseCounted === true,
       };
       if (task.attempts === 1) await this.#count(dayOf(task.createdAt, now), 'accepted');
       return { outcome: 'claimed', task };
@@ -215,6 +218,25 @@ export class TaskLifecycle {
         await sleep(RECORD_EMAIL_BACKOFF_MS * 2 ** (attempt - 1));
       }
     }
+  }
+
+  /**
+   * Records that the visitor's email was counted against its address's autoresponse limit, so that a
+   * retry of this task never counts it again. Not conditional on the lease, like {@link recordEmail}.
+   */
+  async recordAutoresponseCounted(task: ClaimedTask): Promise<void> {
+    await this.#dynamodb.send(
+      new UpdateItemCommand(
+        this.#update(
+          task.taskId,
+          'SET #autoresponseCounted = :true, #updatedAt = :nowIso',
+          'attribute_exists(#taskId)',
+          Date.now(),
+          {},
+        ),
+      ),
+    );
+    task.autoresponseCounted = true;
   }
 
   /**

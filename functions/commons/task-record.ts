@@ -36,6 +36,13 @@ export interface TaskView {
   attempts: number;
   runtimeMs?: number;
   error?: TaskError;
+  /** What became of each of the task's emails sent or decided so far: its status only. */
+  emails?: Partial<Record<Recipient, EmailView>>;
+}
+
+/** One email as the status API shows it: never its address, message id or SES's detail. */
+export interface EmailView {
+  status: EmailStatus;
 }
 
 /** The emails a task sends: always the visitor's reply, and the owner's notification when configured. */
@@ -79,6 +86,11 @@ export interface EmailState {
 export interface TaskRecord extends TaskView {
   /** Per-recipient state of the task's emails, written the moment SES answers. */
   emails?: Partial<Record<Recipient, EmailState>>;
+  /**
+   * The visitor's email was counted against its address's autoresponse limit (and allowed): a later
+   * attempt sends it without counting it again.
+   */
+  autoresponseCounted?: boolean;
   /** Set on a `FAILURE` that ran out of retries (its message went to the dead-letter queue): a redrive may claim it again. */
   retriesExhausted?: boolean;
   /** Epoch seconds; DynamoDB's TTL attribute. */
@@ -116,7 +128,20 @@ export function toTaskView(record: TaskRecord): TaskView {
   if (record.finishedAt !== undefined) view.finishedAt = record.finishedAt;
   if (record.runtimeMs !== undefined) view.runtimeMs = record.runtimeMs;
   if (record.error !== undefined) view.error = { type: record.error.type, message: record.error.message };
+  const emails = emailViews(record.emails);
+  if (emails !== undefined) view.emails = emails;
   return view;
+}
+
+const RECIPIENTS: readonly Recipient[] = ['visitor', 'owner'];
+
+function emailViews(emails: TaskRecord['emails']): TaskView['emails'] {
+  const views: NonNullable<TaskView['emails']> = {};
+  for (const recipient of RECIPIENTS) {
+    const status = emails?.[recipient]?.status;
+    if (status !== undefined) views[recipient] = { status };
+  }
+  return Object.keys(views).length === 0 ? undefined : views;
 }
 
 /** The UTC day `YYYY-MM-DD` of a time. */

@@ -3,7 +3,14 @@
  * {@link workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
  */
 import { numberEnv, optionalEnv, requireEnv } from './config';
-import { DEFAULT_SES_MAX_SEND_RATE, DEFAULT_WORK_SECONDS, env, queue, workerSizing } from './settings';
+import {
+  autoresponse,
+  DEFAULT_SES_MAX_SEND_RATE,
+  DEFAULT_WORK_SECONDS,
+  env,
+  queue,
+  workerSizing,
+} from './settings';
 import type { Recipient } from './task-record';
 
 /** What the worker needs to know about its deployment. */
@@ -22,6 +29,19 @@ export interface WorkerConfig {
   leaseSeconds: number;
   /** Milliseconds between two sends of one container (`WORKER_CONCURRENCY` containers share the SES rate). */
   sendIntervalMs: number;
+  /** SES's configuration set every send goes through (`SES_CONFIGURATION_SET`), so that SES publishes its events. */
+  configurationSet: string | undefined;
+  /** The per-recipient limit on the visitor's email; absent (no limit) without `AUTORESPONSE_HASH_KEY`. */
+  autoresponseLimit: AutoresponseLimitConfig | undefined;
+}
+
+/** The per-recipient limit on the visitor's email: at most `maxPerWindow` per address and window. */
+export interface AutoresponseLimitConfig {
+  /** The HMAC key of the counters' hashed addresses (`AUTORESPONSE_HASH_KEY`). */
+  key: string;
+  /** `AUTORESPONSE_LIMIT`, by default the setting's. */
+  maxPerWindow: number;
+  windowSeconds: number;
 }
 
 /**
@@ -52,5 +72,19 @@ export function readWorkerConfig(): WorkerConfig {
     maxReceiveCount: numberEnv(env.maxReceiveCount, queue.maxReceiveCount),
     leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
     sendIntervalMs: sizing.sendIntervalMs,
+    configurationSet: optionalEnv(env.sesConfigurationSet),
+    autoresponseLimit: readAutoresponseLimit(),
   };
+}
+
+function readAutoresponseLimit(): AutoresponseLimitConfig | undefined {
+  const key = optionalEnv(env.autoresponseHashKey);
+  if (key === undefined) return undefined;
+  const maxPerWindow = numberEnv(env.autoresponseLimit, autoresponse.maxPerWindow);
+  if (!Number.isInteger(maxPerWindow) || maxPerWindow < 1) {
+    throw new Error(
+      `Environment variable ${env.autoresponseLimit} must be a whole number of at least 1, got "${maxPerWindow}"`,
+    );
+  }
+  return { key, maxPerWindow, windowSeconds: autoresponse.windowSeconds };
 }

@@ -69,6 +69,7 @@ describe('JSON (the page and API clients)', () => {
       finishedAt: '2026-01-01T10:00:21.500Z',
       attempts: 1,
       runtimeMs: 20_500,
+      emails: { visitor: { status: 'SENT' } },
     });
     expect(dynamodbMock).toHaveReceivedCommandWith(GetItemCommand, {
       TableName: 'tasks',

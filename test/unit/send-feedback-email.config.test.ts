@@ -50,3 +50,40 @@ describe('readWorkerConfig', () => {
     expect(() => readWorkerConfig()).toThrow('Missing required environment variable SENDER_EMAIL');
   });
 });
+
+describe('readWorkerConfig: reputation', () => {
+  it('reads the configuration set, and the autoresponse limit with its key, by default 3 per day', () => {
+    // Prepare
+    withEnv({ SES_CONFIGURATION_SET: 'feedback-emails', AUTORESPONSE_HASH_KEY: 'secret' });
+
+    // Act
+    const config = readWorkerConfig();
+
+    // Assess
+    expect(config.configurationSet).toBe('feedback-emails');
+    expect(config.autoresponseLimit).toEqual({ key: 'secret', maxPerWindow: 3, windowSeconds: 86_400 });
+  });
+
+  it('takes AUTORESPONSE_LIMIT, and has no limit and no configuration set when unset', () => {
+    // Prepare
+    withEnv({ AUTORESPONSE_HASH_KEY: 'secret', AUTORESPONSE_LIMIT: '5' });
+    const limited = readWorkerConfig();
+    withEnv({ AUTORESPONSE_HASH_KEY: undefined, SES_CONFIGURATION_SET: undefined });
+
+    // Act
+    const unlimited = readWorkerConfig();
+
+    // Assess
+    expect(limited.autoresponseLimit?.maxPerWindow).toBe(5);
+    expect(unlimited.autoresponseLimit).toBeUndefined();
+    expect(unlimited.configurationSet).toBeUndefined();
+  });
+
+  it('names an AUTORESPONSE_LIMIT that is not a whole number of at least 1', () => {
+    // Prepare
+    withEnv({ AUTORESPONSE_HASH_KEY: 'secret', AUTORESPONSE_LIMIT: '0' });
+
+    // Act / Assess
+    expect(() => readWorkerConfig()).toThrow('AUTORESPONSE_LIMIT');
+  });
+});

@@ -9,6 +9,7 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { limitKey } from '../../functions/commons/autoresponse-limit';
 import { DailyCounterStore } from '../../functions/commons/daily-counters';
 import type { FeedbackMessage } from '../../functions/commons/feedback-message';
 import type { TaskRecord } from '../../functions/commons/task-record';
@@ -56,7 +57,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-async function loadWorker(env: Record<string, string> = {}): Promise<Handler> {
+async function loadWorker(env: Record<string, string | undefined> = {}): Promise<Handler> {
   const { handler } = await loadHandler<typeof import('../../functions/send-feedback-email')>(
     'send-feedback-email',
     { ...taskTableEnv(table), ...env },
@@ -611,6 +612,159 @@ describe('send-feedback-email: the owner notification (NOTIFY_EMAIL)', () => {
       status: 'SUCCESS',
       emails: { visitor: { status: 'SENT' }, owner: { status: 'REJECTED' } },
     });
+  });
+});
+
+describe("send-feedback-email: SES's configuration set and the autoresponse limit", () => {
+  const KEY = 'test-hash-key';
+  const limited = { NOTIFY_EMAIL: OWNER, AUTORESPONSE_HASH_KEY: KEY, AUTORESPONSE_LIMIT: '3' };
+  const visitorSends = (address: string) =>
+    sesMock
+      .commandCalls(SendEmailCommand)
+      .filter((call) => call.args[0].input.Destination?.ToAddresses?.[0] === address);
+  const limitCounter = (address: string) => table.get(limitKey(KEY, address));
+
+  it('sends every email through the configuration set, tagged with its task and recipient, never the address', async () => {
+    // Prepare
+    const handler = await loadWorker({ NOTIFY_EMAIL: OWNER, SES_CONFIGURATION_SET: 'feedback-emails' });
+    const message = await accepted();
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    const emails: [string, string][] = [
+      ['visitor@example.com', 'visitor'],
+      [OWNER, 'owner'],
+    ];
+    for (const [address, recipient] of emails) {
+      expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
+        Destination: { ToAddresses: [address] },
+        ConfigurationSetName: 'feedback-emails',
+        Tags: [
+          { Name: 'taskId', Value: message.taskId },
+          { Name: 'recipient', Value: recipient },
+        ],
+      });
+    }
+  });
+
+  it('leaves the configuration set out without SES_CONFIGURATION_SET', async () => {
+    // Prepare
+    const handler = await loadWorker({ SES_CONFIGURATION_SET: undefined });
+    const message = await accepted();
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    const input = sesMock.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(input).not.toHaveProperty('ConfigurationSetName');
+    expect(input?.Tags).toEqual([
+      { Name: 'taskId', Value: message.taskId },
+      { Name: 'recipient', Value: 'visitor' },
+    ]);
+  });
+
+  it('skips the visitor email of the 4th task for one address in a day, still notifying the owner', async () => {
+    // Prepare
+    const handler = await loadWorker(limited);
+    const address = 'Target@Example.com';
+    const tasks = [];
+    for (let n = 0; n < 4; n++)
+      tasks.push(await accepted({ email: n === 3 ? 'target@example.com' : address }));
+
+    // Act
+    for (const task of tasks) await handler(sqsEvent(feedbackRecord(task)));
+
+    // Assess
+    expect(visitorSends(address).length + visitorSends('target@example.com').length).toBe(3);
+    expect(visitorSends(OWNER)).toHaveLength(4);
+    const fourth = await recordOf(tasks[3]?.taskId ?? '');
+    expect(fourth).toMatchObject({
+      status: 'SUCCESS',
+      emails: {
+        visitor: { status: 'SKIPPED', detail: 'autoresponse limit', at: NOW.toISOString() },
+        owner: { status: 'SENT' },
+      },
+    });
+    expect(fourth).not.toHaveProperty('sesMessageId');
+    expect(JSON.stringify(fourth).toLowerCase()).not.toContain('target@');
+    expect(await limitCounter(address)).toMatchObject({ autoresponses: 3 });
+    expect(logLine('Visitor email skipped: its address had its autoresponses for the day')).toMatchObject({
+      taskId: tasks[3]?.taskId,
+    });
+    expect(logs.text().toLowerCase()).not.toContain('target@');
+  });
+
+  it('does not take the limit again when a task whose visitor email was SKIPPED is retried', async () => {
+    // Prepare: the address had its 3 autoresponses; the owner's notification of the 4th is throttled once.
+    const handler = await loadWorker(limited);
+    const address = 'skipped@example.com';
+    const fourth = await accepted({ email: address });
+    sesMock
+      .on(SendEmailCommand, {
+        Tags: [
+          { Name: 'taskId', Value: fourth.taskId },
+          { Name: 'recipient', Value: 'owner' },
+        ],
+      })
+      .rejectsOnce(sesThrottling())
+      .resolves({ MessageId: 'ses-owner' });
+    for (let n = 0; n < 3; n++) await handler(sqsEvent(feedbackRecord(await accepted({ email: address }))));
+    await handler(sqsEvent(feedbackRecord(fourth)));
+    const afterFirst = await recordOf(fourth.taskId);
+    // A day later the address's window has ended: a new count would allow the email.
+    vi.setSystemTime(new Date(NOW.getTime() + 25 * 3600 * 1000));
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(fourth, { receiveCount: 2 })));
+
+    // Assess
+    expect(afterFirst).toMatchObject({ status: 'RETRY', emails: { visitor: { status: 'SKIPPED' } } });
+    expect(visitorSends(address)).toHaveLength(3);
+    expect(await recordOf(fourth.taskId)).toMatchObject({
+      status: 'SUCCESS',
+      attempts: 2,
+      emails: { visitor: { status: 'SKIPPED' }, owner: { status: 'SENT', messageId: 'ses-owner' } },
+    });
+    expect(await limitCounter(address)).toMatchObject({ autoresponses: 3 });
+  });
+
+  it('counts a visitor email once when its send is retried', async () => {
+    // Prepare
+    const handler = await loadWorker(limited);
+    const address = 'retried-once@example.com';
+    const message = await accepted({ email: address });
+    sesMock
+      .on(SendEmailCommand, { Destination: { ToAddresses: [address] } })
+      .rejectsOnce(sesThrottling())
+      .resolves({ MessageId: 'ses-visitor' });
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(message)));
+    await handler(sqsEvent(feedbackRecord(message, { receiveCount: 2 })));
+
+    // Assess
+    expect(visitorSends(address)).toHaveLength(2);
+    expect(await recordOf(message.taskId)).toMatchObject({
+      status: 'SUCCESS',
+      autoresponseCounted: true,
+      emails: { visitor: { status: 'SENT', messageId: 'ses-visitor' } },
+    });
+    expect(await limitCounter(address)).toMatchObject({ autoresponses: 1 });
+  });
+
+  it('applies no limit without AUTORESPONSE_HASH_KEY', async () => {
+    // Prepare
+    const handler = await loadWorker({ AUTORESPONSE_HASH_KEY: undefined });
+    const address = 'unlimited@example.com';
+
+    // Act
+    for (let n = 0; n < 5; n++) await handler(sqsEvent(feedbackRecord(await accepted({ email: address }))));
+
+    // Assess
+    expect(visitorSends(address)).toHaveLength(5);
   });
 });
 

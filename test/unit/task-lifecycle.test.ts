@@ -80,6 +80,7 @@ describe('TaskLifecycle.claim', () => {
         createdAt: '2025-05-31T23:00:00.000Z',
         startedAtMs: NOW.getTime(),
         emails: {},
+        autoresponseCounted: false,
       },
     });
     expect(await stored(taskId)).toMatchObject({
