@@ -55,18 +55,24 @@ export function submitErrorText(status: number, retryAfter: string | null): stri
     case 400:
       return `The server could not read what this page sent. Please reload the page and try again. ${KEEP_TEXT}`;
     case 429:
-      return `Too many messages are arriving right now. Please wait a moment and press Submit again. ${KEEP_TEXT}`;
-    case 503: {
-      const seconds = Number(retryAfter);
-      const when =
-        Number.isFinite(seconds) && seconds > 0
-          ? `in ${Math.ceil(seconds)} second${Math.ceil(seconds) === 1 ? '' : 's'}`
-          : 'in a moment';
-      return `We are busy and could not accept your feedback just now. Please press Submit again ${when}. ${KEEP_TEXT}`;
-    }
+      return `Too many feedbacks came from your connection in the last few minutes. Please press Submit again ${waitText(retryAfter)}. ${KEEP_TEXT}`;
+    case 503:
+      return `We are busy and could not accept your feedback just now. Please press Submit again ${waitText(retryAfter)}. ${KEEP_TEXT}`;
     default:
       return `Something went wrong on our side (error ${status}). Please press Submit again. ${KEEP_TEXT}`;
   }
+}
+
+/**
+ * When to try again, from `Retry-After` (seconds, or an HTTP date): "in 7 seconds", "in 5 minutes", or
+ * "in a moment" when it says nothing usable.
+ */
+export function waitText(retryAfter: string | null, now = Date.now()): string {
+  const raw = retryAfter?.trim() ?? '';
+  const seconds = /^\d+$/.test(raw) ? Number(raw) : (Date.parse(raw) - now) / 1000;
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'in a moment';
+  const [count, unit] = seconds < 90 ? [Math.ceil(seconds), 'second'] : [Math.ceil(seconds / 60), 'minute'];
+  return `in ${count} ${unit}${count === 1 ? '' : 's'}`;
 }
 
 /**

@@ -7,7 +7,15 @@
 import { validateFeedback } from '../functions/commons/feedback-schema';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
 import { type FieldErrors, fetchTask, submitFeedback } from './api';
-import { DAILY_QUOTA_ERROR_TYPE, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
+import {
+  DAILY_QUOTA_ERROR_TYPE,
+  DELIVERY_POLL_MS,
+  DELIVERY_WAIT_MS,
+  formatElapsed,
+  pollDelayMs,
+  presentStatus,
+  type Step,
+} from './task-status';
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -146,7 +154,8 @@ function hideAlert(): void {
 
 // ---- the thank-you view ----
 
-let polling: { taskId: string; attempt: number; timer: number | undefined } | undefined;
+/** The task being followed; `sentAt` (the page's clock) is when it was first seen sent, awaiting its delivery. */
+let polling: { taskId: string; attempt: number; timer: number | undefined; sentAt?: number } | undefined;
 
 /**
  * The view's heading says only what the page knows: "Thank you!" once the API has the task (or has just
@@ -184,7 +193,7 @@ function showThanks(taskId: string, initial?: Pick<TaskView, 'status' | 'attempt
   page.taskId.textContent = taskId;
   page.note.hidden = true;
   page.reason.hidden = page.details.hidden = true;
-  page.thanksView.classList.remove('is-failed', 'is-sent');
+  page.thanksView.classList.remove('is-failed', 'is-sent', 'is-undelivered');
   showClock(undefined);
   if (initial) {
     setHeadline('thanks');
@@ -205,7 +214,9 @@ function showForm(): void {
   page.formView.hidden = false;
 }
 
-function renderTask(task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'startedAt'>): void {
+function renderTask(
+  task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'startedAt' | 'emails'>,
+): void {
   const shown = presentStatus(task);
   setHeadline('thanks');
   renderSteps(shown.step, shown.final && !shown.failed, shown.failed);
@@ -224,6 +235,7 @@ function renderTask(task: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | '
   }
   page.thanksView.classList.toggle('is-failed', shown.failed);
   page.thanksView.classList.toggle('is-sent', shown.final && !shown.failed);
+  page.thanksView.classList.toggle('is-undelivered', shown.undelivered);
   document.title = `${shown.text.split(/[:.(…]/)[0]?.trim()} – ${BASE_TITLE}`;
 }
 
@@ -309,8 +321,15 @@ async function poll(current: NonNullable<typeof polling>): Promise<void> {
   } else {
     page.note.hidden = true;
     renderTask(outcome.task);
-    if (presentStatus(outcome.task).final) {
-      stopPolling();
+    const shown = presentStatus(outcome.task);
+    if (shown.final) {
+      // SES's word on the copy's delivery comes seconds after it was sent: a few more looks, then stop.
+      current.sentAt ??= Date.now();
+      if (!shown.awaitingDelivery || Date.now() - current.sentAt >= DELIVERY_WAIT_MS) {
+        stopPolling();
+        return;
+      }
+      current.timer = window.setTimeout(() => void poll(current), DELIVERY_POLL_MS);
       return;
     }
   }

@@ -1,7 +1,12 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import { type TaskError, TaskStatus, type TaskView } from '../functions/commons/task-record';
+import {
+  type EmailStatus,
+  type TaskError,
+  TaskStatus,
+  type TaskView,
+} from '../functions/commons/task-record';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -18,9 +23,62 @@ export interface StatusPresentation {
   technical?: string;
   /** How long the worker took, for a sent task ("20 s"). */
   runtime?: string;
-  /** True once the task cannot change any more (SUCCESS or FAILURE): polling stops. */
+  /** True once the task cannot change any more (SUCCESS or FAILURE): polling stops, unless {@link awaitingDelivery}. */
   final: boolean;
   failed: boolean;
+  /** Sent, and SES's word on its delivery may come within seconds: worth a few more looks. */
+  awaitingDelivery: boolean;
+  /** The copy did not reach the visitor, or was marked as spam: said as a warning. */
+  undelivered: boolean;
+}
+
+/** What the page says about the visitor's copy once the task is `SUCCESS`. */
+export interface DeliveryWords {
+  text: string;
+  reason?: string;
+  undelivered: boolean;
+}
+
+const BOUNCED: DeliveryWords = {
+  text: 'Bounced: check the address.',
+  reason:
+    'Your feedback reached us, but the copy we emailed came back: that address could not receive mail. Check it for a typo, and send your feedback again with the right address if you want a copy.',
+  undelivered: true,
+};
+
+/**
+ * The visitor's copy in words, by the status SES's events gave it: on its way, delivered, bounced, marked
+ * as spam, or not emailed because the address had its copies for the day.
+ */
+export function presentDelivery(status: EmailStatus | undefined): DeliveryWords {
+  switch (status) {
+    case 'DELIVERED':
+      return { text: 'Delivered: the copy reached your email provider.', undelivered: false };
+    case 'BOUNCED':
+      return BOUNCED;
+    case 'SUPPRESSED':
+      return {
+        ...BOUNCED,
+        reason:
+          'Your feedback reached us, but we did not email a copy: mail to that address came back before, so we no longer send to it. Check it for a typo.',
+      };
+    case 'COMPLAINED':
+      return {
+        text: 'Marked as spam: the copy was reported as unwanted mail.',
+        reason:
+          'Your feedback reached us all the same. The copy was delivered, then marked as spam in that mailbox or by its email provider.',
+        undelivered: true,
+      };
+    case 'SKIPPED':
+      return {
+        text: 'Received: no copy emailed this time.',
+        reason:
+          'Your feedback reached us. This address already got several copies from us today, so we did not email it another one.',
+        undelivered: false,
+      };
+    default:
+      return { text: 'Sent: a copy is on its way to your inbox.', undelivered: false };
+  }
 }
 
 /**
@@ -35,8 +93,20 @@ export const SENDING_HINT =
 
 /** Words for each state, by the step a visitor can picture. */
 export function presentStatus(
-  view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error'>,
+  view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'emails'>,
 ): StatusPresentation {
+  const shown = present(view);
+  const visitor = view.emails?.visitor?.status;
+  return {
+    ...shown,
+    awaitingDelivery: view.status === 'SUCCESS' && visitor === 'SENT',
+    undelivered: shown.undelivered ?? false,
+  };
+}
+
+function present(
+  view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'emails'>,
+): Omit<StatusPresentation, 'awaitingDelivery' | 'undelivered'> & { undelivered?: boolean } {
   const technical = view.error ? `${view.error.type}: ${view.error.message}` : undefined;
   switch (view.status) {
     case 'PENDING':
@@ -72,7 +142,7 @@ export function presentStatus(
     case 'SUCCESS':
       return {
         step: 'sent',
-        text: 'Sent: a copy is on its way to your inbox.',
+        ...presentDelivery(view.emails?.visitor?.status),
         runtime: view.runtimeMs === undefined ? undefined : formatSeconds(view.runtimeMs),
         final: true,
         failed: false,
@@ -131,6 +201,11 @@ export function formatElapsed(ms: number): string {
 export function pollDelayMs(n: number): number {
   return Math.min(5000, 250 * 2 ** n);
 }
+
+/** How long the page keeps looking for the copy's delivery after the task is sent: SES's events take seconds. */
+export const DELIVERY_WAIT_MS = 30_000;
+/** Between two of those looks. */
+export const DELIVERY_POLL_MS = 2000;
 
 /** True for the five states of the contract (a guard for what the API sends). */
 export function isTaskStatus(value: unknown): value is TaskStatus {

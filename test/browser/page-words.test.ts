@@ -2,7 +2,7 @@
  * The page's words for task states and API answers, checked without a browser.
  */
 import { describe, expect, it } from 'vitest';
-import { submitErrorText } from '../../static/api';
+import { submitErrorText, waitText } from '../../static/api';
 import {
   describeError,
   formatElapsed,
@@ -11,6 +11,9 @@ import {
   pollDelayMs,
   presentStatus,
 } from '../../static/task-status';
+
+const sent = (visitor: 'SENT' | 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'SKIPPED') =>
+  presentStatus({ status: 'SUCCESS', attempts: 1, emails: { visitor: { status: visitor } } });
 
 describe('presentStatus', () => {
   it.each([
@@ -72,6 +75,52 @@ describe('presentStatus', () => {
   });
 });
 
+describe("presentStatus: the copy's delivery", () => {
+  it('shows a sent copy as on its way, and keeps looking for its delivery', () => {
+    // Act
+    const shown = sent('SENT');
+
+    // Assess
+    expect(shown.text).toMatch(/^Sent: a copy is on its way/);
+    expect(shown).toMatchObject({ final: true, awaitingDelivery: true, undelivered: false });
+  });
+
+  it.each([
+    ['DELIVERED', /^Delivered/, undefined, false],
+    ['BOUNCED', /^Bounced: check the address\./, /could not receive mail/, true],
+    ['SUPPRESSED', /^Bounced: check the address\./, /came back before/, true],
+    ['COMPLAINED', /^Marked as spam/, /reached us all the same/, true],
+    [
+      'SKIPPED',
+      /no copy emailed/,
+      /reached us\. This address already got several copies from us today/,
+      false,
+    ],
+  ] as const)('puts a copy %s in words, and stops looking', (status, text, reason, undelivered) => {
+    // Act
+    const shown = sent(status);
+
+    // Assess
+    expect(shown.text).toMatch(text);
+    if (reason === undefined) expect(shown.reason).toBeUndefined();
+    else expect(shown.reason).toMatch(reason);
+    expect(shown).toMatchObject({
+      step: 'sent',
+      final: true,
+      failed: false,
+      awaitingDelivery: false,
+      undelivered,
+    });
+  });
+
+  it('shows a task with no emails recorded (an older record) as sent, without waiting for its delivery', () => {
+    expect(presentStatus({ status: 'SUCCESS', attempts: 1 })).toMatchObject({
+      text: expect.stringMatching(/^Sent/),
+      awaitingDelivery: false,
+    });
+  });
+});
+
 describe('isTaskStatus', () => {
   it('accepts the five states of the contract and nothing else', () => {
     for (const status of ['PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE']) {
@@ -101,13 +150,35 @@ describe('submitErrorText', () => {
   it.each([
     [413, null, /too large/],
     [415, null, /reload the page/],
-    [429, null, /wait a moment/],
+    [429, '300', /Too many feedbacks came from your connection.*in 5 minutes.*still here/],
+    [429, null, /Too many feedbacks.*in a moment/],
     [503, '7', /in 7 seconds/],
     [503, '1', /in 1 second\./],
     [503, null, /in a moment/],
     [500, null, /error 500/],
   ])('explains %i (Retry-After %s)', (status, retryAfter, text) => {
     expect(submitErrorText(status, retryAfter)).toMatch(text);
+  });
+});
+
+describe('waitText', () => {
+  it.each([
+    ['7', 'in 7 seconds'],
+    ['1', 'in 1 second'],
+    ['89', 'in 89 seconds'],
+    ['300', 'in 5 minutes'],
+    ['61', 'in 61 seconds'],
+    ['120', 'in 2 minutes'],
+    ['0', 'in a moment'],
+    ['soon', 'in a moment'],
+    [null, 'in a moment'],
+  ])('says Retry-After %j as %j', (retryAfter, text) => {
+    expect(waitText(retryAfter)).toBe(text);
+  });
+
+  it('reads an HTTP date', () => {
+    const now = Date.parse('2026-01-01T10:00:00Z');
+    expect(waitText('Thu, 01 Jan 2026 10:03:00 GMT', now)).toBe('in 3 minutes');
   });
 });
 
