@@ -12,6 +12,8 @@ import { launchBrowser, openPage, screenshot, skipBrowserTests, type TestPage } 
 
 const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
 const SENT_TIMEOUT_MS = 20_000;
+/** The local stack's SES events arrive a moment after the send (as SES's do, within seconds). */
+const DELIVERED = /^Delivered: the copy reached your email provider\./;
 
 describe.skipIf(skipBrowserTests)('feedback page', () => {
   let browser: Browser;
@@ -82,9 +84,10 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     const taskId = new URL(page.url()).searchParams.get('task') ?? '';
     await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
     expect(await page.locator('#task-id').textContent()).toBe(taskId);
-    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    await page.locator('#task-status', { hasText: DELIVERED }).waitFor({ timeout: SENT_TIMEOUT_MS });
     expect(await page.locator('#step-sent').getAttribute('aria-current')).toBe('step');
-    await screenshot(page, 'thanks-sent-desktop-light');
+    expect(await page.title()).toMatch(/^Delivered – /);
+    await screenshot(page, 'thanks-delivered-desktop-light');
     expect(await mailTo('sent@example.com')).toMatchObject([
       { subject: 'Your Feedback', body: { text: '\tThe form is lovely.\n\nThank you!' } },
     ]);
@@ -96,15 +99,15 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('message');
 
     await page.goBack();
-    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    await page.locator('#task-status', { hasText: DELIVERED }).waitFor();
     await page.reload();
-    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    await page.locator('#task-status', { hasText: DELIVERED }).waitFor();
     expect(await page.locator('#task-id').textContent()).toBe(taskId);
 
     const small = await open({ viewport: { width: 320, height: 640 }, colorScheme: 'dark' });
     await small.page.goto(`${stack.url}/?task=${taskId}`);
-    await small.page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
-    await screenshot(small.page, 'thanks-sent-320-dark');
+    await small.page.locator('#task-status', { hasText: DELIVERED }).waitFor();
+    await screenshot(small.page, 'thanks-delivered-320-dark');
     expect(await fitsWidth(small.page)).toBe(true);
     expect(unexpected([...problems, ...small.problems])).toEqual([]);
   });
@@ -346,7 +349,132 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     const { taskId } = (await known.json()) as { taskId: string };
     await page.goto(`${stack.url}/?task=${taskId}`);
     await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
-    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    await page.locator('#task-status', { hasText: DELIVERED }).waitFor({ timeout: SENT_TIMEOUT_MS });
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("shows a bounce from SES's mailbox simulator in words within seconds of the send", async () => {
+    // Prepare
+    const { page, problems } = await open({ viewport: { width: 320, height: 640 } });
+    await page.goto(stack.url);
+    await fill(page, 'bounce@simulator.amazonses.com', 'Will this bounce?');
+
+    // Act
+    await page.getByRole('button', { name: 'Submit' }).click();
+
+    // Assess
+    const status = page.locator('#task-status', { hasText: /^Bounced: check the address\.$/ });
+    await status.waitFor({ timeout: SENT_TIMEOUT_MS });
+    expect(await page.locator('#task-reason').textContent()).toMatch(
+      /feedback reached us, but the copy we emailed came back: that address could not receive mail/,
+    );
+    expect(await page.locator('#thanks-view').getAttribute('class')).toContain('is-undelivered');
+    expect(await page.locator('#step-sent').getAttribute('class')).toContain('is-done');
+    expect(await page.title()).toMatch(/^Bounced – /);
+    await screenshot(page, 'thanks-bounced-320-light');
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it('says when the copy was marked as spam, or not emailed because the address had its copies today', async () => {
+    // Prepare: the API's answers: sent, then delivered and marked as spam; a task whose copy was skipped
+    const { page, problems } = await open({ colorScheme: 'dark' });
+    const spamId = '3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d';
+    const skippedId = '4b5c6d7e-8f9a-4b1c-8d2e-3f4a5b6c7d8e';
+    const base = { status: 'SUCCESS', createdAt: '2026-01-01T00:00:00.000Z', attempts: 1, runtimeMs: 1200 };
+    const spam = [
+      { ...base, taskId: spamId, emails: { visitor: { status: 'SENT' } } },
+      { ...base, taskId: spamId, emails: { visitor: { status: 'COMPLAINED' } } },
+    ];
+    let spamPolls = 0;
+    let skippedPolls = 0;
+    await page.route(`**/api/tasks/${spamId}`, (route) => {
+      const answer = spam[Math.min(spamPolls++, spam.length - 1)];
+      return route.fulfill({ json: answer, headers: { 'Cache-Control': 'no-store' } });
+    });
+    await page.route(`**/api/tasks/${skippedId}`, (route) => {
+      skippedPolls++;
+      const answer = { ...base, taskId: skippedId, emails: { visitor: { status: 'SKIPPED' } } };
+      return route.fulfill({ json: answer, headers: { 'Cache-Control': 'no-store' } });
+    });
+
+    // Act + Assess: sent, then the page keeps looking and finds the complaint
+    await page.goto(`${stack.url}/?task=${spamId}`);
+    await page.locator('#task-status', { hasText: /^Sent: a copy is on its way/ }).waitFor();
+    await page.locator('#task-status', { hasText: /^Marked as spam/ }).waitFor({ timeout: 5000 });
+    expect(await page.locator('#task-reason').textContent()).toMatch(/reached us all the same/);
+    await screenshot(page, 'thanks-spam-desktop-dark');
+
+    // Act + Assess: no copy emailed, in words; nothing more to wait for, so no more looks
+    await page.goto(`${stack.url}/?task=${skippedId}`);
+    await page.locator('#task-status', { hasText: /^Received: no copy emailed this time\.$/ }).waitFor();
+    expect(await page.locator('#task-reason').textContent()).toMatch(
+      /Your feedback reached us\. This address already got several copies from us today/,
+    );
+    expect(await page.locator('#thanks-view').getAttribute('class')).not.toContain('is-undelivered');
+    await page.waitForTimeout(2500);
+    expect(skippedPolls).toBe(1);
+    await screenshot(page, 'thanks-skipped-desktop-dark');
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it('stops looking for a delivery that does not come after about 30 s', async () => {
+    // Prepare: a sent task whose delivery never shows, on a page whose clock the test runs
+    const { page, problems } = await open();
+    const taskId = '5c6d7e8f-9a0b-4c2d-9e3f-4a5b6c7d8e9f';
+    let polls = 0;
+    await page.route(`**/api/tasks/${taskId}`, (route) => {
+      polls++;
+      const answer = {
+        taskId,
+        status: 'SUCCESS',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        attempts: 1,
+        emails: { visitor: { status: 'SENT' } },
+      };
+      return route.fulfill({ json: answer, headers: { 'Cache-Control': 'no-store' } });
+    });
+    await page.clock.install();
+
+    // Act
+    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.clock.runFor(1000);
+    await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
+    for (let second = 0; second < 40; second++) await page.clock.runFor(1000);
+
+    // Assess: a look every 2 s for 30 s, then no more
+    const looked = polls;
+    expect(looked).toBeGreaterThanOrEqual(10);
+    expect(looked).toBeLessThanOrEqual(17);
+    for (let second = 0; second < 20; second++) await page.clock.runFor(1000);
+    expect(polls).toBe(looked);
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it('says too many feedbacks came from this connection, and when to try again, keeping the text', async () => {
+    // Prepare: the per-client limit's answer
+    const { page, problems } = await open();
+    await page.goto(stack.url);
+    await fill(page, 'busy@example.com', 'Sent once too often.');
+    await page.route('**/api/feedback', (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'Retry-After': '300' },
+        json: { error: 'too_many_requests', message: 'Too many feedbacks from this connection.' },
+      }),
+    );
+
+    // Act
+    await page.getByRole('button', { name: 'Submit' }).click();
+
+    // Assess
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: 'Too many feedbacks came from your connection' }).waitFor();
+    expect(await alert.textContent()).toMatch(
+      /Please press Submit again in 5 minutes\. What you typed is still here\./,
+    );
+    expect(await page.getByLabel('Message').inputValue()).toBe('Sent once too often.');
+    expect(await page.getByLabel('Email address', { exact: true }).inputValue()).toBe('busy@example.com');
+    await screenshot(page, 'form-too-many-desktop-light');
     expect(unexpected(problems)).toEqual([]);
   });
 
