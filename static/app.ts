@@ -4,13 +4,13 @@
  * this script only enhances it. It never writes inline styles (the CSP forbids them): it toggles
  * `hidden`, classes and ARIA attributes.
  */
+import { DELIVERY_WAIT_MS } from '../functions/commons/delivery-words';
 import { validateFeedback } from '../functions/commons/feedback-schema';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
 import { type FieldErrors, fetchTask, submitFeedback } from './api';
 import {
   DAILY_QUOTA_ERROR_TYPE,
   DELIVERY_POLL_MS,
-  DELIVERY_WAIT_MS,
   formatElapsed,
   pollDelayMs,
   presentStatus,

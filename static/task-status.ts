@@ -1,12 +1,8 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import {
-  type EmailStatus,
-  type TaskError,
-  TaskStatus,
-  type TaskView,
-} from '../functions/commons/task-record';
+import { awaitsDelivery, deliveryWords } from '../functions/commons/delivery-words';
+import { type TaskError, TaskStatus, type TaskView } from '../functions/commons/task-record';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -32,55 +28,6 @@ export interface StatusPresentation {
   undelivered: boolean;
 }
 
-/** What the page says about the visitor's copy once the task is `SUCCESS`. */
-export interface DeliveryWords {
-  text: string;
-  reason?: string;
-  undelivered: boolean;
-}
-
-const BOUNCED: DeliveryWords = {
-  text: 'Bounced: check the address.',
-  reason:
-    'Your feedback reached us, but the copy we emailed came back: that address could not receive mail. Check it for a typo, and send your feedback again with the right address if you want a copy.',
-  undelivered: true,
-};
-
-/**
- * The visitor's copy in words, by the status SES's events gave it: on its way, delivered, bounced, marked
- * as spam, or not emailed because the address had its copies for the day.
- */
-export function presentDelivery(status: EmailStatus | undefined): DeliveryWords {
-  switch (status) {
-    case 'DELIVERED':
-      return { text: 'Delivered: the copy reached your email provider.', undelivered: false };
-    case 'BOUNCED':
-      return BOUNCED;
-    case 'SUPPRESSED':
-      return {
-        ...BOUNCED,
-        reason:
-          'Your feedback reached us, but we did not email a copy: mail to that address came back before, so we no longer send to it. Check it for a typo.',
-      };
-    case 'COMPLAINED':
-      return {
-        text: 'Marked as spam: the copy was reported as unwanted mail.',
-        reason:
-          'Your feedback reached us all the same. The copy was delivered, then marked as spam in that mailbox or by its email provider.',
-        undelivered: true,
-      };
-    case 'SKIPPED':
-      return {
-        text: 'Received: no copy emailed this time.',
-        reason:
-          'Your feedback reached us. This address already got several copies from us today, so we did not email it another one.',
-        undelivered: false,
-      };
-    default:
-      return { text: 'Sent: a copy is on its way to your inbox.', undelivered: false };
-  }
-}
-
 /**
  * The worker's error type while SES's daily sending quota holds a task back (a `RETRY` that waits for
  * hours, not seconds).
@@ -99,7 +46,7 @@ export function presentStatus(
   const visitor = view.emails?.visitor?.status;
   return {
     ...shown,
-    awaitingDelivery: view.status === 'SUCCESS' && visitor === 'SENT',
+    awaitingDelivery: awaitsDelivery(view.status, visitor),
     undelivered: shown.undelivered ?? false,
   };
 }
@@ -142,7 +89,7 @@ function present(
     case 'SUCCESS':
       return {
         step: 'sent',
-        ...presentDelivery(view.emails?.visitor?.status),
+        ...deliveryWords(view.emails?.visitor?.status),
         runtime: view.runtimeMs === undefined ? undefined : formatSeconds(view.runtimeMs),
         final: true,
         failed: false,
@@ -202,9 +149,7 @@ export function pollDelayMs(n: number): number {
   return Math.min(5000, 250 * 2 ** n);
 }
 
-/** How long the page keeps looking for the copy's delivery after the task is sent: SES's events take seconds. */
-export const DELIVERY_WAIT_MS = 30_000;
-/** Between two of those looks. */
+/** Between two looks for the copy's delivery (for up to `DELIVERY_WAIT_MS`). */
 export const DELIVERY_POLL_MS = 2000;
 
 /** True for the five states of the contract (a guard for what the API sends). */
