@@ -124,6 +124,25 @@ describe('TaskLifecycle.claim', () => {
     await expect(lifecycle.renewLease(reclaimed)).resolves.toBeUndefined();
   });
 
+  it('writes a renewal only once half the lease is gone: before that nobody else can hold the task', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+    const task = await claimed(taskId);
+    const leaseAtClaim = (await stored(taskId))?.leaseExpiresAt;
+
+    // Act
+    advance(LEASE_SECONDS / 2 - 1);
+    await lifecycle.renewLease(task);
+    const leaseEarly = (await stored(taskId))?.leaseExpiresAt;
+    advance(2);
+    await lifecycle.renewLease(task);
+    const leaseLate = (await stored(taskId))?.leaseExpiresAt;
+
+    // Assess
+    expect(leaseEarly).toBe(leaseAtClaim);
+    expect(leaseLate).toBeGreaterThan(leaseAtClaim ?? 0);
+  });
+
   it('finds a finished task finished, and a missing one missing', async () => {
     // Prepare
     const taskId = await pendingTask();
