@@ -1,0 +1,80 @@
+/**
+ * Safe in front of the public, on the local stack: the autoresponse limit per recipient (the owner
+ * still gets every feedback), and SES's delivery events — from the mailbox simulator's addresses,
+ * in SES's own event format — recorded on each task's email and shown by the status API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LocalStack,
+  readMailbox,
+  startTestStack,
+  submitFeedback,
+  uniqueAddress,
+  waitFor,
+  waitForStatus,
+} from '../helpers/local-stack';
+
+const OWNER = 'owner@example.com';
+
+let stack: LocalStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ notifyEmail: OWNER, reportSchedule: false });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The visitor email's delivery as the status API shows it. */
+async function visitorEmailStatus(taskId: string): Promise<string | undefined> {
+  const answer = await fetch(`${stack.url}/api/tasks/${taskId}`);
+  const view = (await answer.json()) as { emails?: { visitor?: { status?: string } } };
+  return view.emails?.visitor?.status;
+}
+
+describe('the autoresponse limit', () => {
+  it('mails one address at most 3 times in a day, while the owner gets all 20 feedbacks', async () => {
+    // Prepare
+    const victim = uniqueAddress('victim');
+
+    // Act
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => submitFeedback(stack, { email: victim, message: `Post ${n}` })),
+    );
+    const taskIds = answers.map((answer) => answer.body.taskId);
+    for (const taskId of taskIds) await waitForStatus(stack, taskId, 'SUCCESS');
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(202));
+    const mailbox = await readMailbox(stack);
+    const toVictim = mailbox.filter((email) => email.destination.to.includes(victim));
+    const toOwner = mailbox.filter(
+      (email) => email.destination.to.includes(OWNER) && email.replyTo.includes(victim),
+    );
+    expect(toVictim).toHaveLength(3);
+    expect(toOwner).toHaveLength(20);
+    const statuses = await Promise.all(taskIds.map(visitorEmailStatus));
+    expect(statuses.filter((status) => status === 'SKIPPED')).toHaveLength(17);
+  });
+});
+
+describe('delivery events', () => {
+  it.each([
+    ['success@simulator.amazonses.com', 'DELIVERED'],
+    ['bounce@simulator.amazonses.com', 'BOUNCED'],
+    ['complaint@simulator.amazonses.com', 'COMPLAINED'],
+    ['suppressionlist@simulator.amazonses.com', 'SUPPRESSED'],
+  ])('a feedback for %s shows %s in the status API within a few seconds', async (address, expected) => {
+    // Act
+    const accepted = await submitFeedback(stack, { email: address, message: 'Delivery check' });
+    await waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
+
+    // Assess
+    const status = await waitFor(
+      async () => ((await visitorEmailStatus(accepted.body.taskId)) === expected ? expected : undefined),
+      { timeoutMs: 15_000, what: `${expected} for ${address}` },
+    );
+    expect(status).toBe(expected);
+  });
+});
