@@ -140,7 +140,7 @@ describe('TaskLifecycle.claim', () => {
 
     // Assess
     expect(leaseEarly).toBe(leaseAtClaim);
-    expect(leaseLate).toBeGreaterThan(leaseAtClaim ?? 0);
+    expect(Number(leaseLate)).toBeGreaterThan(Number(leaseAtClaim));
   });
 
   it('finds a finished task finished, and a missing one missing', async () => {
