@@ -198,18 +198,18 @@ describe('the local stack', () => {
   });
 
   it('sends one email per accepted task, however many tasks there are', async () => {
-    // Prepare
-    const email = uniqueAddress('many');
+    // Prepare (an address each: one address gets at most a few autoresponses a day)
+    const addresses = Array.from({ length: 8 }, () => uniqueAddress('many'));
     const before = (await readMailbox(stack)).length;
 
     // Act
     const answers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => submitFeedback(stack, { email, message: `message ${i}` })),
+      addresses.map((email, i) => submitFeedback(stack, { email, message: `message ${i}` })),
     );
     await Promise.all(answers.map((answer) => waitForStatus(stack, answer.body.taskId, 'SUCCESS')));
 
     // Assess
-    const emails = await waitForEmails(stack, email, 8);
+    const emails = (await Promise.all(addresses.map((email) => waitForEmails(stack, email, 1)))).flat();
     expect(emails.map((e) => e.body.text).sort()).toEqual(
       Array.from({ length: 8 }, (_, i) => `\tmessage ${i}\n\nThank you!`).sort(),
     );
