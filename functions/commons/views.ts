@@ -5,6 +5,7 @@
  * `default-src 'self'` policy holds; the status view refreshes itself with `<meta http-equiv="refresh">`
  * (not a script) while the task can still change.
  */
+import { awaitsDelivery, DELIVERY_WAIT_MS, deliveryWords } from './delivery-words';
 import type { FeedbackFieldErrors } from './feedback-schema';
 import { limits } from './settings';
 import { isFinal, statusUrl, type TaskView } from './task-record';
@@ -162,8 +163,11 @@ function statusWords(task: TaskView): StatusWords {
         text: 'Retrying: the last try did not go through; we try again shortly.',
         reason: task.error?.message,
       };
-    case 'SUCCESS':
-      return { step: 'Sent', text: 'Sent: a copy is on its way to your inbox.' };
+    case 'SUCCESS': {
+      // The copy's delivery, as the page says it: "Delivered", "Bounced: check the address"…
+      const delivery = deliveryWords(task.emails?.visitor?.status);
+      return { step: delivery.text.split(':')[0] ?? 'Sent', text: delivery.text, reason: delivery.reason };
+    }
     case 'FAILURE':
       return {
         step: 'Failed',
@@ -175,11 +179,15 @@ function statusWords(task: TaskView): StatusWords {
 
 /**
  * The no-JavaScript status view of an existing task: its state in words, reloading itself until the
- * task is done, with a link to check at once and one to send another feedback.
+ * task is done (and, for up to `DELIVERY_WAIT_MS` after it was sent, until SES said whether its copy
+ * arrived), with a link to check at once and one to send another feedback.
  */
-export function taskStatusPage(task: TaskView): string {
+export function taskStatusPage(task: TaskView, now = new Date()): string {
   const words = statusWords(task);
-  const final = isFinal(task.status);
+  const sentMsAgo = now.getTime() - Date.parse(task.finishedAt ?? '');
+  const awaitingDelivery =
+    awaitsDelivery(task.status, task.emails?.visitor?.status) && sentMsAgo < DELIVERY_WAIT_MS;
+  const final = isFinal(task.status) && !awaitingDelivery;
   const lines = [
     '<p class="lead">We got your feedback.</p>',
     `<p class="status" role="status">${escapeHtml(words.text)}</p>`,

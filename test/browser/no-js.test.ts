@@ -122,8 +122,8 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
     await screenshot(page, 'nojs-status-waiting-desktop-light');
 
-    // Nothing is clicked: the page reloads itself until the task is done, then stops.
-    await status.filter({ hasText: /^Sent/ }).waitFor({ timeout: DONE_TIMEOUT_MS });
+    // Nothing is clicked: the page reloads itself until the task is done and its copy delivered, then stops.
+    await status.filter({ hasText: /^Delivered/ }).waitFor({ timeout: DONE_TIMEOUT_MS });
     expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Check now' }).count()).toBe(0);
     expect(await page.locator('main').textContent()).not.toMatch(RAW_STATUS);

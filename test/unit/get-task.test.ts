@@ -216,6 +216,34 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     expect(response.body).not.toMatch(/http-equiv="refresh"|Check now/);
   });
 
+  it("shows a bounced copy in words, in JSON as its status only, never SES's detail", async () => {
+    // Prepare
+    const bounced = {
+      ...successRecord,
+      emails: {
+        visitor: {
+          status: 'BOUNCED',
+          messageId: 'ses-1',
+          at: '2026-01-01T10:00:21.500Z',
+          eventAt: '2026-01-01T10:00:23.000Z',
+          detail: 'Permanent/General',
+        },
+      },
+    };
+    dynamodbMock.on(GetItemCommand).resolves({ Item: marshall(bounced) });
+
+    // Act
+    const page = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+    const answer = await handler(getTaskEvent(TASK_ID, { accept: 'application/json' }));
+
+    // Assess
+    expect(page.body).toContain('Bounced: check the address.');
+    expect(page.body).toContain('that address could not receive mail');
+    expect(page.body).not.toMatch(/BOUNCED|Permanent|ses-1/);
+    expect(json(answer).emails).toEqual({ visitor: { status: 'BOUNCED' } });
+    expect(answer.body).not.toMatch(/Permanent|ses-1|eventAt/);
+  });
+
   it('escapes the failure reason', async () => {
     // Prepare
     const failed = {

@@ -107,6 +107,59 @@ describe('taskStatusPage', () => {
     expect(page).toContain('<a class="button" href="/">Send another</a>');
   });
 
+  it.each([
+    ['DELIVERED', 'Delivered: the copy reached your email provider.', 'Delivered', undefined],
+    ['BOUNCED', 'Bounced: check the address.', 'Bounced', /that address could not receive mail/],
+    ['SUPPRESSED', 'Bounced: check the address.', 'Bounced', /came back before/],
+    [
+      'COMPLAINED',
+      'Marked as spam: the copy was reported as unwanted mail.',
+      'Marked as spam',
+      /reached us all the same/,
+    ],
+    [
+      'SKIPPED',
+      'Received: no copy emailed this time.',
+      'Received',
+      /This address already got several copies from us today/,
+    ],
+  ] as const)("shows a copy %s in the page's words, and stops refreshing", (status, text, step, reason) => {
+    // Act
+    const page = taskStatusPage(
+      task({ status: 'SUCCESS', finishedAt: '2026-01-01T10:00:20.000Z', emails: { visitor: { status } } }),
+      new Date('2026-01-01T10:00:21.000Z'),
+    );
+
+    // Assess
+    expect(page).toContain(`<p class="status" role="status">${escapeHtml(text)}</p>`);
+    expect(page).toContain(`<dd>${step}</dd>`);
+    if (reason === undefined) expect(page).not.toContain('class="reason"');
+    else expect(page).toMatch(reason);
+    expect(page).not.toContain(`>${status}<`);
+    expect(page).not.toMatch(REFRESH);
+  });
+
+  it('looks again for the delivery of a copy sent less than 30 s ago, then stops', () => {
+    // Prepare
+    const sent = task({
+      status: 'SUCCESS',
+      finishedAt: '2026-01-01T10:00:20.000Z',
+      emails: { visitor: { status: 'SENT' } },
+    });
+
+    // Act
+    const justSent = taskStatusPage(sent, new Date('2026-01-01T10:00:25.000Z'));
+    const later = taskStatusPage(sent, new Date('2026-01-01T10:00:50.000Z'));
+
+    // Assess
+    expect(justSent).toContain('Sent: a copy is on its way to your inbox.');
+    expect(justSent.match(REFRESH)?.[1]).toBe('3');
+    expect(justSent).toContain('Check now');
+    expect(later).toContain('Sent: a copy is on its way to your inbox.');
+    expect(later).not.toMatch(REFRESH);
+    expect(later).not.toContain('Check now');
+  });
+
   it("puts SES's daily quota in words and looks again once a minute", () => {
     // Prepare
     const message = 'The daily sending quota of SES is used up; the email is sent once it frees up.';
