@@ -148,9 +148,14 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       graph(
         'Feedback',
-        ['FeedbackAccepted', 'FeedbackRejected', 'EmailSent', 'EmailFailed', 'TaskRetried'].map((name) =>
-          emf(name),
-        ),
+        [
+          'FeedbackAccepted',
+          'FeedbackRejected',
+          'EmailSent',
+          'EmailFailed',
+          'TaskRetried',
+          'AutoresponseSkipped',
+        ].map((name) => emf(name)),
       ),
       graph('Task duration (ms, p50)', [emf('TaskDuration', 'p50')]),
       graph('API requests and errors', [
