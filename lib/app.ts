@@ -3,19 +3,35 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { STACK_NAME } from '../functions/commons/settings';
 import { readConfig } from './config';
 import { FeedbackStack } from './feedback-stack';
+import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack';
 
 /**
  * The CDK app as `cdk synth` builds it (bin/app.ts) and as the stack tests build it: the context read and
  * validated, the one stack, and cdk-nag's AwsSolutions pack, whose every finding not acknowledged (with its
  * reason, on its resource) fails the synth.
  */
-export function createApp(props?: AppProps): { app: App; stack: FeedbackStack } {
+export function createApp(props?: AppProps): { app: App; stack: FeedbackStack; waf?: WafStack } {
   const app = new App(props);
   const config = readConfig((key) => app.node.tryGetContext(key));
+  let waf: WafStack | undefined;
+  let wafProps = {};
+  if (config.wafRateLimit !== undefined) {
+    // CloudFront's web ACLs live in us-east-1: a stack of their own there, its ARN read by the site's stack
+    // through CDK's cross-region references, which need both stacks' account and region explicit.
+    const { account, region } = crossRegionAccount();
+    waf = new WafStack(app, `${STACK_NAME}Waf`, {
+      description: 'Serverless feedback form: the per-client limit (AWS WAF for CloudFront)',
+      env: { account, region: WAF_REGION },
+      crossRegionReferences: true,
+      rateLimit: config.wafRateLimit,
+    });
+    wafProps = { env: { account, region }, crossRegionReferences: true, webAclArn: waf.webAclArn };
+  }
   const stack = new FeedbackStack(app, STACK_NAME, {
     description: 'Serverless feedback form: API Gateway, Lambda, SQS, SES, DynamoDB, S3 and CloudFront',
     config,
+    ...wafProps,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { app, stack };
+  return waf === undefined ? { app, stack } : { app, stack, waf };
 }

@@ -1,5 +1,7 @@
 import {
   apiThrottling,
+  autoresponse,
+  clientRateLimit,
   consumer,
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
@@ -47,6 +49,10 @@ export interface FeedbackConfig {
   allowedOrigins: string[];
   /** The worker's concurrency, batch, pace, timeout and lease, derived from the SES rate (or `workerConcurrency`). */
   worker: WorkerSizing;
+  /** Autoresponses ("Your Feedback") to one address per 24 hours, at most; the owner still gets every feedback. */
+  autoresponseLimit: number;
+  /** POSTs to the API per client IP per 5 minutes, enforced by an AWS WAF web ACL in us-east-1. Off when unset. */
+  wafRateLimit?: number;
 }
 
 /** The context keys this app reads. */
@@ -62,6 +68,8 @@ export const CONTEXT_KEYS = [
   'apiBurstLimit',
   'allowedOrigins',
   'workerConcurrency',
+  'autoresponseLimit',
+  'wafRateLimit',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -169,6 +177,15 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
           max: consumer.maxConcurrency,
           integer: true,
         });
+  const wafRateLimit =
+    text('wafRateLimit', get('wafRateLimit')) === undefined
+      ? undefined
+      : number('wafRateLimit', get('wafRateLimit'), clientRateLimit.minRequests, {
+          // WAF's own bounds of a rate-based rule's limit.
+          min: clientRateLimit.minRequests,
+          max: 2_000_000_000,
+          integer: true,
+        });
   return {
     senderEmail: senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
     senderEmailIsPlaceholder: senderEmail === undefined,
@@ -191,6 +208,12 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
       emailsPerTask: notifyEmail === undefined ? 1 : 2,
       ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     }),
+    autoresponseLimit: number('autoresponseLimit', get('autoresponseLimit'), autoresponse.maxPerWindow, {
+      min: 1,
+      max: 1_000,
+      integer: true,
+    }),
+    ...(wafRateLimit === undefined ? {} : { wafRateLimit }),
   };
 }
 

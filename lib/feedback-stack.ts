@@ -11,6 +11,7 @@ import {
 import type { Construct } from 'constructs';
 import type { FeedbackConfig } from './config';
 import { DailyReport } from './constructs/daily-report';
+import { EmailReputation } from './constructs/email-reputation';
 import { EmailWorker } from './constructs/email-worker';
 import { FeedbackApi } from './constructs/feedback-api';
 import { Monitoring } from './constructs/monitoring';
@@ -20,6 +21,11 @@ import { Website } from './constructs/website';
 
 export interface FeedbackStackProps extends StackProps {
   readonly config: FeedbackConfig;
+  /**
+   * The CloudFront web ACL's ARN (lib/waf-stack.ts), from another region: needs `crossRegionReferences`.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
 }
 
 /**
@@ -35,6 +41,7 @@ export class FeedbackStack extends Stack {
   readonly website: Website;
   readonly report?: DailyReport;
   readonly monitoring: Monitoring;
+  readonly reputation: EmailReputation;
 
   constructor(scope: Construct, id: string, props: FeedbackStackProps) {
     super(scope, id, props);
@@ -66,6 +73,7 @@ export class FeedbackStack extends Stack {
     this.website = new Website(this, 'Website', {
       apiDomainName: this.api.domainName,
       apiOriginSecret: this.api.originSecret,
+      webAclArn: props.webAclArn,
     });
     if (config.notifyEmail !== undefined) {
       this.report = new DailyReport(this, 'DailyReport', {
@@ -86,6 +94,12 @@ export class FeedbackStack extends Stack {
       reportFunction: this.report?.function,
       alarmEmail: config.alarmEmail,
     });
+    this.reputation = new EmailReputation(this, 'EmailReputation', {
+      table: this.tasks.table,
+      alarmTopic: this.monitoring.topic,
+      autoresponseLimit: config.autoresponseLimit,
+    });
+    this.reputation.useForSending(this.worker.function);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',
@@ -97,6 +111,10 @@ export class FeedbackStack extends Stack {
       value: this.api.stage.url,
     });
     new CfnOutput(this, 'TasksTableName', { value: this.tasks.table.tableName });
+    new CfnOutput(this, 'ConfigurationSetName', {
+      description: 'The SES configuration set every email goes through',
+      value: this.reputation.configurationSetName,
+    });
     new CfnOutput(this, 'FeedbackQueueUrl', { value: this.worker.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.worker.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DashboardUrl', {

@@ -2,6 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
+import { nagPseudo } from '../nag';
 
 export interface SenderIdentityProps {
   /** The address the emails come from; SES mails it a verification link on deploy. */
@@ -59,8 +60,9 @@ export class SenderIdentity extends Construct {
       }),
     );
     if (principal instanceof Construct) {
+      const { partition, region, account } = nagPseudo(Stack.of(this));
       Validations.of(principal).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:ses:${region}:${account}:identity/*]`,
         reason:
           "ses:SendEmail only, conditioned on ses:FromAddress = the sender's address. The resource must cover the recipients' identities because the SES sandbox authorizes each send against them too.",
       });

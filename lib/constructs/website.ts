@@ -30,6 +30,7 @@ import {
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER } from '../../functions/commons/settings';
+import { nagPseudo } from '../nag';
 import {
   CONTENT_SECURITY_POLICY,
   FRAME_OPTIONS,
@@ -57,6 +58,11 @@ export interface WebsiteProps {
   readonly apiDomainName: string;
   /** Sent to the API in `x-origin-verify`: its authorizer refuses requests without it. */
   readonly apiOriginSecret: string;
+  /**
+   * The ARN of a CloudFront web ACL (lib/waf-stack.ts, context `wafRateLimit`).
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
 }
 
 /**
@@ -119,6 +125,7 @@ export class Website extends Construct {
 
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Serverless feedback form',
+      ...(props.webAclArn === undefined ? {} : { webAclId: props.webAclArn }),
       defaultRootObject: 'index.html',
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: PriceClass.PRICE_CLASS_100,
@@ -201,7 +208,7 @@ export class Website extends Construct {
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'No WAF: the API is throttled per stage, bodies and fields are limited, bots are caught by the honeypot, and the static page is cached. A web ACL (from about $6 a month) is worth adding for a site that attracts abuse.',
+          'WAF is opt-in (-c wafRateLimit=N, about $8 a month, see README "Abuse and reputation"): without it the API is throttled per stage, bodies and fields are limited, bots are caught by the honeypot, each address gets at most 3 autoresponses a day, and the static page is cached.',
       },
       {
         id: 'AwsSolutions-CFR4',
@@ -216,6 +223,7 @@ export class Website extends Construct {
       child.node.id.startsWith('Custom::CDKBucketDeployment'),
     );
     if (provider === undefined) return;
+    const pseudo = nagPseudo(stack);
     const siteBucket = stack.getLogicalId(this.bucket.node.defaultChild as CfnBucket);
     const managedPolicy =
       'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
@@ -238,7 +246,7 @@ export class Website extends Construct {
         'Action::s3:List*',
         'Action::s3:Abort*',
         'Action::s3:DeleteObject*',
-        'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+        `Resource::arn:${pseudo.partition}:s3:::cdk-hnb659fds-assets-${pseudo.account}-${pseudo.region}/*`,
         `Resource::<${siteBucket}.Arn>/*`,
         'Resource::*',
       ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: copyReason })),

@@ -2,11 +2,12 @@
  * The opt-in per-client limit: the web ACL's stack (in us-east-1, for CloudFront) with its rate-based rule
  * and its 429 answers, and its refusals.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError, readConfig } from '../../lib/config';
 import { crossRegionAccount, TOO_MANY_REQUESTS_MESSAGE, WafStack } from '../../lib/waf-stack';
-import { nagViolations } from './stack-fixture';
+import { nagViolations, synthesize } from './stack-fixture';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
 let app: App;
@@ -126,5 +127,55 @@ describe('refusals', () => {
       region: 'eu-west-1',
     });
     expect(() => crossRegionAccount({})).toThrow(/CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION/);
+  });
+});
+
+describe('the app with and without wafRateLimit', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('adds nothing without the key: one stack, no web ACL on the distribution', () => {
+    const { app, template } = synthesize({}, { templateOnly: true });
+    expect(app.node.children.filter((child) => child instanceof Stack)).toHaveLength(1);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ WebACLId: Match.absent() }),
+    });
+  });
+
+  it('puts the web ACL in us-east-1 and on the distribution, cdk-nag clean', () => {
+    // Prepare
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+
+    // Act
+    const { app, stack, template } = synthesize({ wafRateLimit: '20' }, { templateOnly: true });
+
+    // Assess
+    const waf = app.node.children.find((child) => child instanceof WafStack);
+    expect(waf?.region).toBe('us-east-1');
+    expect(stack.region).toBe('eu-west-1');
+    // The ARN comes from us-east-1 as that stack's output (cdk.json's cross-region reference flag).
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        WebACLId: {
+          'Fn::GetStackOutput': {
+            StackName: 'ServerlessFeedbackWaf',
+            Region: 'us-east-1',
+            OutputName: Match.stringLikeRegexp('WebAclArn'),
+          },
+        },
+      }),
+    });
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('says what to do when the account or region is unknown', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '');
+    expect(() => synthesize({ wafRateLimit: '20' }, { templateOnly: true })).toThrow(ConfigError);
+  });
+
+  it.each(['9', '2.5', 'many'])('refuses wafRateLimit=%s', (value) => {
+    expect(() => readConfig((key) => (key === 'wafRateLimit' ? value : undefined))).toThrow(/wafRateLimit/);
   });
 });
