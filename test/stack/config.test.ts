@@ -40,6 +40,7 @@ describe('readConfig', () => {
       apiRateLimit: apiThrottling.rateLimit,
       apiBurstLimit: apiThrottling.burstLimit,
       allowedOrigins: [],
+      autoresponseLimit: 3,
       worker: workerSizing({
         workSeconds: DEFAULT_WORK_SECONDS,
         sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,

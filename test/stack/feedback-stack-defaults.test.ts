@@ -119,6 +119,7 @@ describe('without context', () => {
     expect([...services.keys()].sort()).toEqual([
       'get-task',
       'origin-check',
+      'record-email-event',
       'send-feedback-email',
       'submit-feedback',
     ]);
@@ -135,8 +136,8 @@ describe('without context', () => {
     });
   });
 
-  it('has the five alarms, without a topic to mail them', () => {
-    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  it('has the eight alarms (five, and SES bounces, complaints and unrecorded events), without a topic to mail them', () => {
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
     }

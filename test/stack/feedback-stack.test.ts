@@ -64,11 +64,12 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('functions', () => {
-  it('are the four handlers and the origin check on nodejs22.x, arm64, with source maps on', () => {
+  it('are the five handlers and the origin check on nodejs22.x, arm64, with source maps on', () => {
     expect([...services.keys()].sort()).toEqual([
       'daily-report',
       'get-task',
       'origin-check',
+      'record-email-event',
       'send-feedback-email',
       'submit-feedback',
     ]);
@@ -127,6 +128,9 @@ describe('functions', () => {
           [env.workerConcurrency]: '9',
           [env.leaseSeconds]: String(sizing.timeoutSeconds),
           [env.notifyEmail]: context.notifyEmail,
+          [env.sesConfigurationSet]: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
+          [env.autoresponseHashKey]: Match.anyValue(),
+          [env.autoresponseLimit]: '3',
           POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
           POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -204,6 +208,8 @@ describe('least privilege', () => {
         'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
         'ses:SendEmail',
+        // Through the configuration set (SES authorizes a send against it too).
+        'ses:SendEmail',
         ...logs,
       ].sort(),
     );
@@ -235,7 +241,11 @@ describe('least privilege', () => {
   it('limits SES sending to the sender address, for both senders', () => {
     for (const service of ['send-feedback-email', 'daily-report']) {
       const statements = statementsOfFunction(synthesized.template, fn(service).properties);
-      const ses = statements.filter((statement) => actionsOf([statement]).some((a) => a.startsWith('ses:')));
+      const ses = statements.filter(
+        (statement) =>
+          actionsOf([statement]).some((a) => a.startsWith('ses:')) &&
+          !JSON.stringify(statement.Resource).includes(':configuration-set/'),
+      );
       expect(ses).toEqual([
         {
           Action: 'ses:SendEmail',
@@ -329,7 +339,8 @@ describe('queue and worker', () => {
         },
       },
     });
-    expect(Object.keys(policies)).toHaveLength(2);
+    // The feedback queue, its dead-letter queue, and the SES events' dead-letter queue.
+    expect(Object.keys(policies)).toHaveLength(3);
   });
 });
 
@@ -616,7 +627,8 @@ describe('monitoring', () => {
   }
 
   it('alarms on dead letters, old messages, worker errors and throttles, API 5xx and a failed report', () => {
-    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // And EmailReputation's three (test/stack/email-reputation.test.ts).
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
     alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
     // Well before the queue's retention: a backlog is seen days before its messages could expire.
