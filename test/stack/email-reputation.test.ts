@@ -7,6 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../lib/config';
 import { EmailReputation } from '../../lib/constructs/email-reputation';
 import { createFeedbackFunction } from '../../lib/constructs/feedback-function';
 import { TaskTable } from '../../lib/constructs/task-table';
@@ -143,4 +144,14 @@ describe('the worker, given the reputation setup', () => {
 
 it('leaves no cdk-nag AwsSolutions finding unacknowledged', () => {
   expect(nagViolations(app)).toEqual([]);
+});
+
+describe('context autoresponseLimit', () => {
+  const read = (value?: string) => readConfig((key) => (key === 'autoresponseLimit' ? value : undefined));
+
+  it('defaults to 3 a day and takes an integer of at least 1', () => {
+    expect(read().autoresponseLimit).toBe(3);
+    expect(read('10').autoresponseLimit).toBe(10);
+    for (const value of ['0', '1.5', 'none']) expect(() => read(value)).toThrow(/autoresponseLimit/);
+  });
 });
