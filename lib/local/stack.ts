@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   apiFunction,
+  clientRateLimit,
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
@@ -307,7 +308,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // CloudFront's security headers, so the page runs under its real CSP here too; without
       // Strict-Transport-Security, as this gateway speaks plain HTTP (browsers ignore HSTS on it anyway).
       responseHeaders: securityHeaders({ https: false }),
-      ...(options.wafRateLimit ? { rateLimit: { requests: options.wafRateLimit, windowSeconds: 300 } } : {}),
+      ...(options.wafRateLimit
+        ? { rateLimit: { requests: options.wafRateLimit, windowSeconds: clientRateLimit.windowSeconds } }
+        : {}),
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });
