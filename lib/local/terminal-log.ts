@@ -14,6 +14,7 @@ const TAGS: Record<string, string> = {
   'submit-feedback': 'web',
   'get-task': 'web',
   'daily-report': 'beat',
+  'record-email-event': 'ses',
 };
 
 /** The terminal's line for a handler's log line. */
@@ -31,6 +32,10 @@ export function formatLogLine(line: LogLine): string {
     'Task already finished; nothing sent': () =>
       `${task} was already ${line.status}: duplicate delivery, nothing sent`,
     'Feedback accepted': () => `${task} accepted`,
+    'Email accepted by SES': () => `${task}: ${line.recipient} email sent`,
+    'Email event': () =>
+      `${task}: ${line.recipient} email ${String(line.status).toLowerCase()}${line.detail ? ` (${line.detail})` : ''}` +
+      (line.outcome === 'recorded' ? '' : `, ${line.outcome}`),
     'Daily report': () => `daily report for ${line.date} made`,
   };
   const level = line.level && line.level !== 'INFO' ? `${line.level.toLowerCase()}: ` : '';

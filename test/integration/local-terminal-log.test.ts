@@ -45,6 +45,23 @@ describe('formatLogLine', () => {
       `[web] task ${taskId} accepted`,
     ],
     [
+      { ...worker, level: 'INFO', message: 'Email accepted by SES', recipient: 'visitor' },
+      `[tasks] task ${taskId}: visitor email sent`,
+    ],
+    [
+      {
+        service: 'record-email-event',
+        level: 'INFO',
+        message: 'Email event',
+        taskId,
+        recipient: 'visitor',
+        status: 'BOUNCED',
+        detail: 'Permanent/General',
+        outcome: 'recorded',
+      },
+      `[ses] task ${taskId}: visitor email bounced (Permanent/General)`,
+    ],
+    [
       { service: 'get-task', level: 'ERROR', message: 'Task record not read', error: { message: 'timeout' } },
       '[web] error: Task record not read: timeout',
     ],
