@@ -52,7 +52,13 @@ async function showTask(event: APIGatewayProxyEventV2): Promise<HttpResult> {
       : jsonResponse(404, { error: 'not_found' }, VARY);
   }
   const view = toTaskView(record);
-  return html ? htmlResponse(200, taskStatusPage(view), VARY) : jsonResponse(200, view, VARY);
+  return html
+    ? htmlResponse(
+        200,
+        taskStatusPage(view, { autoRefresh: event.queryStringParameters?.refresh === 'on' }),
+        VARY,
+      )
+    : jsonResponse(200, view, VARY);
 }
 
 /**

@@ -177,17 +177,31 @@ function statusWords(task: TaskView): StatusWords {
   }
 }
 
+/** How the status view is shown. */
+export interface TaskStatusPageOptions {
+  /** The time the view is made (whether SES may still say something of the copy). @default now */
+  now?: Date;
+  /**
+   * Reload by itself until the task is done, because the visitor asked for it (`?refresh=on`). Not by
+   * default: a page that reloads every few seconds moves a screen reader's place and keyboard focus
+   * without warning (WCAG 2.2.1, axe's `meta-refresh`), so the visitor turns it on, and can turn it off.
+   */
+  autoRefresh?: boolean;
+}
+
 /**
- * The no-JavaScript status view of an existing task: its state in words, reloading itself until the
- * task is done (and, for up to `DELIVERY_WAIT_MS` after it was sent, until SES said whether its copy
- * arrived), with a link to check at once and one to send another feedback.
+ * The no-JavaScript status view of an existing task: its state in words, a link to check at once, one to
+ * let the page reload itself until the task is done (and, for up to `DELIVERY_WAIT_MS` after it was sent,
+ * until SES said whether its copy arrived), and one to send another feedback.
  */
-export function taskStatusPage(task: TaskView, now = new Date()): string {
+export function taskStatusPage(task: TaskView, options: TaskStatusPageOptions = {}): string {
+  const { now = new Date(), autoRefresh = false } = options;
   const words = statusWords(task);
   const sentMsAgo = now.getTime() - Date.parse(task.finishedAt ?? '');
   const awaitingDelivery =
     awaitsDelivery(task.status, task.emails?.visitor?.status) && sentMsAgo < DELIVERY_WAIT_MS;
   const final = isFinal(task.status) && !awaitingDelivery;
+  const url = escapeHtml(statusUrl(task.taskId));
   const lines = [
     '<p class="lead">We got your feedback.</p>',
     `<p class="status" role="status">${escapeHtml(words.text)}</p>`,
@@ -198,17 +212,27 @@ export function taskStatusPage(task: TaskView, now = new Date()): string {
     '<dt>Reference</dt>',
     `<dd><code>${escapeHtml(task.taskId)}</code></dd>`,
     '</dl>',
-    final ? '' : '<p class="hint">This page updates by itself.</p>',
+    final
+      ? ''
+      : autoRefresh
+        ? '<p class="hint">This page updates by itself every few seconds.</p>'
+        : '<p class="hint">This page does not change by itself: check again, or let it update itself.</p>',
     '<p class="actions">',
-    final ? '' : `<a class="button" href="${escapeHtml(statusUrl(task.taskId))}">Check now</a>`,
+    final ? '' : `<a class="button" href="${url}">Check now</a>`,
+    final
+      ? ''
+      : autoRefresh
+        ? `<a class="button" href="${url}">Stop updating</a>`
+        : `<a class="button" href="${url}?refresh=on">Update by itself</a>`,
     '<a class="button" href="/">Send another</a>',
     '</p>',
   ];
-  const refreshSeconds = final
-    ? undefined
-    : task.error?.type === DAILY_QUOTA_ERROR_TYPE
-      ? REFRESH_SECONDS.quota
-      : REFRESH_SECONDS.moving;
+  const refreshSeconds =
+    final || !autoRefresh
+      ? undefined
+      : task.error?.type === DAILY_QUOTA_ERROR_TYPE
+        ? REFRESH_SECONDS.quota
+        : REFRESH_SECONDS.moving;
   return htmlPage(
     'Thank you!',
     lines.filter((line) => line !== '').join('\n'),

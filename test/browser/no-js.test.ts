@@ -103,7 +103,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     expect(problems).toHaveLength(1);
   });
 
-  it('shows the status in words and refreshes by itself until the feedback is sent', async () => {
+  it('shows the status in words and, once asked to, refreshes by itself until the feedback is sent', async () => {
     // Prepare
     const { page, problems } = await open();
     await page.goto(stack.url);
@@ -113,11 +113,13 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     // Act
     expect(await submit(page)).toBe(303);
 
-    // Assess: first seen before it is done, in words, with a reload while it can change.
+    // Assess: first seen before it is done, in words, still (no reload the visitor did not ask for).
     const status = page.locator('p.status');
     const first = await status.textContent();
     expect(first).toMatch(/^(Queued|Sending)/);
     expect(await page.locator('main').textContent()).not.toMatch(RAW_STATUS);
+    expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+    await page.getByRole('link', { name: 'Update by itself' }).click();
     expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
     await screenshot(page, 'nojs-status-waiting-desktop-light');

@@ -178,12 +178,17 @@ describe('JSON (the page and API clients)', () => {
 });
 
 describe('HTML (a browser without JavaScript, after the 303)', () => {
-  it('shows the status view: the state in words, refreshing itself, send another, site styles and icon, no inline code', async () => {
+  it('shows the status view: the state in words, refreshing itself when asked, send another, site styles and icon, no inline code', async () => {
     // Prepare
     dynamodbMock.on(GetItemCommand).resolves({ Item: marshall({ ...successRecord, status: 'STARTED' }) });
 
     // Act
-    const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+    const response = await handler({
+      ...getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }),
+      rawQueryString: 'refresh=on',
+      queryStringParameters: { refresh: 'on' },
+    });
+    const unasked = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
 
     // Assess
     expect(response.statusCode).toBe(200);
@@ -202,6 +207,8 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     expect(html).toContain('<link rel="stylesheet" href="/styles.css">');
     expect(html).toContain('<link rel="icon" href="/favicon.svg"');
     expect(html).not.toMatch(/<script|<style|style=|\son[a-z]+=/i);
+    expect(unasked.body).not.toContain('http-equiv="refresh"');
+    expect(unasked.body).toContain(`href="/api/tasks/${TASK_ID}?refresh=on">Update by itself</a>`);
   });
 
   it('says the feedback was sent, and stops refreshing, once it is', async () => {
@@ -304,7 +311,10 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     dynamodbMock.on(GetItemCommand).resolves({ Item: marshall(waiting) });
 
     // Act
-    const response = await handler(getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }));
+    const response = await handler({
+      ...getTaskEvent(TASK_ID, { accept: BROWSER_ACCEPT }),
+      queryStringParameters: { refresh: 'on' },
+    });
 
     // Assess
     expect(response.body).toContain(message);

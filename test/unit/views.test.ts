@@ -79,18 +79,32 @@ describe('taskStatusPage', () => {
     ['PENDING', 'Queued: waiting for a free worker.', 'Queued'],
     ['STARTED', 'Sending…', 'Sending'],
     ['RETRY', 'Retrying: the last try did not go through; we try again shortly.', 'Retrying'],
-  ] as const)('says %s in words and refreshes itself while it can change', (status, text, step) => {
+  ] as const)(
+    'says %s in words and, when asked to, refreshes itself while it can change',
+    (status, text, step) => {
+      // Act
+      const page = taskStatusPage(task({ status, attempts: 1 }), { autoRefresh: true });
+
+      // Assess
+      expect(page).toContain(text);
+      expect(page).toContain(`<dd>${step}</dd>`);
+      expect(page).not.toContain(`>${status}<`);
+      expect(page.match(REFRESH)?.[1]).toBe('3');
+      expect(page).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Check now</a>`);
+      expect(page).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Stop updating</a>`);
+      expect(page).toContain('<link rel="icon" href="/favicon.svg"');
+      expect(page).not.toMatch(INLINE_CODE);
+    },
+  );
+
+  it('does not reload by itself unless asked (a reload moves a screen reader), and offers to', () => {
     // Act
-    const page = taskStatusPage(task({ status, attempts: 1 }));
+    const page = taskStatusPage(task({ status: 'PENDING' }));
 
     // Assess
-    expect(page).toContain(text);
-    expect(page).toContain(`<dd>${step}</dd>`);
-    expect(page).not.toContain(`>${status}<`);
-    expect(page.match(REFRESH)?.[1]).toBe('3');
+    expect(page).not.toMatch(REFRESH);
     expect(page).toContain(`<a class="button" href="/api/tasks/${TASK_ID}">Check now</a>`);
-    expect(page).toContain('<link rel="icon" href="/favicon.svg"');
-    expect(page).not.toMatch(INLINE_CODE);
+    expect(page).toContain(`<a class="button" href="/api/tasks/${TASK_ID}?refresh=on">Update by itself</a>`);
   });
 
   it.each([
@@ -127,7 +141,7 @@ describe('taskStatusPage', () => {
     // Act
     const page = taskStatusPage(
       task({ status: 'SUCCESS', finishedAt: '2026-01-01T10:00:20.000Z', emails: { visitor: { status } } }),
-      new Date('2026-01-01T10:00:21.000Z'),
+      { now: new Date('2026-01-01T10:00:21.000Z'), autoRefresh: true },
     );
 
     // Assess
@@ -148,8 +162,8 @@ describe('taskStatusPage', () => {
     });
 
     // Act
-    const justSent = taskStatusPage(sent, new Date('2026-01-01T10:00:25.000Z'));
-    const later = taskStatusPage(sent, new Date('2026-01-01T10:00:50.000Z'));
+    const justSent = taskStatusPage(sent, { now: new Date('2026-01-01T10:00:25.000Z'), autoRefresh: true });
+    const later = taskStatusPage(sent, { now: new Date('2026-01-01T10:00:50.000Z'), autoRefresh: true });
 
     // Assess
     expect(justSent).toContain('Sent: a copy is on its way to your inbox.');
@@ -165,7 +179,9 @@ describe('taskStatusPage', () => {
     const message = 'The daily sending quota of SES is used up; the email is sent once it frees up.';
 
     // Act
-    const page = taskStatusPage(task({ status: 'RETRY', error: { type: 'DailyQuotaExceeded', message } }));
+    const page = taskStatusPage(task({ status: 'RETRY', error: { type: 'DailyQuotaExceeded', message } }), {
+      autoRefresh: true,
+    });
 
     // Assess
     expect(page).toContain('Waiting: we have sent as many emails as we may today.');
