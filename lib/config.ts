@@ -1,3 +1,4 @@
+import { parseAllowedOrigins } from '../functions/commons/http';
 import {
   apiThrottling,
   autoresponse,
@@ -79,7 +80,6 @@ export class ConfigError extends Error {
 }
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const ORIGIN_PATTERN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i;
 const SCHEDULE_PATTERN = /^(rate|cron|at)\(.+\)$/;
 
 function text(key: ContextKey, raw: unknown): string | undefined {
@@ -120,18 +120,13 @@ function number(
 function origins(raw: unknown): string[] {
   const value = text('allowedOrigins', raw);
   if (value === undefined) return [];
-  const list = value
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-  for (const origin of list) {
-    if (!ORIGIN_PATTERN.test(origin)) {
-      throw new ConfigError(
-        `Context allowedOrigins must be a comma-separated list of origins like https://example.com (scheme and host, no path or trailing slash), got "${origin}"`,
-      );
-    }
+  try {
+    return parseAllowedOrigins(value);
+  } catch {
+    throw new ConfigError(
+      `Context allowedOrigins must be a comma-separated list of origins like https://example.com (scheme and host, no path or trailing slash), got "${value}"`,
+    );
   }
-  return list;
 }
 
 /**

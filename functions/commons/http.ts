@@ -248,7 +248,8 @@ function originOf(value: string): string | undefined {
 }
 
 /**
- * Parses the `ALLOWED_ORIGINS` setting: comma-separated origins (`https://example.com`), spaces and
+ * Parses the `ALLOWED_ORIGINS` setting (and the stack's `allowedOrigins` context, the same rule):
+ * comma-separated origins (`https://example.com`, scheme and host, no path or trailing slash), spaces and
  * empty entries ignored. Throws on an entry that is not an origin, so a typo fails at load.
  */
 export function parseAllowedOrigins(value: string): string[] {
@@ -258,7 +259,7 @@ export function parseAllowedOrigins(value: string): string[] {
     .filter((entry) => entry !== '')
     .map((entry) => {
       const origin = originOf(entry);
-      if (origin === undefined || origin !== entry.toLowerCase().replace(/\/$/, '')) {
+      if (origin === undefined || origin !== entry.toLowerCase()) {
         throw new Error(`ALLOWED_ORIGINS: "${entry}" is not an origin like https://example.com`);
       }
       return origin;
