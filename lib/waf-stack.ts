@@ -2,7 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { clientRateLimit } from '../functions/commons/settings';
-import { escapeHtml, htmlPage } from '../functions/commons/views';
+import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../functions/commons/views';
 import { ConfigError } from './config';
 
 export interface WafStackProps extends StackProps {
@@ -16,9 +16,7 @@ export const WAF_REGION = 'us-east-1';
 /** The label the rate-based rule puts on a request over the limit; the answering rules match it. */
 const RATE_LIMITED_LABEL = 'feedback:rate-limited';
 
-/** What a client over the limit reads, in the page's words. */
-export const TOO_MANY_REQUESTS_MESSAGE =
-  'Too many feedbacks from this connection. Please try again in a few minutes.';
+export { TOO_MANY_REQUESTS_MESSAGE };
 
 /**
  * The opt-in per-client limit (context `wafRateLimit`): a web ACL for the CloudFront distribution with a
@@ -70,10 +68,7 @@ export class WafStack extends Stack {
         },
         tooManyRequestsHtml: {
           contentType: 'TEXT_HTML',
-          content: htmlPage(
-            'Please wait a moment',
-            `<p>${escapeHtml(TOO_MANY_REQUESTS_MESSAGE)}</p>\n<p><a href="/">Back to the form</a></p>`,
-          ),
+          content: tooManyRequestsPage(),
         },
       },
       rules: [

@@ -67,6 +67,15 @@ export function messagePage(title: string, text: string): string {
   return htmlPage(title, `<p>${escapeHtml(text)}</p>\n${BACK_TO_FORM}`);
 }
 
+/** What a client over the per-client limit reads (the WAF rule's answer on AWS, the gateway's locally). */
+export const TOO_MANY_REQUESTS_MESSAGE =
+  'Too many feedbacks from this connection. Please try again in a few minutes.';
+
+/** The page of a browser's form post over the per-client limit. */
+export function tooManyRequestsPage(): string {
+  return messagePage('Please wait a moment', TOO_MANY_REQUESTS_MESSAGE);
+}
+
 /** What the visitor typed, to show the form again with it. */
 export interface FormValues {
   email?: string;

@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { escapeHtml, htmlPage } from '../../functions/commons/views';
+import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../../functions/commons/views';
 import { invokeWithTimeout } from './lambda-context';
 import { LOCAL_ACCOUNT_ID } from './resources';
 
@@ -267,20 +267,15 @@ function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string)
 
 /** The answer over the limit, as the WAF rule gives it: JSON, or a page for a browser's navigation. */
 function tooManyRequests(res: ServerResponse, retryAfter: number, accept: string): void {
-  const message = `Too many feedbacks from this connection. Please try again in ${retryAfter} seconds.`;
   res.setHeader('retry-after', String(retryAfter));
   if (!/text\/html/.test(accept)) {
-    send(res, 429, { error: 'too_many_requests', message });
+    send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
     return;
   }
-  const page = htmlPage(
-    'Please wait a moment',
-    `<p>${escapeHtml(message)}</p>\n<p><a href="/">Back to the form</a></p>`,
-  );
   res.statusCode = 429;
   res.setHeader('content-type', 'text/html; charset=utf-8');
   res.setHeader('cache-control', 'no-store');
-  res.end(page);
+  res.end(tooManyRequestsPage());
 }
 
 const CONTENT_TYPES: Record<string, string> = {
