@@ -128,6 +128,11 @@ export function isKnownTransient(error: unknown): boolean {
 }
 
 const ADDRESS = /[^\s@<>()[\]"',;:]+@[^\s@<>()[\]"',;:]+/g;
+
+/** `text` with anything shaped like an email address replaced by `<address>` (logs and records hold none). */
+export function maskAddresses(text: string): string {
+  return text.replace(ADDRESS, '<address>');
+}
 const MAX_MESSAGE_LENGTH = 300;
 
 /**
@@ -140,7 +145,7 @@ export function describeError(error: unknown): TaskError {
   const type =
     typeof name === 'string' && name !== 'Error' ? name : typeof code === 'string' ? code : 'Error';
   const text = typeof message === 'string' && message !== '' ? message : String(error);
-  return { type, message: text.replace(ADDRESS, '<address>').slice(0, MAX_MESSAGE_LENGTH) };
+  return { type, message: maskAddresses(text).slice(0, MAX_MESSAGE_LENGTH) };
 }
 
 /** SQS's longest visibility timeout: 12 hours. */

@@ -6,6 +6,8 @@
  * masked. Other output passes through.
  */
 
+import { maskAddresses } from '../../functions/commons/errors';
+
 /** A Powertools log line, as far as the terminal reads it. */
 type LogLine = Record<string, unknown> & { level?: string; message?: string; service?: string };
 
@@ -84,5 +86,5 @@ function parseLines(text: string): LogLine[] | undefined {
 /** An error's reason for the terminal, with anything shaped like an email address masked. */
 export function reason(error: unknown): string {
   const text = error instanceof Error ? error.message : error === undefined ? 'unknown error' : String(error);
-  return text.replace(/[^\s<>"'(),;:]+@[^\s<>"'(),;:]+/g, '<address>');
+  return maskAddresses(text);
 }
