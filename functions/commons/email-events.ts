@@ -3,15 +3,11 @@
  * that the local stack's events go through it as AWS's do) and the conditional write of the outcome on the
  * task record (functions/record-email-event.ts is the Lambda handler around both).
  */
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { type EmailStatus, type Recipient, TASK_ID_PATTERN, type TaskRecord } from './task-record';
+import { isConditionFailure } from './errors';
+import { type EmailStatus, type Recipient, TASK_ID_PATTERN } from './task-record';
+import { readTask } from './task-store';
 
 /** The part of SES's event record (EventBridge's `detail`) this handler reads. */
 export interface SesEventRecord {
@@ -146,19 +142,12 @@ export async function recordEmailEvent(
     );
     return 'recorded';
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!isConditionFailure(error)) throw error;
   }
   // Why not: read the record to tell a late worker (retry) from a stale or foreign event (done).
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: { taskId: { S: event.taskId } },
-      ProjectionExpression: 'emails',
-      ConsistentRead: true,
-    }),
-  );
-  if (Item === undefined) return 'no-task';
-  const email = (unmarshall(Item) as Pick<TaskRecord, 'emails'>).emails?.[event.recipient];
+  const task = await readTask(dynamodb, tableName, event.taskId);
+  if (task === undefined) return 'no-task';
+  const email = task.emails?.[event.recipient];
   if (email?.messageId === undefined) {
     throw new EmailNotRecordedError(
       `The ${event.recipient} email of task ${event.taskId} is not recorded yet; retry later`,
