@@ -100,10 +100,23 @@ describe('SES unreachable for good', () => {
     expect(result.stdout).not.toContain(email);
   });
 
-  it('lists it with `npm run tasks`', async () => {
+  it('lists it with `npm run tasks`, but not a honeypot decoy nor the counters beside the tasks', async () => {
+    // Prepare
+    const decoy = await submitFeedback(stack, {
+      email: uniqueAddress('bot'),
+      message: 'spam',
+      website: 'http://spam.example',
+    });
+
+    // Act
     const result = await runTool('tasks.ts');
+
+    // Assess
+    expect(decoy.status).toBe(202);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${taskId}\\s+FAILURE\\s+2`));
+    expect(result.stdout).not.toContain(decoy.body.taskId);
+    expect(result.stdout).not.toMatch(/stats#|limit#/);
   });
 
   it('sends it once `npm run redrive` moved the message back, SES being up again', async () => {
