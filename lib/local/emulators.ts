@@ -1,8 +1,10 @@
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import * as sesLocal from 'aws-ses-v2-local';
-import dynalite from 'dynalite';
 import { type SentEmail, sentEmailOf } from './ses-events';
 
 /** A port the local stack wanted is taken; names the environment variable that changes it. */
@@ -62,18 +64,47 @@ export function closeServer(server: Server, graceMs = 2000): Promise<void> {
   });
 }
 
+/**
+ * dynalite in a worker thread: DynamoDB answers from the second core while the handlers run on the
+ * first, as on AWS, where it is another service. Plain CommonJS, so the thread loads no TypeScript.
+ */
+const DYNALITE_THREAD = `
+const { parentPort, workerData: { dynalite, host, port, options } } = require('node:worker_threads');
+const server = require(dynalite)(options);
+server.once('error', (error) => parentPort.postMessage({ error: error.code ?? String(error) }));
+server.listen(port, host, () => parentPort.postMessage({ port: server.address().port }));
+parentPort.once('message', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});
+`;
+
 /** DynamoDB: dynalite, kept on disk under `path` (LevelDB) or in memory when `path` is undefined. */
 export async function startDynamoDb(at: Listen, path: string | undefined): Promise<RunningEmulator> {
   if (path) mkdirSync(path, { recursive: true });
   // Tables are ACTIVE at once: the local stack creates its table at every start when it is missing.
-  const server = dynalite({
-    ...(path ? { path } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const port = await listen(server, 'DynamoDB', at);
-  return { port, endpoint: `http://${at.host}:${port}`, close: () => closeServer(server) };
+  const options = { ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  const dynalite = createRequire(import.meta.url).resolve('dynalite');
+  const thread = new Worker(DYNALITE_THREAD, { eval: true, workerData: { dynalite, ...at, options } });
+  thread.unref();
+  const [started] = (await once(thread, 'message')) as [{ port?: number; error?: string }];
+  if (started.port === undefined) {
+    await thread.terminate();
+    throw started.error === 'EADDRINUSE'
+      ? new PortInUseError('DynamoDB', at.port, at.variable)
+      : new Error(`dynalite: ${started.error}`);
+  }
+  const exited = once(thread, 'exit');
+  return {
+    port: started.port,
+    endpoint: `http://${at.host}:${started.port}`,
+    close: async () => {
+      // Held until the thread has closed its LevelDB, or the process could end first.
+      thread.ref();
+      thread.postMessage('close');
+      await exited;
+    },
+  };
 }
 
 /** SES: aws-ses-v2-local, its mailbox at `/` and the emails as JSON at `/store`. */

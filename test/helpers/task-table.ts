@@ -2,17 +2,10 @@
  * A real DynamoDB implementation for the tests of the task record's writes (their conditions are the
  * whole point): dynalite, in memory, on a free port, with the task table created.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import dynalite from 'dynalite';
 import type { TaskRecord } from '../../functions/commons/task-record';
+import { startDynamoDb } from '../../lib/local/emulators';
 
 /** A running dynalite with the task table, and a client for it. */
 export interface TaskTable {
@@ -39,10 +32,8 @@ export function taskTableEnv(table: TaskTable): Record<string, string> {
 
 /** Starts dynalite and creates the table (call in `beforeAll`). */
 export async function startTaskTable(tableName = 'Tasks'): Promise<TaskTable> {
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await startDynamoDb({ host: '127.0.0.1', port: 0 }, undefined);
+  const { endpoint } = server;
   const dynamodb = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -56,11 +47,6 @@ export async function startTaskTable(tableName = 'Tasks'): Promise<TaskTable> {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  for (;;) {
-    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
   return {
     tableName,
     endpoint,
@@ -85,7 +71,7 @@ export async function startTaskTable(tableName = 'Tasks'): Promise<TaskTable> {
     },
     async stop() {
       dynamodb.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     },
   };
 }
