@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import sirv from 'sirv';
 import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../../functions/commons/views';
 import { invokeWithTimeout } from './lambda-context';
 import { LOCAL_ACCOUNT_ID } from './resources';
@@ -39,11 +38,7 @@ export interface GatewayOptions {
   onError?(functionName: string, error: unknown): void;
   /** Headers on every answer, replacing a handler's of the same name (CloudFront's, with `override: true`). */
   responseHeaders?: Record<string, string>;
-  /**
-   * The per-client limit of the deployed stack's WAF rule (`wafRateLimit`), applied the same way: at
-   * most `requests` POSTs to the API from one source IP in any `windowSeconds`; over it, 429 with
-   * `Retry-After`. Off when undefined.
-   */
+  /** The deployed WAF rule's per-client limit: POSTs to the API per source IP in any `windowSeconds`. */
   rateLimit?: { requests: number; windowSeconds: number };
 }
 
@@ -51,12 +46,7 @@ export interface GatewayOptions {
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 /** Content types API Gateway passes as text; any other body reaches the Lambda base64-encoded. */
-const TEXT_CONTENT_TYPES = [
-  /^text\//,
-  /^application\/(.+\+)?json$/,
-  /^application\/(.+\+)?xml$/,
-  /^application\/javascript$/,
-];
+const TEXT_CONTENT_TYPE = /^(text\/.*|application\/((.+\+)?(json|xml)|javascript))$/;
 
 /** What a request to the gateway carries, read off the socket (`rawHeaders` as Node gives them). */
 export interface RawRequest {
@@ -68,27 +58,24 @@ export interface RawRequest {
   httpVersion?: string;
 }
 
-/** The route that matches `method` and `path`, with its path parameters. */
-export function matchRoute(
-  routes: Route[],
-  method: string,
-  path: string,
-): { route: Route; pathParameters: Record<string, string> } | undefined {
-  const segments = path.split('/');
+/** The route that matches `method` and `path`, with its (decoded) path parameters. */
+export function matchRoute(routes: Route[], method: string, path: string) {
   for (const route of routes) {
-    const template = route.path.split('/');
-    if (route.method !== method || template.length !== segments.length) continue;
-    const pathParameters: Record<string, string> = {};
-    const matches = template.every((part, index) => {
-      const segment = segments[index] ?? '';
-      const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
-      if (parameter === undefined) return part === segment;
-      pathParameters[parameter] = safeDecode(segment);
-      return segment !== '';
-    });
-    if (matches) return { route, pathParameters };
+    const pattern = new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+    const match = route.method === method ? pattern.exec(path) : null;
+    if (!match) continue;
+    const parameters = Object.entries(match.groups ?? {}).map(([name, value]) => [name, safeDecode(value)]);
+    return { route, pathParameters: Object.fromEntries(parameters) as Record<string, string> };
   }
   return undefined;
+}
+
+/** Repeated names joined with commas, as API Gateway does for headers and query parameters. */
+function joinRepeated(pairs: Iterable<[string, string]>): Record<string, string> {
+  const joined: Record<string, string> = {};
+  for (const [name, value] of pairs)
+    joined[name] = joined[name] === undefined ? value : `${joined[name]},${value}`;
+  return joined;
 }
 
 /**
@@ -101,27 +88,29 @@ export function toHttpApiEvent(
   pathParameters: Record<string, string>,
   now = new Date(),
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  const cookies: string[] = [];
-  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-    const name = (request.rawHeaders[i] ?? '').toLowerCase();
-    const value = request.rawHeaders[i + 1] ?? '';
-    if (name === 'cookie') cookies.push(...value.split(';').flatMap((cookie) => cookie.trim() || []));
-    else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-  }
+  const pairs = request.rawHeaders.flatMap((name, i) =>
+    i % 2 === 0 ? [[name.toLowerCase(), request.rawHeaders[i + 1] ?? ''] as [string, string]] : [],
+  );
+  const headers = joinRepeated(pairs.filter(([name]) => name !== 'cookie'));
+  const cookies = pairs.flatMap(([name, value]) =>
+    name === 'cookie' ? value.split(';').flatMap((cookie) => cookie.trim() || []) : [],
+  );
   headers['x-forwarded-for'] = [headers['x-forwarded-for'], request.sourceIp].filter(Boolean).join(',');
   headers['x-forwarded-proto'] ??= 'http';
-
   const [rawPath = '', rawQueryString = ''] = request.url.split(/\?(.*)/s);
   const routeKey = `${route.method} ${route.path}`;
   const host = headers.host ?? 'localhost';
   const [day, month, year, time] = now.toUTCString().split(' ').slice(1);
-  const event: APIGatewayProxyEventV2 = {
+  const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const isText = TEXT_CONTENT_TYPE.test(contentType);
+  return {
     version: '2.0',
     routeKey,
     rawPath,
     rawQueryString,
+    ...(cookies.length > 0 ? { cookies } : {}),
     headers,
+    ...(rawQueryString ? { queryStringParameters: joinRepeated(new URLSearchParams(rawQueryString)) } : {}),
     requestContext: {
       accountId: LOCAL_ACCOUNT_ID,
       apiId: 'local',
@@ -141,59 +130,80 @@ export function toHttpApiEvent(
       time: `${day}/${month}/${year}:${time} +0000`,
       timeEpoch: now.getTime(),
     },
-    isBase64Encoded: false,
+    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    ...(request.body.length > 0 ? { body: request.body.toString(isText ? 'utf8' : 'base64') } : {}),
+    isBase64Encoded: request.body.length > 0 && !isText,
   };
-  if (cookies.length > 0) event.cookies = cookies;
-  if (rawQueryString !== '') {
-    const query: Record<string, string> = {};
-    for (const [name, value] of new URLSearchParams(rawQueryString)) {
-      query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
-    }
-    event.queryStringParameters = query;
-  }
-  if (Object.keys(pathParameters).length > 0) event.pathParameters = pathParameters;
-  if (request.body.length > 0) {
-    const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    const isText = TEXT_CONTENT_TYPES.some((pattern) => pattern.test(contentType));
-    event.body = request.body.toString(isText ? 'utf8' : 'base64');
-    event.isBase64Encoded = !isText;
-  }
-  return event;
-}
-
-/** An HTTP answer, from a handler's result as API Gateway reads it (payload 2.0 format). */
-export interface HttpAnswer {
-  statusCode: number;
-  headers: Record<string, string | string[]>;
-  body: Buffer;
 }
 
 /**
- * Reads a payload 2.0 result as API Gateway does: a structured result as it is (`cookies` become
- * `Set-Cookie`, a base64 body is decoded); a string or an object without `statusCode` is a 200 JSON
- * body. API Gateway ignores `multiValueHeaders` in this format, and so does this.
+ * An HTTP answer from a payload 2.0 result, read as API Gateway does: a structured result as it is
+ * (`cookies` become `Set-Cookie`, a base64 body is decoded); a string or an object without
+ * `statusCode` is a 200 JSON body. API Gateway ignores `multiValueHeaders` in this format, and so does this.
  */
-export function toHttpAnswer(result: APIGatewayProxyResultV2 | undefined | null): HttpAnswer {
+export function toHttpAnswer(result: APIGatewayProxyResultV2 | undefined | null) {
   if (typeof result !== 'object' || result === null || !('statusCode' in result)) {
     const body = typeof result === 'string' ? result : JSON.stringify(result ?? null);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) };
   }
-  const structured = result as APIGatewayProxyStructuredResultV2;
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(structured.headers ?? {}))
-    headers[name.toLowerCase()] = String(value);
-  if (structured.cookies?.length) headers['set-cookie'] = [...structured.cookies];
-  const body = structured.body ?? '';
+  const {
+    statusCode = 200,
+    headers = {},
+    cookies = [],
+    body = '',
+    isBase64Encoded,
+  } = result as APIGatewayProxyStructuredResultV2;
   return {
-    statusCode: structured.statusCode ?? 200,
-    headers,
-    body: Buffer.from(body, structured.isBase64Encoded ? 'base64' : 'utf8'),
+    statusCode,
+    headers: {
+      ...Object.fromEntries(
+        Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]),
+      ),
+      ...(cookies.length > 0 ? { 'set-cookie': [...cookies] } : {}),
+    } as Record<string, string | string[]>,
+    body: Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8'),
   };
 }
 
 /** The local gateway: the page from `siteDir` and `/api/*` through the routes' handlers. */
 export function createGateway(options: GatewayOptions): Server {
   const limit = clientLimiter(options.rateLimit);
+  // The page is rebuilt at every start: sirv's dev mode reads each file anew, with `no-cache`.
+  const site = options.siteDir ? sirv(options.siteDir, { dev: true, etag: true }) : undefined;
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const { url = '/', method = 'GET' } = req;
+    const path = url.split('?')[0] ?? '/';
+    if (path !== '/api' && !path.startsWith('/api/')) {
+      if (method === 'GET' || method === 'HEAD') return site?.(req, res, () => send(res, 404, 'Not Found'));
+      res.setHeader('allow', 'GET, HEAD');
+      return send(res, 405, 'Method Not Allowed');
+    }
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    if (body === undefined) {
+      res.setHeader('connection', 'close');
+      return send(res, 413, { message: 'Request Entity Too Large' });
+    }
+    const matched = matchRoute(options.routes, method, path);
+    if (!matched) return send(res, 404, { message: 'Not Found' });
+    const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+    const retryAfter = method === 'POST' ? limit(sourceIp) : 0;
+    if (retryAfter > 0) return tooManyRequests(res, retryAfter, req.headers.accept ?? '');
+    const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
+    const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
+    const { functionName, handler } = matched.route;
+    const answer = await invokeWithTimeout(functionName, options.timeoutMs, (context) =>
+      handler(event, context),
+    )
+      .then(toHttpAnswer)
+      .catch((error: unknown) => options.onError?.(functionName, error));
+    if (!answer) return send(res, 500, { message: 'Internal Server Error' });
+    res.statusCode = answer.statusCode;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
+    res.setHeader('apigw-requestid', event.requestContext.requestId);
+    res.setHeader('content-length', answer.body.length);
+    res.end(method === 'HEAD' ? undefined : answer.body);
+  };
   return createServer((req, res) => {
     const started = Date.now();
     res.on('finish', () => {
@@ -201,7 +211,7 @@ export function createGateway(options: GatewayOptions): Server {
       options.onRequest?.(`${req.method} ${path} ${res.statusCode} ${Date.now() - started}ms`);
     });
     for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
-    serve(options, limit, req, res).catch((error: unknown) => {
+    serve(req, res).catch((error: unknown) => {
       options.onError?.('gateway', error);
       if (!res.headersSent) send(res, 500, { message: 'Internal Server Error' });
       else res.destroy();
@@ -209,47 +219,7 @@ export function createGateway(options: GatewayOptions): Server {
   });
 }
 
-async function serve(
-  options: GatewayOptions,
-  limit: (client: string) => number,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const url = req.url ?? '/';
-  const path = url.split('?')[0] ?? '/';
-  const method = req.method ?? 'GET';
-  if (path !== '/api' && !path.startsWith('/api/')) return serveStatic(options.siteDir, method, path, res);
-  const body = await readBody(req, MAX_REQUEST_BYTES);
-  if (body === undefined) {
-    res.setHeader('connection', 'close');
-    return send(res, 413, { message: 'Request Entity Too Large' });
-  }
-  const matched = matchRoute(options.routes, method, path);
-  if (!matched) return send(res, 404, { message: 'Not Found' });
-  const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
-  const retryAfter = method === 'POST' ? limit(sourceIp) : 0;
-  if (retryAfter > 0) return tooManyRequests(res, retryAfter, req.headers.accept ?? '');
-  const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
-  const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
-  const { functionName, handler } = matched.route;
-  let answer: HttpAnswer;
-  try {
-    answer = toHttpAnswer(
-      await invokeWithTimeout(functionName, options.timeoutMs, (context) => handler(event, context)),
-    );
-  } catch (error) {
-    options.onError?.(functionName, error);
-    return send(res, 500, { message: 'Internal Server Error' });
-  }
-  res.statusCode = answer.statusCode;
-  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-  for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
-  res.setHeader('apigw-requestid', event.requestContext.requestId);
-  res.setHeader('content-length', answer.body.length);
-  res.end(method === 'HEAD' ? undefined : answer.body);
-}
-
-/** A per-client limiter: a sliding window of request times per client; 0, or the seconds to wait. */
+/** A sliding window of request times per client: 0, or the seconds to wait. */
 function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string) => number {
   const { requests = Number.POSITIVE_INFINITY, windowSeconds = 300 } = rateLimit ?? {};
   const seen = new Map<string, number[]>();
@@ -257,10 +227,7 @@ function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string)
     const now = Date.now();
     const times = (seen.get(client) ?? []).filter((time) => time > now - windowSeconds * 1000);
     seen.set(client, times);
-    if (times.length < requests) {
-      times.push(now);
-      return 0;
-    }
+    if (times.length < requests) return times.push(now) && 0;
     return Math.max(1, Math.ceil(((times[0] ?? now) + windowSeconds * 1000 - now) / 1000));
   };
 }
@@ -268,69 +235,23 @@ function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string)
 /** The answer over the limit, as the WAF rule gives it: JSON, or a page for a browser's navigation. */
 function tooManyRequests(res: ServerResponse, retryAfter: number, accept: string): void {
   res.setHeader('retry-after', String(retryAfter));
-  if (!/text\/html/.test(accept)) {
-    send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
-    return;
-  }
-  res.statusCode = 429;
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.end(tooManyRequestsPage());
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
-
-function serveStatic(siteDir: string | undefined, method: string, path: string, res: ServerResponse) {
-  if (method !== 'GET' && method !== 'HEAD') {
-    res.setHeader('allow', 'GET, HEAD');
-    return send(res, 405, 'Method Not Allowed');
-  }
-  const file = siteDir ? siteFile(siteDir, path) : undefined;
-  if (!file) return send(res, 404, 'Not Found');
-  res.setHeader('content-type', CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
-  res.setHeader('content-length', statSync(file).size);
-  // The page is rebuilt at every start; a reload must show the new one.
-  res.setHeader('cache-control', 'no-cache');
-  if (method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
-}
-
-/** The file under `siteDir` for a URL path (a folder means its index.html), never outside it. */
-function siteFile(siteDir: string, path: string): string | undefined {
-  const root = resolve(siteDir);
-  const decoded = safeDecode(path);
-  let file = resolve(join(root, normalize(decoded)));
-  if (decoded.includes('\0') || (file !== root && !file.startsWith(root + sep))) return undefined;
-  try {
-    if (statSync(file).isDirectory()) file = join(file, 'index.html');
-    return statSync(file).isFile() ? file : undefined;
-  } catch {
-    return undefined;
-  }
+  const page = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+  if (/text\/html/.test(accept)) res.writeHead(429, page).end(tooManyRequestsPage());
+  else send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
 }
 
 /** The body, or undefined when it is over `limit` bytes (the rest is not read). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolvePromise, reject) => {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return chunks.push(chunk);
-      req.removeAllListeners('data');
-      req.pause();
-      resolvePromise(undefined);
+      req.removeAllListeners('data').pause();
+      resolve(undefined);
     });
-    req.on('end', () => resolvePromise(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -338,9 +259,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 /** A JSON body for an object, plain text for a string. */
 function send(res: ServerResponse, statusCode: number, body: object | string): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.statusCode = statusCode;
-  res.setHeader('content-type', typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
-  res.setHeader('content-length', Buffer.byteLength(text));
+  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
+  res.writeHead(statusCode, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
