@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -106,17 +105,11 @@ export async function startSqs(
   };
 
   const restore = async (queueName: string) => {
-    if (!dataDir) return;
-    let files: string[];
-    try {
-      files = readdirSync(join(dataDir, queueName)).filter((name) => name.endsWith('.json'));
-    } catch {
-      return;
-    }
-    for (const name of files) {
-      const message = JSON.parse(readFileSync(join(dataDir, queueName, name), 'utf8')) as KeptMessage;
-      if ([...byEmulatorId.values()].some((kept) => kept.id === message.id)) continue;
-      await enqueue(message);
+    const folder = join(dataDir ?? '', queueName);
+    if (!dataDir || !existsSync(folder)) return;
+    for (const name of readdirSync(folder).filter((file) => file.endsWith('.json'))) {
+      const message = JSON.parse(readFileSync(join(folder, name), 'utf8')) as KeptMessage;
+      if (![...byEmulatorId.values()].some((kept) => kept.id === message.id)) await enqueue(message);
     }
   };
 
@@ -218,15 +211,13 @@ export async function startSqs(
         save(kept);
         byReceipt.set(message.ReceiptHandle, kept);
         message.MessageId = kept.id;
-        const attributes = message.Attributes;
-        if (attributes) {
-          const ours = {
-            ApproximateReceiveCount: String(kept.receives),
-            SentTimestamp: String(kept.sentAt),
-            ApproximateFirstReceiveTimestamp: String(kept.firstReceivedAt),
-          };
-          for (const [name, value] of Object.entries(ours)) if (name in attributes) attributes[name] = value;
-        }
+        const ours = {
+          ApproximateReceiveCount: kept.receives,
+          SentTimestamp: kept.sentAt,
+          ApproximateFirstReceiveTimestamp: kept.firstReceivedAt,
+        };
+        for (const [name, value] of Object.entries(ours))
+          if (message.Attributes && name in message.Attributes) message.Attributes[name] = String(value);
         delivered.push(message);
       }
       // An empty receive is answered with an empty body, as the emulator (and SQS) do.
@@ -331,23 +322,6 @@ export async function startSqs(
       return closeServer(server);
     },
   };
-}
-
-/**
- * Takes over the messages an earlier version of the local stack saved at stop (`file`: one JSON array
- * per queue), as messages kept on `queue`, sent again at its creation; removes the file.
- */
-export function adoptSavedMessages(dataDir: string, file: string, queue: string): void {
-  const path = join(dataDir, file);
-  if (!existsSync(path)) return;
-  mkdirSync(join(dataDir, queue), { recursive: true });
-  for (const saved of JSON.parse(readFileSync(path, 'utf8')) as { body: string; sentTimestamp?: string }[]) {
-    const id = randomUUID();
-    const sentAt = Number(saved.sentTimestamp ?? Date.now());
-    const message: KeptMessage = { id, queue, body: saved.body, sentAt, receives: 0, invisibleUntil: 0 };
-    writeFileSync(join(dataDir, queue, `${id}.json`), JSON.stringify(message), { mode: 0o600 });
-  }
-  rmSync(path);
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';

@@ -33,7 +33,7 @@ import {
   localResourceNames,
 } from './resources';
 import { type SesEventBridgeEvent, sesEventsFor } from './ses-events';
-import { adoptSavedMessages, startSqs } from './sqs-emulator';
+import { startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { captureHandlerLogs, reason } from './terminal-log';
 
@@ -192,13 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsDir = dataPath('sqs');
-    if (sqsDir) {
-      // What the stack saved at stop before it kept every message as it came (one file per queue).
-      adoptSavedMessages(sqsDir, 'feedback-queue.json', localResourceNames.queue);
-      adoptSavedMessages(sqsDir, 'dead-letter-queue.json', localResourceNames.deadLetterQueue);
-    }
-    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, sqsDir);
+    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, dataPath('sqs'));
     closers.push(() => sqsEmulator.close());
     let recordEmailEvent: (event: SesEventBridgeEvent) => Promise<unknown> = async () => {
       throw new Error('the handler is not loaded yet');

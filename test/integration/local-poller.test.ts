@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../lib/local/emulators';
 import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller';
-import { adoptSavedMessages, startSqs } from '../../lib/local/sqs-emulator';
+import { startSqs } from '../../lib/local/sqs-emulator';
 import { waitFor } from '../helpers/local-stack';
 
 let emulator: RunningEmulator;
@@ -386,20 +386,5 @@ describe('the SQS front with a data folder', () => {
       SentTimestamp: before?.Attributes?.SentTimestamp,
     });
     expect(readdirSync(join(dir, 'kept'))).toEqual([]);
-  });
-
-  it('takes over the messages an earlier version saved at stop', async () => {
-    // Prepare
-    writeFileSync(join(dir, 'old.json'), JSON.stringify([{ body: 'saved', sentTimestamp: '1700000000000' }]));
-    adoptSavedMessages(dir, 'old.json', 'adopted');
-
-    // Act
-    const front = await frontOn('adopted');
-    const { Messages = [] } = await front.receive();
-    await front.close();
-
-    // Assess
-    expect(Messages.map((m) => [m.Body, m.Attributes?.SentTimestamp])).toEqual([['saved', '1700000000000']]);
-    expect(existsSync(join(dir, 'old.json'))).toBe(false);
   });
 });
