@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/commons/config';
 import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';
 import { handlerEnvironment } from '../lib/local/handler-env';
-import { LOCAL_REGION } from '../lib/local/resources';
 import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli';
 
 await runTool(async (ref) => {
@@ -31,18 +30,18 @@ await runTool(async (ref) => {
   const notifyEmail = process.env[env.notifyEmail]?.trim() || running?.notifyEmail;
   Object.assign(
     process.env,
-    handlerEnvironment({
-      region: LOCAL_REGION,
-      endpoints,
-      tableName: target.tableName,
-      queueUrl,
-      deadLetterQueueUrl,
-      senderEmail: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
-      notifyEmail,
-      taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
+    handlerEnvironment(
+      {
+        tasksTableName: target.tableName,
+        feedbackQueueUrl: queueUrl,
+        deadLetterQueueUrl,
+        senderEmail: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
+        notifyEmail,
+        taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
+      },
       // Without an owner address the handler's warning says what the last line below says in words.
-      logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR'),
-    }),
+      { endpoints, logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR') },
+    ),
   );
   const { handler } = await import('../functions/daily-report');
   const report = await handler(values.date === undefined ? {} : { date: values.date });

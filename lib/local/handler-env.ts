@@ -1,58 +1,31 @@
 import { env } from '../../functions/commons/settings';
+import { LOCAL_REGION } from './resources';
+
+/** The handlers' settings, keyed as `env` in functions/commons/settings.ts names their variables. */
+export type HandlerSettings = { [name in keyof typeof env]?: string | number | undefined };
 
 /**
- * The environment variables of the handlers outside Lambda — the local stack, `npm run report` and the
- * benchmark — with the names the deployed functions get (`functions/commons/settings.ts`). Settings left
- * undefined are left out, so the handlers' defaults apply; the credentials are placeholders, which the
- * emulators accept. `endpoints` are the emulators' (the SDK's `AWS_ENDPOINT_URL_<SERVICE>`).
+ * The environment of the handlers outside Lambda (the local stack, `npm run report`, the benchmark):
+ * the settings under the names the deployed functions get, undefined ones left out so that the
+ * handlers' defaults apply; the emulators' endpoints (`AWS_ENDPOINT_URL_<SERVICE>`) and placeholder
+ * credentials, which the emulators accept; metrics off, as locally they would only add log lines.
  */
-export function handlerEnvironment(input: {
-  region: string;
-  endpoints?: { dynamodb: string; sqs: string; ses: string };
-  tableName: string;
-  queueUrl: string;
-  deadLetterQueueUrl: string;
-  senderEmail: string;
-  notifyEmail?: string | undefined;
-  workSeconds?: number;
-  taskTtlDays?: number;
-  maxReceiveCount?: number;
-  sesMaxSendRate?: number;
-  workerConcurrency?: number;
-  leaseSeconds?: number | undefined;
-  /** `ALLOWED_ORIGINS`: origins allowed to post cross-site, comma-separated. */
-  allowedOrigins?: string;
-  /** `SES_CONFIGURATION_SET`: every send goes through it, so that SES publishes its events. */
-  sesConfigurationSet?: string;
-  /** `AUTORESPONSE_HASH_KEY`: the key of the per-recipient limit's hashed addresses. */
-  autoresponseHashKey?: string;
-  /** `POWERTOOLS_LOG_LEVEL`. */
-  logLevel: string;
-}): Record<string, string> {
-  const variables: Record<string, string | number | undefined> = {
-    AWS_REGION: input.region,
-    AWS_DEFAULT_REGION: input.region,
+export function handlerEnvironment(
+  settings: HandlerSettings,
+  { endpoints, logLevel }: { endpoints?: { dynamodb: string; sqs: string; ses: string }; logLevel: string },
+): Record<string, string> {
+  const variables = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: input.endpoints?.dynamodb,
-    AWS_ENDPOINT_URL_SQS: input.endpoints?.sqs,
-    AWS_ENDPOINT_URL_SES: input.endpoints?.ses,
-    [env.tasksTableName]: input.tableName,
-    [env.feedbackQueueUrl]: input.queueUrl,
-    [env.deadLetterQueueUrl]: input.deadLetterQueueUrl,
-    [env.senderEmail]: input.senderEmail,
-    [env.notifyEmail]: input.notifyEmail,
-    [env.workSeconds]: input.workSeconds,
-    [env.taskTtlDays]: input.taskTtlDays,
-    [env.maxReceiveCount]: input.maxReceiveCount,
-    [env.sesMaxSendRate]: input.sesMaxSendRate,
-    [env.workerConcurrency]: input.workerConcurrency,
-    [env.leaseSeconds]: input.leaseSeconds,
-    [env.allowedOrigins]: input.allowedOrigins,
-    [env.sesConfigurationSet]: input.sesConfigurationSet,
-    [env.autoresponseHashKey]: input.autoresponseHashKey,
-    POWERTOOLS_LOG_LEVEL: input.logLevel,
-    // Locally the metrics would only add a JSON line per invocation to the terminal.
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints?.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints?.sqs,
+    AWS_ENDPOINT_URL_SES: endpoints?.ses,
+    ...Object.fromEntries(
+      Object.entries(settings).map(([name, value]) => [env[name as keyof typeof env], value]),
+    ),
+    POWERTOOLS_LOG_LEVEL: logLevel,
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   return Object.fromEntries(

@@ -41,91 +41,47 @@ import { captureHandlerLogs, reason } from './terminal-log';
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
-  /**
-   * Folder for the kept data: the table (`dynamodb/`), every queued message (`sqs/`), the built page
-   * (`site/`). Without it everything is in memory and the page is built into a temporary folder.
-   */
+  /** Folder for the table, every queued message and the built page; without it, memory and a temporary folder. */
   dataDir?: string;
-  /** `FEEDBACK_WORK_SECONDS`. @default 20 */
   workSeconds?: number;
-  /** The queue's visibility timeout; tests shorten it. @default the stack's, from workerSizing */
+  /** The queue's visibility timeout, which tests shorten; the stack's by default. */
   visibilityTimeoutSeconds?: number;
-  /** `MAX_RECEIVE_COUNT`. @default queue.maxReceiveCount */
   maxReceiveCount?: number;
-  /** `TASK_LEASE_SECONDS`. @default the worker's own: its timeout */
+  /** The task lease; the worker's timeout by default. */
   leaseSeconds?: number;
-  /** `SENDER_EMAIL`. @default 'support@example.com' */
   senderEmail?: string;
-  /** `NOTIFY_EMAIL`: owner notifications and the daily report. Off when unset. */
+  /** The owner's notifications and daily report; off when unset. */
   notifyEmail?: string;
-  /** `SES_MAX_SEND_RATE`; the worker's concurrency follows it. @default 1 */
+  /** The worker's concurrency follows it, as deployed. */
   sesMaxSendRate?: number;
-  /** `TASK_TTL_DAYS`. @default DEFAULT_TASK_TTL_DAYS (15) */
   taskTtlDays?: number;
-  /** Long poll wait of the poller, seconds; tests use 1 so that `pausePoller()` is quick. @default 20 */
+  /** The poller's long poll, seconds (20 as Lambda's); tests use 1 so that `pausePoller()` is quick. */
   pollWaitSeconds?: number;
   /** The daily report's `rate(N minutes|hours|days)`, once a day for another expression, `false` for never. */
   reportSchedule?: string | false;
-  /** Build and serve the page. @default true */
+  /** Build and serve the page (default true). */
   site?: boolean;
-  /** Where the stack's lines go (banner aside): web requests and the handlers' log lines. */
+  /** Where the stack's lines go: web requests and the handlers' log lines. */
   log?: (line: string) => void;
   /** No lines at all: the handlers log nothing. */
   quiet?: boolean;
   /** The handlers' own JSON log lines as they are, instead of one short line each. */
   jsonLogs?: boolean;
-  /** `WAF_RATE_LIMIT`: the deployed stack's opt-in per-client limit (`wafRateLimit`), POSTs per 5 minutes per IP. */
+  /** The deployed stack's opt-in per-client limit (`wafRateLimit`): POSTs per 5 minutes per IP. */
   wafRateLimit?: number;
 }
 
-/** What the daily report handler answers. */
-export type DailyReportResult = Awaited<ReturnType<typeof import('../../functions/daily-report').handler>>;
-
 /** A running local stack. */
-export interface LocalStack {
-  /** The page and the API, e.g. `http://127.0.0.1:3000`. */
-  url: string;
-  /** The SES emulator's mailbox; the emails as JSON at `${sesUrl}/store`. */
-  sesUrl: string;
-  dynamodbEndpoint: string;
-  sqsEndpoint: string;
-  queueUrl: string;
-  deadLetterQueueUrl: string;
-  tableName: string;
-  ports: { web: number; dynamodb: number; sqs: number; ses: number };
-  /** The settings in effect (after defaults). */
-  settings: {
-    workSeconds: number;
-    visibilityTimeoutSeconds: number;
-    maxReceiveCount: number;
-    timeoutSeconds: number;
-    batchSize: number;
-    concurrency: number;
-    senderEmail: string;
-    notifyEmail: string | undefined;
-  };
-  /** SDK clients pointed at the emulators, for tests and tools. */
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
-  /** Stops receiving from the queue; resolves when no worker invocation is in flight. */
-  pausePoller(): Promise<void>;
-  resumePoller(): void;
-  /** Takes the SES emulator down (connections refused), as an outage, and brings it back; the mailbox is kept. */
-  stopSes(): Promise<void>;
-  startSes(): Promise<void>;
-  /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
-  runReport(date?: string): Promise<DailyReportResult>;
-  /** Stops accepting HTTP, stops polling, waits for invocations in flight (at most 30 s), closes the emulators. */
-  stop(): Promise<void>;
-}
+export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
 
 /** SES publishes an email's events about a second after the send; a failed recording is tried again. */
 const EVENT_DELAY_MS = 1000;
 const EVENT_ATTEMPTS = 5;
 
-/**
- * The key of the autoresponse limit's hashed addresses: made once and kept in the data folder (so the
- * counts of a running window survive a restart), or one per run without a data folder.
- */
+/** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
+const STOP_WAIT_MS = 30_000;
+
+/** The autoresponse limit's key for hashing addresses: kept in the data folder, so counts survive a restart. */
 function autoresponseKey(dataDir: string | undefined): string {
   const file = dataDir ? join(dataDir, 'autoresponse-key') : undefined;
   if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -134,28 +90,17 @@ function autoresponseKey(dataDir: string | undefined): string {
   return key;
 }
 
-/** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
-const STOP_WAIT_MS = 30_000;
-
 let startedInThisProcess = false;
 
 /**
  * Starts the whole system in this process: dynalite, local-aws-sqs and aws-ses-v2-local, the table
- * and queues as the CDK stack defines them (functions/commons/settings.ts), the real handlers behind a
- * local API Gateway and an SQS event source poller, and the daily report's schedule.
- *
- * One stack per process: the handlers read their environment once, when first imported, and the
- * SES emulator's mailbox is a module-level store. Test files each get their own process (vitest's
- * `forks` pool), so each may start one.
+ * and queues as the CDK stack defines them, the real handlers behind a local API Gateway and an SQS
+ * event source poller, and the daily report's schedule. One stack per process: the handlers read their
+ * environment once, when first imported (vitest runs each test file in its own process).
  */
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  if (startedInThisProcess) {
-    throw new Error(
-      'startLocalStack: one local stack per process (the handlers read their environment once, at import)',
-    );
-  }
+export async function startLocalStack(options: LocalStackOptions = {}) {
+  if (startedInThisProcess) throw new Error('startLocalStack: one local stack per process');
   startedInThisProcess = true;
-
   const host = '127.0.0.1';
   const workSeconds = options.workSeconds ?? DEFAULT_WORK_SECONDS;
   const sesMaxSendRate = options.sesMaxSendRate ?? DEFAULT_SES_MAX_SEND_RATE;
@@ -174,16 +119,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
   const log = (line: string) => write?.(line);
-
-  const closers: (() => Promise<void>)[] = [];
+  const closers: (() => unknown)[] = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    closers.length = 0;
+    for (const close of closers.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
   };
 
   try {
     const claim = options.dataDir ? claimDataDir(options.dataDir) : undefined;
-    if (claim) closers.push(async () => claim.release());
+    if (claim) closers.push(() => claim.release());
     const at = (part: keyof typeof localPorts) => ({
       host,
       port: options.ports?.[part] ?? 0,
@@ -194,11 +137,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closers.push(() => dynamo.close());
     const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, dataPath('sqs'));
     closers.push(() => sqsEmulator.close());
-    let recordEmailEvent: (event: SesEventBridgeEvent) => Promise<unknown> = async () => {
+    let recordEmailEvent = async (_event: SesEventBridgeEvent): Promise<unknown> => {
       throw new Error('the handler is not loaded yet');
     };
-    // SES's events (delivery, bounce, complaint) reach the handler that records them, as EventBridge
-    // hands them to it on AWS: a moment after the send, and again a little later while it fails.
+    // SES's events (delivery, bounce, complaint) reach the handler that records them as EventBridge
+    // hands them on AWS: a moment after the send, and again a little later while it fails.
     const publish = (event: SesEventBridgeEvent, attempt = 1): void => {
       setTimeout(() => {
         recordEmailEvent(event).catch((error: unknown) => {
@@ -211,48 +154,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const event of sesEventsFor(email)) publish(event);
     });
     closers.push(() => ses.close());
-
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
-    closers.push(async () => {
-      dynamodb.destroy();
-      sqs.destroy();
-    });
-
+    closers.push(
+      () => dynamodb.destroy(),
+      () => sqs.destroy(),
+    );
     const tableName = localResourceNames.table;
     await ensureTable(dynamodb, tableName);
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
 
     delete process.env.AWS_SESSION_TOKEN;
-    Object.assign(
-      process.env,
-      handlerEnvironment({
-        region: LOCAL_REGION,
-        endpoints: { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint },
-        tableName,
-        queueUrl: queues.queueUrl,
-        deadLetterQueueUrl: queues.deadLetterQueueUrl,
-        senderEmail: settings.senderEmail,
-        notifyEmail,
-        workSeconds,
-        taskTtlDays: options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS,
-        maxReceiveCount: settings.maxReceiveCount,
-        sesMaxSendRate,
-        // Each execution environment of the worker is its own module instance (see coldStart below),
-        // so each paces its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
-        workerConcurrency: settings.concurrency,
-        leaseSeconds: options.leaseSeconds,
-        allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
-        sesConfigurationSet: localResourceNames.configurationSet,
-        autoresponseHashKey: autoresponseKey(options.dataDir),
-        logLevel: options.quiet ? 'SILENT' : 'INFO',
-      }),
-    );
-    if (write && !options.jsonLogs) {
-      const restore = captureHandlerLogs(write);
-      closers.push(async () => restore());
-    }
+    const handlerSettings = {
+      tasksTableName: tableName,
+      feedbackQueueUrl: queues.queueUrl,
+      deadLetterQueueUrl: queues.deadLetterQueueUrl,
+      senderEmail: settings.senderEmail,
+      notifyEmail,
+      workSeconds,
+      taskTtlDays: options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS,
+      maxReceiveCount: settings.maxReceiveCount,
+      sesMaxSendRate,
+      // Each execution environment of the worker is its own module instance (see coldStart below),
+      // so each paces its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
+      workerConcurrency: settings.concurrency,
+      leaseSeconds: options.leaseSeconds,
+      allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
+      sesConfigurationSet: localResourceNames.configurationSet,
+      autoresponseHashKey: autoresponseKey(options.dataDir),
+    };
+    const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint };
+    const logLevel = options.quiet ? 'SILENT' : 'INFO';
+    Object.assign(process.env, handlerEnvironment(handlerSettings, { endpoints, logLevel }));
+    if (write && !options.jsonLogs) closers.push(captureHandlerLogs(write));
     const [submit, getTask, report, emailEvents] = await Promise.all([
       import('../../functions/submit-feedback'),
       import('../../functions/get-task'),
@@ -264,15 +199,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         emailEvents.handler(event, context),
       );
 
-    let siteDir: string | undefined;
-    if (options.site !== false) {
-      siteDir = dataPath('site') ?? mkdtempSync(join(tmpdir(), 'feedback-site-'));
-      if (!options.dataDir) {
-        const temporary = siteDir;
-        closers.push(async () => rmSync(temporary, { recursive: true, force: true }));
-      }
-      buildSite(siteDir);
-    }
+    const siteDir =
+      options.site === false ? undefined : (dataPath('site') ?? mkdtempSync(join(tmpdir(), 'site-')));
+    if (siteDir) buildSite(siteDir);
+    if (siteDir && !options.dataDir) closers.push(() => rmSync(siteDir, { recursive: true, force: true }));
 
     const workerModule = new URL('../../functions/send-feedback-email.ts', import.meta.url).href;
     const poller = createPoller({
@@ -318,13 +248,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (notifyEmail && options.reportSchedule !== false) {
       const timer = setInterval(() => {
         runReport().catch((error: unknown) => log(`[beat] daily report failed: ${reason(error)}`));
-      }, reportIntervalMs(options.reportSchedule));
-      timer.unref();
-      closers.push(async () => clearInterval(timer));
+      }, reportIntervalMs(options.reportSchedule)).unref();
+      closers.push(() => clearInterval(timer));
     }
-
     poller.start();
-
     const ports = { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port };
     claim?.publish({ ports, senderEmail: settings.senderEmail, ...(notifyEmail ? { notifyEmail } : {}) });
 
@@ -332,16 +259,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stop = async () => {
       await closeServer(gateway);
       const stillRunning = await poller.stop(STOP_WAIT_MS);
-      if (stillRunning > 0) {
+      if (stillRunning > 0)
         log(
           `[stack] ${stillRunning} worker invocation(s) still running; their tasks go on at the next start`,
         );
-      }
       await closeAll();
     };
-
     return {
+      /** The page and the API, e.g. `http://127.0.0.1:3000`. */
       url: `http://${host}:${webPort}`,
+      /** The SES emulator's mailbox; the emails as JSON at `${sesUrl}/store`. */
       sesUrl: ses.endpoint,
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqsEmulator.endpoint,
@@ -349,14 +276,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
       tableName,
       ports,
+      /** The settings in effect, after defaults. */
       settings,
+      /** SDK clients pointed at the emulators, for tests and tools. */
       clients: { dynamodb, sqs },
+      /** Stops receiving from the queue; resolves when no worker invocation is in flight. */
       pausePoller: () => poller.pause(),
       resumePoller: () => poller.resume(),
+      /** An SES outage (connections refused) and its end; the mailbox is kept. */
       stopSes: () => ses.stop(),
       startSes: () => ses.start(),
+      /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
       runReport,
-      stop() {
+      /** Stops accepting HTTP and polling, waits for invocations in flight (at most 30 s), closes the emulators. */
+      stop: (): Promise<void> => {
         stopping ??= stop();
         return stopping;
       },

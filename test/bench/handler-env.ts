@@ -12,18 +12,19 @@ export const RESOURCE_PLACEHOLDERS = {
 } as const;
 
 // The metrics stay on, as deployed: their cost is part of what a cold start measures.
-const { POWERTOOLS_METRICS_DISABLED: _metricsOff, ...environment } = handlerEnvironment({
-  region: 'us-east-1',
-  tableName: RESOURCE_PLACEHOLDERS.table,
-  queueUrl: RESOURCE_PLACEHOLDERS.queueUrl,
-  deadLetterQueueUrl: RESOURCE_PLACEHOLDERS.deadLetterQueueUrl,
-  senderEmail: 'support@example.com',
-  notifyEmail: 'owner@example.com',
-  workSeconds: 0,
-  // The emulator and the stubs have no quota; the sandbox's 1/s would measure the limiter.
-  sesMaxSendRate: 100_000,
-  logLevel: 'INFO',
-});
+const { POWERTOOLS_METRICS_DISABLED: _metricsOff, ...environment } = handlerEnvironment(
+  {
+    tasksTableName: RESOURCE_PLACEHOLDERS.table,
+    feedbackQueueUrl: RESOURCE_PLACEHOLDERS.queueUrl,
+    deadLetterQueueUrl: RESOURCE_PLACEHOLDERS.deadLetterQueueUrl,
+    senderEmail: 'support@example.com',
+    notifyEmail: 'owner@example.com',
+    workSeconds: 0,
+    // The emulator and the stubs have no quota; the sandbox's 1/s would measure the limiter.
+    sesMaxSendRate: 100_000,
+  },
+  { logLevel: 'INFO' },
+);
 
 export const benchHandlerEnv: Record<string, string> = {
   ...environment,
