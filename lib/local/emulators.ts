@@ -33,35 +33,22 @@ export interface RunningEmulator {
 }
 
 /** Listens, turning EADDRINUSE into a {@link PortInUseError}; resolves with the bound port. */
-export function listen(server: Server, service: string, at: Listen): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(service, at.port, at.variable) : error);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(at.port, at.host);
+export async function listen(server: Server, service: string, at: Listen): Promise<number> {
+  await once(server.listen(at.port, at.host), 'listening').catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE' ? new PortInUseError(service, at.port, at.variable) : error;
   });
+  return (server.address() as AddressInfo).port;
 }
 
 /** Closes a server, dropping idle keep-alive connections and, after `graceMs`, the busy ones. */
-export function closeServer(server: Server, graceMs = 2000): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    timer.unref();
-    server.close((error) => {
-      clearTimeout(timer);
-      if (error) reject(error);
-      else resolve();
-    });
-    server.closeIdleConnections();
-  });
+export async function closeServer(server: Server, graceMs = 2000): Promise<void> {
+  if (!server.listening) return;
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  const closed = new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
+  server.closeIdleConnections();
+  await closed.finally(() => clearTimeout(timer));
 }
 
 /**
@@ -125,47 +112,34 @@ type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<S
  */
 export async function startSes(at: Listen, onSent?: (email: SentEmail) => void): Promise<SesEmulator> {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
-  const imported = sesLocal.default as unknown;
-  const create =
-    typeof imported === 'function'
-      ? (imported as SesServerFactory)
-      : (imported as { default: SesServerFactory }).default;
+  const imported = sesLocal.default as unknown as SesServerFactory & { default?: SesServerFactory };
+  const create = imported.default ?? imported;
   const upstream = await create({ host: at.host, port: 0 });
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  const front = () =>
-    createServer(async (req, res) => {
-      const body = Buffer.concat(await req.toArray());
-      const forward = request(
-        { host: at.host, port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
-        async (answer) => {
-          const text = Buffer.concat(await answer.toArray());
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(text);
-          const sent = answer.statusCode === 200 ? sentEmailOf(body.toString(), text.toString()) : undefined;
-          if (sent) onSent?.(sent);
-        },
-      );
-      forward.on('error', () => res.writeHead(502).end());
-      forward.end(body);
-    });
-  let server: Server | undefined = front();
+  const server = createServer(async (req, res) => {
+    const body = Buffer.concat(await req.toArray());
+    const forward = request(
+      { host: at.host, port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      async (answer) => {
+        const text = Buffer.concat(await answer.toArray());
+        res.writeHead(answer.statusCode ?? 502, answer.headers).end(text);
+        const sent = answer.statusCode === 200 ? sentEmailOf(body.toString(), text.toString()) : undefined;
+        if (sent) onSent?.(sent);
+      },
+    );
+    forward.on('error', () => res.writeHead(502).end());
+    forward.end(body);
+  });
   const port = await listen(server, 'SES', at);
-  const stop = async () => {
-    const running = server;
-    server = undefined;
-    if (running) await closeServer(running, 0);
-  };
   return {
     port,
     endpoint: `http://${at.host}:${port}`,
-    stop,
-    async start() {
-      if (server) return;
-      server = front();
-      await listen(server, 'SES', { ...at, port });
+    stop: () => closeServer(server, 0),
+    start: async () => {
+      if (!server.listening) await listen(server, 'SES', { ...at, port });
     },
     close: async () => {
-      await stop();
+      await closeServer(server, 0);
       await closeServer(upstream, 0);
     },
   };
