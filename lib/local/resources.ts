@@ -3,8 +3,8 @@ import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queue } from '../../functions/commons/settings';
 
 /**
- * Names of the local resources. On AWS, CloudFormation names them (no hard-coded physical names);
- * locally they are fixed so that `npm run task` and a second `npm start` find them.
+ * Names of the local resources. On AWS, CloudFormation names them; locally they are fixed so that
+ * `npm run task` and a second `npm start` find them.
  */
 export const localResourceNames = {
   table: 'feedback-tasks',
@@ -13,10 +13,7 @@ export const localResourceNames = {
   configurationSet: 'feedback-emails',
 } as const;
 
-/** The region the local stack and its clients use. */
 export const LOCAL_REGION = 'us-east-1';
-
-/** The account id in the local queues' ARNs and URLs. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
 /** What an SDK client needs to reach an emulator, beside its endpoint: the emulators accept any credentials. */
@@ -25,10 +22,7 @@ export const LOCAL_CLIENT_CONFIG = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 };
 
-/**
- * Creates the task table as the stack does (partition key `taskId`, on demand) unless it exists,
- * which it does on a second `npm start` with kept data. TTL is not emulated by dynalite.
- */
+/** Creates the task table as the stack does, unless it exists (kept data). dynalite does not emulate TTL. */
 export async function ensureTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   const create = new CreateTableCommand({
     TableName: tableName,
@@ -41,43 +35,24 @@ export async function ensureTable(dynamodb: DynamoDBClient, tableName: string): 
   });
 }
 
-/** The feedback queue and its dead-letter queue, as created. */
-export interface LocalQueues {
-  queueUrl: string;
-  queueArn: string;
-  deadLetterQueueUrl: string;
-}
-
 /** Creates the dead-letter queue, then the feedback queue with the stack's redrive policy and timeouts. */
 export async function ensureQueues(
   sqs: SQSClient,
   settings: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
-): Promise<LocalQueues> {
+) {
   const arn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`;
-  const deadLetter = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: localResourceNames.deadLetterQueue,
-      Attributes: { MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds) },
+  const create = async (QueueName: string, Attributes: Record<string, string>) =>
+    (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl ?? '';
+  const deadLetterQueueUrl = await create(localResourceNames.deadLetterQueue, {
+    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
+  });
+  const queueUrl = await create(localResourceNames.queue, {
+    VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(queue.retentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: arn(localResourceNames.deadLetterQueue),
+      maxReceiveCount: settings.maxReceiveCount,
     }),
-  );
-  const feedback = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: localResourceNames.queue,
-      Attributes: {
-        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(queue.retentionSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: arn(localResourceNames.deadLetterQueue),
-          maxReceiveCount: settings.maxReceiveCount,
-        }),
-      },
-    }),
-  );
-  if (!feedback.QueueUrl || !deadLetter.QueueUrl)
-    throw new Error('The SQS emulator answered without a queue URL');
-  return {
-    queueUrl: feedback.QueueUrl,
-    queueArn: arn(localResourceNames.queue),
-    deadLetterQueueUrl: deadLetter.QueueUrl,
-  };
+  });
+  return { queueUrl, queueArn: arn(localResourceNames.queue), deadLetterQueueUrl };
 }
