@@ -21,6 +21,7 @@ const tableName = requireEnv(env.tasksTableName);
 const senderEmail = requireEnv(env.senderEmail);
 const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
 const notifyEmail = optionalEnv(env.notifyEmail);
+const configurationSet = optionalEnv(env.sesConfigurationSet);
 
 const dailyCounters = new DailyCounterStore({ dynamodb, tableName });
 
@@ -84,7 +85,10 @@ export async function sendDailyReport(date: string = previousUtcDay()): Promise<
     logger.warn(`${env.notifyEmail} is not set; the report is not mailed`);
     return report;
   }
-  const { MessageId } = await ses.send(new SendEmailCommand(reportEmail(senderEmail, notifyEmail, report)));
+  const email = reportEmail(senderEmail, notifyEmail, report);
+  // Through the configuration set, so that a bounce or complaint of the owner's address counts too.
+  if (configurationSet !== undefined) email.ConfigurationSetName = configurationSet;
+  const { MessageId } = await ses.send(new SendEmailCommand(email));
   return MessageId === undefined ? report : { ...report, sesMessageId: MessageId };
 }
 

@@ -100,6 +100,7 @@ export class FeedbackStack extends Stack {
       autoresponseLimit: config.autoresponseLimit,
     });
     this.reputation.useForSending(this.worker.function);
+    if (this.report) this.reputation.sendThrough(this.report.function);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',

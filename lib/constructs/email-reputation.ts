@@ -192,14 +192,22 @@ export class EmailReputation extends Construct {
 
   /**
    * Gives the worker what it needs to send through the configuration set and apply the autoresponse
-   * limit: `SES_CONFIGURATION_SET`, `AUTORESPONSE_HASH_KEY`, `AUTORESPONSE_LIMIT`, and `ses:SendEmail` on
-   * the configuration set (SES authorizes a send against the set as well as the identities).
+   * limit: {@link sendThrough}, `AUTORESPONSE_HASH_KEY` and `AUTORESPONSE_LIMIT`.
    */
   useForSending(worker: LambdaFn): void {
-    worker.addEnvironment(env.sesConfigurationSet, this.configurationSetName);
+    this.sendThrough(worker);
     worker.addEnvironment(env.autoresponseHashKey, this.hashKey.secretValue.unsafeUnwrap());
     worker.addEnvironment(env.autoresponseLimit, String(this.autoresponseLimit));
-    worker.addToRolePolicy(
+  }
+
+  /**
+   * Lets a function send through the configuration set (the worker, and the daily report, whose
+   * bounces and complaints count for the account's reputation as well): `SES_CONFIGURATION_SET`, and
+   * `ses:SendEmail` on the set (SES authorizes a send against the set as well as the identities).
+   */
+  sendThrough(fn: LambdaFn): void {
+    fn.addEnvironment(env.sesConfigurationSet, this.configurationSetName);
+    fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
         resources: [

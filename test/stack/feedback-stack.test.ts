@@ -171,6 +171,7 @@ describe('functions', () => {
         [env.senderEmail]: context.senderEmail,
         [env.notifyEmail]: context.notifyEmail,
         [env.deadLetterQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerDeadLetterQueue/) },
+        [env.sesConfigurationSet]: { Ref: expect.stringMatching(/ConfigurationSet/) },
       },
     });
   });
@@ -215,15 +216,17 @@ describe('least privilege', () => {
     );
   });
 
-  it("lets the report read counters and the DLQ's depth, and send as the sender", () => {
+  it("lets the report read counters and the DLQ's depth, and send as the sender through the configuration set", () => {
     const statements = statementsOfFunction(synthesized.template, fn('daily-report').properties);
     expect(actionsOf(statements)).toEqual(
-      ['dynamodb:BatchGetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', ...logs].sort(),
+      ['dynamodb:BatchGetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', 'ses:SendEmail', ...logs].sort(),
     );
     const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: 'sqs:GetQueueAttributes', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } }),
     );
+    const sends = statements.filter((statement) => [statement.Action].flat().includes('ses:SendEmail'));
+    expect(JSON.stringify(sends)).toContain(':configuration-set/');
   });
 
   it('scopes every table and queue permission to its resource', () => {

@@ -175,6 +175,21 @@ describe('daily-report handler', () => {
     },
   );
 
+  it('sends through the configuration set when SES_CONFIGURATION_SET is set, so its bounces count', async () => {
+    // Prepare
+    const { handler } = await loadHandler<ReportModule>('daily-report', {
+      NOTIFY_EMAIL: OWNER,
+      SES_CONFIGURATION_SET: 'feedback-emails',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+
+    // Act
+    await handler({ date: '2025-05-20' });
+
+    // Assess
+    expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, { ConfigurationSetName: 'feedback-emails' });
+  });
+
   it('only returns the figures when NOTIFY_EMAIL is not set', async () => {
     // Prepare
     const { sendDailyReport } = await loadReport('');
