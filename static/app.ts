@@ -4,18 +4,12 @@
  * this script only enhances it. It never writes inline styles (the CSP forbids them): it toggles
  * `hidden`, classes and ARIA attributes.
  */
-import { DELIVERY_WAIT_MS } from '../functions/commons/delivery-words';
+
 import { validateFeedback } from '../functions/commons/feedback-schema';
+import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/commons/status-words';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
 import { type FieldErrors, fetchTask, submitFeedback } from './api';
-import {
-  DAILY_QUOTA_ERROR_TYPE,
-  DELIVERY_POLL_MS,
-  formatElapsed,
-  pollDelayMs,
-  presentStatus,
-  type Step,
-} from './task-status';
+import { DELIVERY_POLL_MS, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);

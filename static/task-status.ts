@@ -1,8 +1,8 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import { awaitsDelivery, deliveryWords } from '../functions/commons/delivery-words';
-import { type TaskError, TaskStatus, type TaskView } from '../functions/commons/task-record';
+import { awaitsDelivery, statusWords } from '../functions/commons/status-words';
+import { TaskStatus, type TaskView } from '../functions/commons/task-record';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -28,105 +28,29 @@ export interface StatusPresentation {
   undelivered: boolean;
 }
 
-/**
- * The worker's error type while SES's daily sending quota holds a task back (a `RETRY` that waits for
- * hours, not seconds).
- */
-export const DAILY_QUOTA_ERROR_TYPE = 'DailyQuotaExceeded';
+/** The step a visitor can picture for each state; RETRY is still "sending", FAILURE stops at it. */
+const STEPS: Record<TaskView['status'], Step> = {
+  PENDING: 'queued',
+  STARTED: 'sending',
+  RETRY: 'sending',
+  SUCCESS: 'sent',
+  FAILURE: 'sending',
+};
 
-/** What a visitor watching "Sending…" wants to know: it may take a while, and they need not wait. */
-export const SENDING_HINT =
-  'The slow step can take a minute. You can close this page: your feedback goes out anyway.';
-
-/** Words for each state, by the step a visitor can picture. */
+/** The words of functions/commons/status-words.ts, with what the thank-you view draws of them. */
 export function presentStatus(
   view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'emails'>,
 ): StatusPresentation {
-  const shown = present(view);
-  const visitor = view.emails?.visitor?.status;
+  const sent = view.status === 'SUCCESS';
   return {
-    ...shown,
-    awaitingDelivery: awaitsDelivery(view.status, visitor),
-    undelivered: shown.undelivered ?? false,
+    ...statusWords(view),
+    step: STEPS[view.status],
+    ...(view.error && !sent ? { technical: `${view.error.type}: ${view.error.message}` } : {}),
+    ...(sent && view.runtimeMs !== undefined ? { runtime: formatSeconds(view.runtimeMs) } : {}),
+    final: sent || view.status === 'FAILURE',
+    failed: view.status === 'FAILURE',
+    awaitingDelivery: awaitsDelivery(view.status, view.emails?.visitor?.status),
   };
-}
-
-function present(
-  view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'emails'>,
-): Omit<StatusPresentation, 'awaitingDelivery' | 'undelivered'> & { undelivered?: boolean } {
-  const technical = view.error ? `${view.error.type}: ${view.error.message}` : undefined;
-  switch (view.status) {
-    case 'PENDING':
-      return { step: 'queued', text: 'Queued: waiting for a free worker.', final: false, failed: false };
-    case 'STARTED':
-      return {
-        step: 'sending',
-        text: view.attempts > 1 ? `Sending (attempt ${view.attempts})…` : 'Sending…',
-        reason: SENDING_HINT,
-        final: false,
-        failed: false,
-      };
-    case 'RETRY':
-      if (view.error?.type === DAILY_QUOTA_ERROR_TYPE) {
-        return {
-          step: 'sending',
-          text: 'Waiting: we have sent as many emails as we may today.',
-          reason:
-            'Your feedback is kept and goes out by itself once our daily sending limit frees up, within a day. You can close this page.',
-          technical,
-          final: false,
-          failed: false,
-        };
-      }
-      return {
-        step: 'sending',
-        text: 'Retrying: the last try did not go through; we try again shortly.',
-        reason: describeError(view.error),
-        technical,
-        final: false,
-        failed: false,
-      };
-    case 'SUCCESS':
-      return {
-        step: 'sent',
-        ...deliveryWords(view.emails?.visitor?.status),
-        runtime: view.runtimeMs === undefined ? undefined : formatSeconds(view.runtimeMs),
-        final: true,
-        failed: false,
-      };
-    case 'FAILURE':
-      return {
-        step: 'sending',
-        text: 'Failed: your feedback could not be sent.',
-        reason: describeError(view.error),
-        technical,
-        final: true,
-        failed: true,
-      };
-  }
-}
-
-/** A reason a visitor understands, derived from the error type and message the worker recorded. */
-export function describeError(error: TaskError | undefined): string {
-  const text = error ? `${error.type} ${error.message}` : '';
-  if (/MessageRejected|not verified|Address blacklisted|InvalidParameterValue/i.test(text)) {
-    return 'Our mail service refused to send to this address. Please check the address and send your feedback again.';
-  }
-  if (/Throttl|rate exceeded|TooManyRequests|LimitExceeded/i.test(text)) {
-    return 'Our mail service was too busy to take it. Please try again in a few minutes.';
-  }
-  if (/SendingPaused|AccountSuspended|MailFromDomainNotVerified|ConfigurationSet/i.test(text)) {
-    return 'Sending mail is switched off on our side at the moment. Please try again later.';
-  }
-  if (
-    /Timeout|timed out|ECONN|ENOTFOUND|EAI_AGAIN|socket|network|Unavailable|InternalFailure|5\d\d/i.test(text)
-  ) {
-    return 'We could not reach our mail service. Please try again later.';
-  }
-  if (/Invalid|Validation|payload|malformed/i.test(text)) {
-    return 'Your feedback reached us in a shape we could not process. Please send it again.';
-  }
-  return 'Something went wrong on our side while sending. Please try again later.';
 }
 
 /** `1234` → `"1.2 s"`, `20000` → `"20 s"`. */

@@ -5,6 +5,7 @@
  * task for hours.
  */
 import { retry } from './settings';
+import { DAILY_QUOTA_ERROR_TYPE } from './status-words';
 import type { TaskError } from './task-record';
 
 /** `transient`: try again soon; `permanent`: trying again cannot help; `quota`: SES's daily quota is used up. */
@@ -159,7 +160,7 @@ export const QUOTA_FIRST_DELAY_SECONDS = 3600;
  * "Daily message quota exceeded.").
  */
 export const QUOTA_ERROR: TaskError = {
-  type: 'DailyQuotaExceeded',
+  type: DAILY_QUOTA_ERROR_TYPE,
   message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
 };
 

@@ -5,9 +5,10 @@
  * `default-src 'self'` policy holds; the status view refreshes itself with `<meta http-equiv="refresh">`
  * (not a script) while the task can still change.
  */
-import { awaitsDelivery, DELIVERY_WAIT_MS, deliveryWords } from './delivery-words';
+
 import type { FeedbackFieldErrors } from './feedback-schema';
 import { limits } from './settings';
+import { awaitsDelivery, DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS, statusWords } from './status-words';
 import { isFinal, statusUrl, type TaskView } from './task-record';
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -137,54 +138,9 @@ export function formPage({ values, errors }: FormPageOptions): string {
 }
 
 /** The worker's error type while SES's daily quota holds a task back (a RETRY that waits hours). */
-const DAILY_QUOTA_ERROR_TYPE = 'DailyQuotaExceeded';
 
 /** Seconds between the status view's own reloads: soon while the task moves, rarely while the quota holds it. */
 const REFRESH_SECONDS = { moving: 3, quota: 60 } as const;
-
-/** A task's state as the status view puts it: a step, a sentence, and why when it is not going well. */
-interface StatusWords {
-  step: string;
-  text: string;
-  reason?: string;
-}
-
-function statusWords(task: TaskView): StatusWords {
-  switch (task.status) {
-    case 'PENDING':
-      return { step: 'Queued', text: 'Queued: waiting for a free worker.' };
-    case 'STARTED':
-      return {
-        step: 'Sending',
-        text: task.attempts > 1 ? `Sending (attempt ${task.attempts})…` : 'Sending…',
-        reason: 'The slow step can take a minute. You can close this page: your feedback goes out anyway.',
-      };
-    case 'RETRY':
-      if (task.error?.type === DAILY_QUOTA_ERROR_TYPE) {
-        return {
-          step: 'Waiting',
-          text: 'Waiting: we have sent as many emails as we may today.',
-          reason: task.error.message,
-        };
-      }
-      return {
-        step: 'Retrying',
-        text: 'Retrying: the last try did not go through; we try again shortly.',
-        reason: task.error?.message,
-      };
-    case 'SUCCESS': {
-      // The copy's delivery, as the page says it: "Delivered", "Bounced: check the address"…
-      const delivery = deliveryWords(task.emails?.visitor?.status);
-      return { step: delivery.text.split(':')[0] ?? 'Sent', text: delivery.text, reason: delivery.reason };
-    }
-    case 'FAILURE':
-      return {
-        step: 'Failed',
-        text: 'Failed: your feedback could not be sent.',
-        reason: task.error?.message,
-      };
-  }
-}
 
 /** How the status view is shown. */
 export interface TaskStatusPageOptions {
@@ -206,6 +162,8 @@ export interface TaskStatusPageOptions {
 export function taskStatusPage(task: TaskView, options: TaskStatusPageOptions = {}): string {
   const { now = new Date(), autoRefresh = false } = options;
   const words = statusWords(task);
+  // The step, in the words that open the status line: "Queued", "Sending", "Delivered", "Failed"…
+  const step = words.text.split(/[:…(]/)[0]?.trim() ?? task.status;
   const sentMsAgo = now.getTime() - Date.parse(task.finishedAt ?? '');
   const awaitingDelivery =
     awaitsDelivery(task.status, task.emails?.visitor?.status) && sentMsAgo < DELIVERY_WAIT_MS;
@@ -215,9 +173,13 @@ export function taskStatusPage(task: TaskView, options: TaskStatusPageOptions = 
     '<p class="lead">We got your feedback.</p>',
     `<p class="status" role="status">${escapeHtml(words.text)}</p>`,
     words.reason === undefined ? '' : `<p class="reason">${escapeHtml(words.reason)}</p>`,
+    // The page's "Technical details" disclosure: what the worker recorded, for whoever looks into it.
+    task.error && task.status !== 'SUCCESS'
+      ? `<details><summary>Technical details</summary><p><code>${escapeHtml(`${task.error.type}: ${task.error.message}`)}</code></p></details>`
+      : '',
     '<dl class="facts">',
     '<dt>Step</dt>',
-    `<dd>${escapeHtml(words.step)}</dd>`,
+    `<dd>${escapeHtml(step)}</dd>`,
     '<dt>Reference</dt>',
     `<dd><code>${escapeHtml(task.taskId)}</code></dd>`,
     '</dl>',

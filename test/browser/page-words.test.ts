@@ -2,9 +2,9 @@
  * The page's words for task states and API answers, checked without a browser.
  */
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../../functions/commons/status-words';
 import { submitErrorText, waitText } from '../../static/api';
 import {
-  describeError,
   formatElapsed,
   formatSeconds,
   isTaskStatus,

@@ -304,7 +304,7 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     expect(invalid.body).not.toContain('<script>');
   });
 
-  it("puts SES's daily quota in words, in the worker's message", async () => {
+  it("puts SES's daily quota in words, with the worker's message in the technical details", async () => {
     // Prepare
     const message = 'The daily sending quota of SES is used up; the email is sent once it frees up.';
     const waiting = { ...successRecord, status: 'RETRY', error: { type: 'DailyQuotaExceeded', message } };
@@ -317,8 +317,8 @@ describe('HTML (a browser without JavaScript, after the 303)', () => {
     });
 
     // Assess
-    expect(response.body).toContain(message);
-    expect(response.body).not.toContain('DailyQuotaExceeded');
+    expect(response.body).toContain('goes out by itself once our daily sending limit frees up');
+    expect(response.body).toContain(`<code>DailyQuotaExceeded: ${message}</code>`);
     expect(response.body).toContain('<meta http-equiv="refresh" content="60">');
   });
 

@@ -185,18 +185,22 @@ describe('taskStatusPage', () => {
 
     // Assess
     expect(page).toContain('Waiting: we have sent as many emails as we may today.');
-    expect(page).toContain(message);
-    expect(page).not.toContain('DailyQuotaExceeded');
+    expect(page).toContain('goes out by itself once our daily sending limit frees up');
+    // The recorded error only in the technical details, as on the page.
+    expect(page).toContain(
+      `<details><summary>Technical details</summary><p><code>DailyQuotaExceeded: ${message}`,
+    );
     expect(page.match(REFRESH)?.[1]).toBe('60');
   });
 
-  it('escapes the failure reason', () => {
+  it('says a failure in plain words, and escapes the recorded error in its technical details', () => {
     // Act
     const page = taskStatusPage(
       task({ status: 'FAILURE', error: { type: 'X', message: '<img src=x onerror=alert(1)>' } }),
     );
 
     // Assess
+    expect(page).toContain('Something went wrong on our side while sending.');
     expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(page).not.toContain('<img');
   });
