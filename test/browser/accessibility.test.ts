@@ -5,10 +5,9 @@
  * as it always does.
  */
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
-import { launchBrowser, openPage, skipBrowserTests, type TestPage } from './browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserAndStack, skipBrowserTests } from './browser';
 
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -29,34 +28,15 @@ async function violations(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(skipBrowserTests)('accessibility (axe-core)', () => {
-  let browser: Browser;
-  let stack: LocalStack;
-  const opened: TestPage[] = [];
-
-  beforeAll(async () => {
-    [browser, stack] = await Promise.all([
-      launchBrowser(),
-      startLocalStack({ workSeconds: 0, sesMaxSendRate: 50, pollWaitSeconds: 1, quiet: true }),
-    ]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(opened.map(({ context }) => context.close()));
-    await browser?.close();
-    await stack?.stop();
-  });
-
-  async function open(colorScheme: 'light' | 'dark', javaScriptEnabled = true): Promise<Page> {
-    const test = await openPage(browser, { bypassCSP: true, colorScheme, javaScriptEnabled });
-    opened.push(test);
-    return test.page;
-  }
+  const setup = browserAndStack({ workSeconds: 0 });
+  const open = async (colorScheme: 'light' | 'dark', javaScriptEnabled = true): Promise<Page> =>
+    (await setup.open({ bypassCSP: true, colorScheme, javaScriptEnabled })).page;
 
   describe.each(['light', 'dark'] as const)('%s', (colorScheme) => {
     it('finds nothing on the form, the form with errors, and the thank-you view once delivered', async () => {
       // Prepare
       const page = await open(colorScheme);
-      await page.goto(stack.url);
+      await page.goto(setup.stack.url);
 
       // Act and assess
       expect(await violations(page)).toEqual([]);
@@ -75,7 +55,7 @@ describe.skipIf(skipBrowserTests)('accessibility (axe-core)', () => {
       const page = await open(colorScheme);
 
       // Act
-      await page.goto(`${stack.url}/?task=${crypto.randomUUID()}`);
+      await page.goto(`${setup.stack.url}/?task=${crypto.randomUUID()}`);
       await page.getByRole('heading', { name: 'Feedback not found' }).waitFor();
 
       // Assess
@@ -87,14 +67,14 @@ describe.skipIf(skipBrowserTests)('accessibility (axe-core)', () => {
       // it, at the same origin (the views have no script of their own, so their DOM is the same).
       const noScript = await open(colorScheme, false);
       const page = await open(colorScheme);
-      await noScript.goto(stack.url);
+      await noScript.goto(setup.stack.url);
       // The browser's own checks pass this address; the server's refuse it (no dot in the domain).
       await noScript.fill('#email', 'visitor@localhost');
       await noScript.fill('#message', 'Kept when the form comes back.');
       await noScript.getByRole('button', { name: 'Submit' }).click();
       await noScript.getByText('Enter a valid email address.').first().waitFor();
       const formAgain = await noScript.content();
-      await noScript.goto(stack.url);
+      await noScript.goto(setup.stack.url);
       await noScript.fill('#email', 'success@simulator.amazonses.com');
       await noScript.fill('#message', 'Checking the no-script view with axe.');
       await noScript.getByRole('button', { name: 'Submit' }).click();
@@ -103,7 +83,7 @@ describe.skipIf(skipBrowserTests)('accessibility (axe-core)', () => {
 
       // Act and assess
       for (const html of [formAgain, status]) {
-        await page.goto(stack.url);
+        await page.goto(setup.stack.url);
         await page.setContent(html);
         expect(await violations(page)).toEqual([]);
       }

@@ -13,6 +13,8 @@ import {
   chromium,
   type Page,
 } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
 
 /** Where Debian installs Chromium (`apt-get install chromium`); `CHROMIUM_PATH` points elsewhere. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -69,4 +71,44 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * One browser and one local stack for a test file: started together in `beforeAll` (the one that
+ * started is kept when the other fails, so that `afterAll` stops it), and `open()` for a page in a fresh
+ * context; the contexts, the browser and the stack are closed in `afterAll`. Call inside `describe`.
+ */
+export function browserAndStack(options: LocalStackOptions) {
+  const opened: TestPage[] = [];
+  let browser: Browser | undefined;
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    const [launched, started] = await Promise.allSettled([
+      launchBrowser(),
+      // SES not the bottleneck, and a short long poll: the tests wait for seconds, not minutes.
+      startLocalStack({ sesMaxSendRate: 50, pollWaitSeconds: 1, quiet: true, ...options }),
+    ]);
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'fulfilled') stack = started.value;
+    if (launched.status === 'rejected') throw launched.reason;
+    if (started.status === 'rejected') throw started.reason;
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map(({ context }) => context.close()));
+    await browser?.close();
+    await stack?.stop();
+  });
+  return {
+    /** The running local stack (from `beforeAll` on). */
+    get stack(): LocalStack {
+      if (!stack) throw new Error('the local stack is not started (use it in a test)');
+      return stack;
+    },
+    async open(contextOptions: BrowserContextOptions = {}): Promise<TestPage> {
+      if (!browser) throw new Error('the browser is not started (use it in a test)');
+      const test = await openPage(browser, contextOptions);
+      opened.push(test);
+      return test;
+    },
+  };
 }

@@ -4,11 +4,10 @@
  * (lib/security-headers.ts). One browser and one stack for the file; a fresh context per test.
  * Screenshots go to test/output/screenshots/.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
-import { launchBrowser, openPage, screenshot, skipBrowserTests, type TestPage } from './browser';
+import { browserAndStack, screenshot, skipBrowserTests } from './browser';
 
 const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
 const SENT_TIMEOUT_MS = 20_000;
@@ -16,34 +15,9 @@ const SENT_TIMEOUT_MS = 20_000;
 const DELIVERED = /^Delivered: the copy reached your email provider\./;
 
 describe.skipIf(skipBrowserTests)('feedback page', () => {
-  let browser: Browser;
-  let stack: LocalStack;
-  const opened: TestPage[] = [];
-
-  beforeAll(async () => {
-    // Both at once; when one fails, the other is still kept so that afterAll stops it.
-    const [launched, started] = await Promise.allSettled([
-      launchBrowser(),
-      // No simulated work, and SES not the bottleneck: the tests wait for seconds, not minutes.
-      startLocalStack({ workSeconds: 0, sesMaxSendRate: 50, pollWaitSeconds: 1, quiet: true }),
-    ]);
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (started.status === 'fulfilled') stack = started.value;
-    if (launched.status === 'rejected') throw launched.reason;
-    if (started.status === 'rejected') throw started.reason;
-  });
-
-  afterAll(async () => {
-    await Promise.all(opened.map(({ context }) => context.close()));
-    await browser?.close();
-    await stack?.stop();
-  });
-
-  async function open(options: Parameters<typeof openPage>[1] = {}): Promise<TestPage> {
-    const test = await openPage(browser, options);
-    opened.push(test);
-    return test;
-  }
+  // No simulated work: the tests wait for seconds, not minutes.
+  const setup = browserAndStack({ workSeconds: 0 });
+  const open = (options: Parameters<typeof setup.open>[0] = {}) => setup.open(options);
 
   /** Every console error but the browser's own note on a 4xx/5xx or aborted request. */
   function unexpected(problems: string[]): string[] {
@@ -52,7 +26,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
 
   /** The emails the SES emulator holds for one recipient. */
   async function mailTo(address: string): Promise<{ subject: string; body: { text?: string } }[]> {
-    const store = (await (await fetch(`${stack.sesUrl}/store`)).json()) as {
+    const store = (await (await fetch(`${setup.stack.sesUrl}/store`)).json()) as {
       emails: { destination: { to: string[] }; subject: string; body: { text?: string } }[];
     };
     return store.emails.filter((email) => email.destination.to.includes(address));
@@ -71,7 +45,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('takes valid feedback to the sent state, with history and reload', async () => {
     // Prepare
     const { page, problems } = await open();
-    const answer = await page.goto(stack.url);
+    const answer = await page.goto(setup.stack.url);
     expect(answer?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await screenshot(page, 'form-desktop-light');
     await fill(page, 'sent@example.com', 'The form is lovely.');
@@ -105,7 +79,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     expect(await page.locator('#task-id').textContent()).toBe(taskId);
 
     const small = await open({ viewport: { width: 320, height: 640 }, colorScheme: 'dark' });
-    await small.page.goto(`${stack.url}/?task=${taskId}`);
+    await small.page.goto(`${setup.stack.url}/?task=${taskId}`);
     await small.page.locator('#task-status', { hasText: DELIVERED }).waitFor();
     await screenshot(small.page, 'thanks-delivered-320-dark');
     expect(await fitsWidth(small.page)).toBe(true);
@@ -119,7 +93,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     page.on('request', (request) => {
       if (request.method() === 'POST') posts.push(request.url());
     });
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await screenshot(page, 'form-320-light');
     await fill(page, 'not-an-email', '');
 
@@ -151,7 +125,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('reaches every control by keyboard and skips the honeypot', async () => {
     // Prepare
     const { page } = await open({ colorScheme: 'dark' });
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
 
     // Act
     const order: (string | undefined)[] = [];
@@ -177,7 +151,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       await route.continue();
     });
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await fill(page, 'double-click@example.com', 'Clicked twice.');
 
     // Act
@@ -192,7 +166,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('keeps what was typed when the network fails, the API is busy or rejects a field', async () => {
     // Prepare
     const { page } = await open();
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await fill(page, 'visitor@example.com', 'Please keep this text.');
     const alert = page.getByRole('alert');
     const submit = page.getByRole('button', { name: 'Submit' });
@@ -248,7 +222,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     });
 
     // Act
-    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.goto(`${setup.stack.url}/?task=${taskId}`);
 
     // Assess
     await page.locator('#task-status', { hasText: /^Retrying/ }).waitFor();
@@ -277,7 +251,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     );
 
     // Act
-    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.goto(`${setup.stack.url}/?task=${taskId}`);
 
     // Assess
     await page.locator('#task-status', { hasText: /^Sending/ }).waitFor();
@@ -319,16 +293,16 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     );
 
     // Act + Assess: a link whose task id is not one the API could have made
-    await page.goto(`${stack.url}/?task=not-a-task`);
+    await page.goto(`${setup.stack.url}/?task=not-a-task`);
     await page.getByRole('alert').filter({ hasText: 'does not point to a feedback we know' }).waitFor();
     expect(await page.getByLabel('Message').isVisible()).toBe(true);
 
     // Act + Assess: the server cannot be reached, the page keeps trying
-    await page.goto(`${stack.url}/?task=${lostId}`);
+    await page.goto(`${setup.stack.url}/?task=${lostId}`);
     await page.locator('#task-note', { hasText: 'Lost contact with the server' }).waitFor();
 
     // Act + Assess: the API does not know the task (expired or never there): no thanks for it
-    await page.goto(`${stack.url}/?task=${goneId}`);
+    await page.goto(`${setup.stack.url}/?task=${goneId}`);
     await page.getByRole('heading', { name: 'Feedback not found' }).waitFor();
     const view = page.locator('#thanks-view');
     expect(await view.innerText()).toMatch(/cannot find this feedback/);
@@ -341,13 +315,13 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await page.getByLabel('Message').waitFor();
 
     // Act + Assess: a real task's link after that one shows the thanks again
-    const known = await fetch(`${stack.url}/api/feedback`, {
+    const known = await fetch(`${setup.stack.url}/api/feedback`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'link@example.com', message: 'From a link.' }),
     });
     const { taskId } = (await known.json()) as { taskId: string };
-    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.goto(`${setup.stack.url}/?task=${taskId}`);
     await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
     await page.locator('#task-status', { hasText: DELIVERED }).waitFor({ timeout: SENT_TIMEOUT_MS });
     expect(unexpected(problems)).toEqual([]);
@@ -356,7 +330,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it("shows a bounce from SES's mailbox simulator in words within seconds of the send", async () => {
     // Prepare
     const { page, problems } = await open({ viewport: { width: 320, height: 640 } });
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await fill(page, 'bounce@simulator.amazonses.com', 'Will this bounce?');
 
     // Act
@@ -398,14 +372,14 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     });
 
     // Act + Assess: sent, then the page keeps looking and finds the complaint
-    await page.goto(`${stack.url}/?task=${spamId}`);
+    await page.goto(`${setup.stack.url}/?task=${spamId}`);
     await page.locator('#task-status', { hasText: /^Sent: a copy is on its way/ }).waitFor();
     await page.locator('#task-status', { hasText: /^Marked as spam/ }).waitFor({ timeout: 5000 });
     expect(await page.locator('#task-reason').textContent()).toMatch(/reached us all the same/);
     await screenshot(page, 'thanks-spam-desktop-dark');
 
     // Act + Assess: no copy emailed, in words; nothing more to wait for, so no more looks
-    await page.goto(`${stack.url}/?task=${skippedId}`);
+    await page.goto(`${setup.stack.url}/?task=${skippedId}`);
     await page.locator('#task-status', { hasText: /^Received: no copy emailed this time\.$/ }).waitFor();
     expect(await page.locator('#task-reason').textContent()).toMatch(
       /Your feedback reached us\. This address already got several copies from us today/,
@@ -436,7 +410,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     await page.clock.install();
 
     // Act
-    await page.goto(`${stack.url}/?task=${taskId}`);
+    await page.goto(`${setup.stack.url}/?task=${taskId}`);
     await page.clock.runFor(1000);
     await page.locator('#task-status', { hasText: /^Sent/ }).waitFor();
     for (let second = 0; second < 40; second++) await page.clock.runFor(1000);
@@ -453,7 +427,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('says too many feedbacks came from this connection, and when to try again, keeping the text', async () => {
     // Prepare: the per-client limit's answer
     const { page, problems } = await open();
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await fill(page, 'busy@example.com', 'Sent once too often.');
     await page.route('**/api/feedback', (route) =>
       route.fulfill({
@@ -481,7 +455,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
   it('works without JavaScript: the form posts, the 303 lands on the HTML thank-you view', async () => {
     // Prepare
     const { page, problems } = await open({ javaScriptEnabled: false });
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await fill(page, 'no-script@example.com', 'No script here.');
 
     // Act

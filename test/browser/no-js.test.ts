@@ -6,10 +6,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
-import { launchBrowser, openPage, screenshot, skipBrowserTests, type TestPage } from './browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { browserAndStack, screenshot, skipBrowserTests } from './browser';
 
 const WORK_SECONDS = 3;
 const DONE_TIMEOUT_MS = 25_000;
@@ -17,32 +16,8 @@ const STATUS_URL = /\/api\/tasks\/[0-9a-f-]{36}$/;
 const RAW_STATUS = /\b(PENDING|STARTED|RETRY|SUCCESS|FAILURE)\b/;
 
 describe.skipIf(skipBrowserTests)('without JavaScript', () => {
-  let browser: Browser;
-  let stack: LocalStack;
-  const opened: TestPage[] = [];
-
-  beforeAll(async () => {
-    const [launched, started] = await Promise.allSettled([
-      launchBrowser(),
-      startLocalStack({ workSeconds: WORK_SECONDS, sesMaxSendRate: 50, pollWaitSeconds: 1, quiet: true }),
-    ]);
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (started.status === 'fulfilled') stack = started.value;
-    if (launched.status === 'rejected') throw launched.reason;
-    if (started.status === 'rejected') throw started.reason;
-  });
-
-  afterAll(async () => {
-    await Promise.all(opened.map(({ context }) => context.close()));
-    await browser?.close();
-    await stack?.stop();
-  });
-
-  async function open(): Promise<TestPage> {
-    const test = await openPage(browser, { javaScriptEnabled: false });
-    opened.push(test);
-    return test;
-  }
+  const setup = browserAndStack({ workSeconds: WORK_SECONDS });
+  const open = () => setup.open({ javaScriptEnabled: false });
 
   async function submit(page: Page): Promise<number | undefined> {
     const [response] = await Promise.all([
@@ -56,7 +31,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
   it('shows the form again with what was typed and the error, and sends once corrected', async () => {
     // Prepare: an address the browser's own check lets through and the API refuses (no dot in the domain).
     const { page, problems } = await open();
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     const message = 'A long message I do not want to type again.\nSecond line.';
     await page.getByLabel('Email address', { exact: true }).fill('visitor@localhost');
     await page.getByLabel('Message').fill(message);
@@ -91,7 +66,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     const { page, problems } = await open();
 
     // Act
-    const answer = await page.goto(`${stack.url}/api/tasks/${crypto.randomUUID()}`);
+    const answer = await page.goto(`${setup.stack.url}/api/tasks/${crypto.randomUUID()}`);
 
     // Assess
     expect(answer?.status()).toBe(404);
@@ -106,7 +81,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
   it('shows the status in words and, once asked to, refreshes by itself until the feedback is sent', async () => {
     // Prepare
     const { page, problems } = await open();
-    await page.goto(stack.url);
+    await page.goto(setup.stack.url);
     await page.getByLabel('Email address', { exact: true }).fill('patient@example.com');
     await page.getByLabel('Message').fill('I will watch it go.');
 
@@ -136,10 +111,8 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
   it("refuses another site's plain form post and its no-cors fetch: 403, no email", async () => {
     // Prepare: a page of another site (served at localhost, where the stack is at 127.0.0.1: a loopback
     // address too, so that Chromium's local network checks let its requests out) with a form aimed at the API.
-    const test = await openPage(browser);
-    opened.push(test);
-    const { page } = test;
-    const action = `${stack.url}/api/feedback`;
+    const { page } = await setup.open();
+    const action = `${setup.stack.url}/api/feedback`;
     const otherSite = createServer((_request, response) => {
       response.setHeader('content-type', 'text/html; charset=utf-8');
       response.end(
@@ -173,7 +146,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     expect(fetched.status()).toBe(403);
     expect(posted.status()).toBe(403);
     await page.getByText('Feedback can only be sent from our own page.').waitFor();
-    const store = (await (await fetch(`${stack.sesUrl}/store`)).json()) as {
+    const store = (await (await fetch(`${setup.stack.sesUrl}/store`)).json()) as {
       emails: { destination: { to: string[] } }[];
     };
     expect(store.emails.filter((email) => email.destination.to.includes('victim@example.com'))).toEqual([]);
