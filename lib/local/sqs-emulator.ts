@@ -45,13 +45,14 @@ export async function startSqs(
   accountId: string,
   dataDir?: string,
 ): Promise<RunningEmulator> {
-  const { service, requestHandler } = createRequestHandler({
+  const options = {
     port: at.port,
     hostname: at.host,
     region,
     accountId,
     emulateQueueCreationLifecycle: false,
-  });
+  };
+  const { service, requestHandler } = createRequestHandler(options);
   const queues = new Map<string, { visibilityTimeout: number; redrive?: RedrivePolicy }>();
   const byEmulatorId = new Map<string, KeptMessage>();
   const byReceipt = new Map<string, KeptMessage>();
@@ -121,10 +122,7 @@ export async function startSqs(
     if (attributes?.VisibilityTimeout) settings.visibilityTimeout = Number(attributes.VisibilityTimeout);
     if (!attributes?.RedrivePolicy) return input;
     const policy = JSON.parse(attributes.RedrivePolicy) as RedrivePolicy;
-    settings.redrive = {
-      deadLetterTargetArn: policy.deadLetterTargetArn,
-      maxReceiveCount: Number(policy.maxReceiveCount),
-    };
+    settings.redrive = { ...policy, maxReceiveCount: Number(policy.maxReceiveCount) };
     const unreachable = JSON.stringify({ ...policy, maxReceiveCount: EMULATOR_MAX_RECEIVE_COUNT });
     return { ...input, Attributes: { ...attributes, RedrivePolicy: unreachable } };
   };
@@ -152,13 +150,13 @@ export async function startSqs(
     receiptHandle: string,
     policy: RedrivePolicy,
   ) => {
-    const moved: KeptMessage = {
-      ...message,
+    const { firstReceivedAt: _, ...rest } = message;
+    const moved = {
+      ...rest,
       queue: queueNameOf(policy.deadLetterTargetArn.split(':').pop()),
       receives: 0,
       invisibleUntil: 0,
     };
-    delete moved.firstReceivedAt;
     save(moved);
     if (!(await enqueue(moved))) return;
     await call('DeleteMessage', { QueueUrl: message.queue, ReceiptHandle: receiptHandle });
@@ -174,8 +172,7 @@ export async function startSqs(
       AttributeNames: names = [],
       ...rest
     } = input as {
-      MessageSystemAttributeNames?: string[];
-      AttributeNames?: string[];
+      [name: string]: string[] | undefined;
     };
     const shortPoll = { ...rest, WaitTimeSeconds: 0, AttributeNames: [...names, ...system] };
     const visibilityTimeout = Number(input.VisibilityTimeout ?? settings?.visibilityTimeout ?? 30);
@@ -345,11 +342,7 @@ interface ReceivedMessage {
   Attributes?: Record<string, string>;
 }
 
-function queueNameOf(queueUrl: unknown): string {
-  return String(queueUrl ?? '')
-    .split('/')
-    .pop() as string;
-}
+const queueNameOf = (queueUrl: unknown): string => String(queueUrl ?? '').replace(/.*\//, '');
 
 /** A request whose body was already read, handed to the emulator as if it came off the wire. */
 function replayRequest(headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
