@@ -121,7 +121,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   const log = (line: string) => write?.(line);
   const closers: (() => unknown)[] = [];
   const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    for (const close of closers.splice(0).reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
   };
 
   try {
