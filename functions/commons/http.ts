@@ -4,7 +4,7 @@
  * JSON and HTML answers (the HTML itself is built in `views.ts`), and the cross-site check.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { limits } from './settings';
+import { limits, VIEWER_HOST_HEADER } from './settings';
 
 /** A handler's answer. */
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -270,7 +270,8 @@ export function parseAllowedOrigins(value: string): string[] {
  * Whether a request comes from another site's page (its form post or `fetch`), which must not be able
  * to make this API send mail in a visitor's name. Allowed: an `Origin` in `allowedOrigins`; otherwise
  * `Sec-Fetch-Site: same-origin` or `none` (typed or bookmarked) where the browser sends it; otherwise
- * an `Origin` whose host is the request's own (`X-Forwarded-Host` or `Host`); and a request with
+ * an `Origin` whose host is the request's own (as CloudFront saw it, `X-Viewer-Host`, else
+ * `X-Forwarded-Host` or `Host`); and a request with
  * neither header (curl, servers: no visitor's browser is abused). A page cannot forge these headers: a
  * browser sets them, and a script's custom headers would need a CORS preflight this API does not grant.
  */
@@ -282,7 +283,9 @@ export function isCrossSite(event: APIGatewayProxyEventV2, allowedOrigins: reado
   if (site !== undefined) return site !== 'same-origin' && site !== 'none';
   if (originHeader === undefined) return false;
   if (origin === undefined) return true;
-  const host = (header(event, 'x-forwarded-host') ?? header(event, 'host') ?? '').split(',')[0]?.trim() ?? '';
+  const forwarded =
+    header(event, VIEWER_HOST_HEADER) ?? header(event, 'x-forwarded-host') ?? header(event, 'host');
+  const host = (forwarded ?? '').split(',')[0]?.trim() ?? '';
   const { protocol } = new URL(origin);
   // Through the scheme of the origin, so that `example.com:443` and `example.com` compare equal.
   return host === '' || originOf(`${protocol}//${host}`) !== origin;

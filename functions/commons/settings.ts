@@ -177,6 +177,13 @@ export const LOG_RETENTION_DAYS = 14;
 /** The header CloudFront adds to every API request, holding the secret the API's authorizer checks. */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
 
+/**
+ * The host the visitor's browser asked for, which a CloudFront function sets on every API request (the
+ * `Host` CloudFront passes on is the API's own, for API Gateway's routing): the same-origin check of a
+ * browser that sends `Origin` but not `Sec-Fetch-Site` compares with it.
+ */
+export const VIEWER_HOST_HEADER = 'x-viewer-host';
+
 /** The environment variables the handlers read (the Lambda console shows them; the local stack sets them). */
 export const env = {
   tasksTableName: 'TASKS_TABLE_NAME',

@@ -6,6 +6,10 @@ import {
   CachePolicy,
   type CfnDistribution,
   Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
   HeadersFrameOption,
   HeadersReferrerPolicy,
   HttpVersion,
@@ -29,7 +33,11 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER } from '../../functions/commons/settings';
+import {
+  LOG_RETENTION_DAYS,
+  ORIGIN_VERIFY_HEADER,
+  VIEWER_HOST_HEADER,
+} from '../../functions/commons/settings';
 import { nagPseudo } from '../nag';
 import {
   CONTENT_SECURITY_POLICY,
@@ -103,6 +111,15 @@ export class Website extends Construct {
 
     // Account-wide names: with the region in them, a second region's stack does not collide (409).
     const namePrefix = `${Aws.STACK_NAME}-${Aws.REGION}`;
+    // CloudFront passes the API its own Host (API Gateway routes by it); the visitor's goes in a header
+    // of its own, set here whatever the request carried. $0.10 per million API requests.
+    const viewerHost = new EdgeFunction(this, 'ViewerHost', {
+      comment: 'Serverless feedback: the visitor host for the API same-origin check',
+      runtime: FunctionRuntime.JS_2_0,
+      code: FunctionCode.fromInline(
+        `function handler(event) { var request = event.request; request.headers['${VIEWER_HOST_HEADER}'] = { value: request.headers.host.value }; return request; }`,
+      ),
+    });
     const securityHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       responseHeadersPolicyName: `${namePrefix}-security-headers`,
       comment: 'Serverless feedback: CSP, HSTS, nosniff, no framing, same-origin referrer',
@@ -159,6 +176,8 @@ export class Website extends Construct {
           // Host must be the API's own for API Gateway to route; the rest (Accept, Content-Type) matters.
           originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
           responseHeadersPolicy: securityHeaders,
+          // The visitor's host, for the submit's same-origin check of browsers without Sec-Fetch-Site.
+          functionAssociations: [{ function: viewerHost, eventType: FunctionEventType.VIEWER_REQUEST }],
         },
       },
     });

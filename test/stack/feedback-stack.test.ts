@@ -488,6 +488,22 @@ describe('site', () => {
     });
   });
 
+  it("hands the API the visitor's host in x-viewer-host, whatever the request carried", () => {
+    const [fn] = Object.values(synthesized.template.findResources('AWS::CloudFront::Function'));
+    const code = String(fn?.Properties?.FunctionCode);
+    expect(fn?.Properties?.FunctionConfig).toMatchObject({ Runtime: 'cloudfront-js-2.0' });
+    // Run as CloudFront would, on a request that tries to set the header itself.
+    const handler = new Function(`${code}; return handler;`)() as (event: unknown) => {
+      headers: Record<string, { value: string }>;
+    };
+    const request = handler({
+      request: {
+        headers: { host: { value: 'd111.cloudfront.net' }, 'x-viewer-host': { value: 'evil.example' } },
+      },
+    });
+    expect(request.headers['x-viewer-host']).toEqual({ value: 'd111.cloudfront.net' });
+  });
+
   it('routes /api/* to the HTTP API uncached, forwarding every viewer header but Host', () => {
     synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {
@@ -498,6 +514,12 @@ describe('site', () => {
             OriginRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
             AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
             ViewerProtocolPolicy: 'https-only',
+            FunctionAssociations: [
+              {
+                EventType: 'viewer-request',
+                FunctionARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebsiteViewerHost'), 'FunctionARN'] },
+              },
+            ],
           }),
         ],
         Origins: Match.arrayWith([

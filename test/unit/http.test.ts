@@ -306,6 +306,14 @@ describe('isCrossSite', () => {
       { origin: 'https://www.example.org', 'x-forwarded-host': 'www.example.org' },
     ],
     [
+      'an older browser behind CloudFront: Origin of the viewer host CloudFront set, Host the API',
+      {
+        origin: `https://${HOST}`,
+        host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+        'x-viewer-host': HOST,
+      },
+    ],
+    [
       'the local stack (http://localhost:3000)',
       { origin: 'http://localhost:3000', host: 'localhost:3000', 'sec-fetch-site': 'same-origin' },
     ],
@@ -321,6 +329,15 @@ describe('isCrossSite', () => {
       { 'sec-fetch-site': 'same-site', origin: 'https://blog.example.com' },
     ],
     ['an older browser with a foreign Origin', { origin: 'https://evil.example' }],
+    [
+      'an older browser behind CloudFront with a foreign Origin',
+      {
+        origin: 'https://evil.example',
+        host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+        'x-viewer-host': HOST,
+        'x-forwarded-host': 'evil.example',
+      },
+    ],
     ['an opaque origin (sandboxed frame, data: URL)', { origin: 'null' }],
     ['another port of the same host', { origin: `https://${HOST}:8443` }],
     ['another scheme of the same host', { origin: `http://${HOST}`, host: `${HOST}:443` }],
