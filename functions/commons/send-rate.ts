@@ -18,16 +18,24 @@ export interface SendRateLimiter {
 
 /**
  * A limiter that spaces the slots of this container `intervalMs` apart, in the order they are reserved
- * (the records of a batch are processed in parallel). A slot reserved after a quiet period is free at once.
+ * (the records of a batch are processed in parallel). A token bucket of `burst` slots: a container
+ * may use the slots it left unused (it was idle, or its tasks were still claiming or working) up to
+ * `burst` of them at once, instead of losing them; so after a quiet period `burst` slots are free at
+ * once. In any period it hands out no more than its share of the rate for that period plus `burst`.
  *
+ * @param burst - slots that may go at once (1 when less): the worker passes the slots of one batch's time
  * @param now - the clock, replaceable in tests
  */
-export function createSendRateLimiter(intervalMs: number, now: () => number = Date.now): SendRateLimiter {
-  let nextSlot = 0;
+export function createSendRateLimiter(
+  intervalMs: number,
+  burst = 1,
+  now: () => number = Date.now,
+): SendRateLimiter {
+  let nextSlot = Number.NEGATIVE_INFINITY;
   return {
     async reserve() {
       const current = now();
-      const slot = Math.max(current, nextSlot);
+      const slot = Math.max(current - (Math.max(1, burst) - 1) * intervalMs, nextSlot);
       nextSlot = slot + intervalMs;
       if (slot > current) await new Promise((resolve) => setTimeout(resolve, slot - current));
     },

@@ -43,8 +43,12 @@ export const consumer = {
   minConcurrency: 2,
   maxConcurrency: 1000,
   memoryMb: 256,
-  /** Seconds one task takes beyond the simulated work: the claim, the records, SES's answer. */
-  taskOverheadSeconds: 1,
+  /**
+   * Seconds a batch takes beyond the simulated work: its receive, the claims, the records, SES's
+   * answers. The local stack measures 1–1.5 s when a whole wave of batches claims and sends at once;
+   * 2 leaves a margin, so that the containers' pace, not the work, bounds a drain (see `workerSizing`).
+   */
+  taskOverheadSeconds: 2,
   /** Seconds of the timeout beyond the work and the batch's paced sends: DynamoDB, SES, retries of a write. */
   headroomSeconds: 20,
 } as const;

@@ -87,12 +87,12 @@ describe('without context', () => {
   });
 
   it("sizes the worker's concurrency from the SES rate, and its pace, timeout and lease with it", () => {
-    // 1 email a second and 21 s a task: 5 workers of 5-task batches keep SES busy; at 50/s, 210.
+    // 1 email a second and 22 s a batch (work + overhead): 5 workers of 5-task batches keep SES busy; at 50/s, 220.
     expect(scalingOf(synthesized)).toEqual({ MaximumConcurrency: 5 });
-    expect(scalingOf(faster)).toEqual({ MaximumConcurrency: 210 });
+    expect(scalingOf(faster)).toEqual({ MaximumConcurrency: 220 });
     for (const [stack, concurrency] of [
       [synthesized, 5],
-      [faster, 210],
+      [faster, 220],
     ] as const) {
       const worker = functionsByService(stack.template).get('send-feedback-email')?.properties;
       const timeout = worker?.Timeout as number;

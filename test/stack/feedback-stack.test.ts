@@ -38,7 +38,7 @@ const context = {
   allowedOrigins: 'https://blog.example.com, http://localhost:8080',
 };
 const WORK_SECONDS = 5;
-// Two emails per task (notifyEmail), 14 sends a second: 9 workers, each sending every 643 ms.
+// Two emails per task (notifyEmail), 14 sends a second: 10 workers, each sending every 714 ms.
 const sizing = workerSizing({ workSeconds: WORK_SECONDS, sesMaxSendRate: 14, emailsPerTask: 2 });
 
 let synthesized: SynthesizedStack;
@@ -125,7 +125,7 @@ describe('functions', () => {
           [env.workSeconds]: '5',
           [env.maxReceiveCount]: String(queue.maxReceiveCount),
           [env.sesMaxSendRate]: '14',
-          [env.workerConcurrency]: '9',
+          [env.workerConcurrency]: '10',
           [env.leaseSeconds]: String(sizing.timeoutSeconds),
           [env.notifyEmail]: context.notifyEmail,
           [env.sesConfigurationSet]: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
@@ -294,7 +294,7 @@ describe('queue and worker', () => {
       BatchSize: consumer.batchSize,
       MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 9 },
+      ScalingConfig: { MaximumConcurrency: 10 },
     });
   });
 

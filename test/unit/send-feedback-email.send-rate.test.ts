@@ -14,17 +14,23 @@ afterEach(() => {
  * A batch as the worker runs it: each record reserves its send slot when it starts, does `workMs` of
  * work, then waits for the slot and sends. Resolves to each send's time after the start.
  */
-async function runBatch(records: number, intervalMs: number, workMs: number): Promise<number[]> {
-  const limiter = createSendRateLimiter(intervalMs);
+async function runBatch(
+  records: number,
+  intervalMs: number,
+  workMs: number,
+  limiter = createSendRateLimiter(intervalMs),
+): Promise<number[]> {
   const start = Date.now();
-  const sends = Array.from({ length: records }, async () => {
+  const times: number[] = [];
+  for (let n = 0; n < records; n++) {
     const slot = limiter.reserve();
-    await new Promise((resolve) => setTimeout(resolve, workMs));
-    await slot;
-    return Date.now() - start;
-  });
-  await vi.advanceTimersByTimeAsync(Math.max(workMs, records * intervalMs) + 1);
-  return Promise.all(sends);
+    void new Promise((resolve) => setTimeout(resolve, workMs))
+      .then(() => slot)
+      .then(() => times.push(Date.now() - start));
+  }
+  // Until the batch's last send, as an invocation ends with its batch.
+  while (times.length < records) await vi.advanceTimersByTimeAsync(100);
+  return times;
 }
 
 describe('createSendRateLimiter', () => {
@@ -77,5 +83,59 @@ describe('createSendRateLimiter', () => {
 
     // Assess: the slots past the work are 5 s apart; the batch takes 20 s, not 10 + 25.
     expect(times).toEqual([10_000, 10_000, 10_000, 15_000, 20_000]);
+  });
+
+  it("lets a batch's sends go at once after a quiet period, then keeps the pace", async () => {
+    // Prepare
+    const limiter = createSendRateLimiter(1000, 3);
+    const start = Date.now();
+
+    // Act: 5 sends reserved at once, with a burst of 3.
+    const all = Array.from({ length: 5 }, () => limiter.reserve().then(() => Date.now() - start));
+    await vi.advanceTimersByTimeAsync(2000);
+
+    // Assess
+    expect(await Promise.all(all)).toEqual([0, 0, 0, 1000, 2000]);
+  });
+
+  it('lets a container catch up on the slots its work left unused, up to the burst', async () => {
+    // Prepare: one send every second, 2 s of work, two batches of 5 one after the other.
+    const paced = createSendRateLimiter(1000);
+    const bucket = createSendRateLimiter(1000, 5);
+
+    // Act
+    const pacedBatches = [await runBatch(5, 1000, 2000, paced), await runBatch(5, 1000, 2000, paced)];
+    const bucketBatches = [await runBatch(5, 1000, 2000, bucket), await runBatch(5, 1000, 2000, bucket)];
+
+    // Assess: with no burst, the slots that came due before a batch started are lost; with a bucket of
+    // a batch, the first batch sends after its work, and the second uses the slots the first one's work left.
+    expect(pacedBatches).toEqual([
+      [2000, 2000, 2000, 3000, 4000],
+      [2000, 2000, 3000, 4000, 5000],
+    ]);
+    expect(bucketBatches).toEqual([
+      [2000, 2000, 2000, 2000, 2000],
+      [2000, 2000, 2000, 2000, 3000],
+    ]);
+  });
+
+  it('never hands out more than its share of the rate plus the burst', async () => {
+    // Prepare: 300 ms apart, a burst of 4, reservations at random moments over 30 s.
+    const limiter = createSendRateLimiter(300, 4);
+    const start = Date.now();
+    const granted: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      void limiter.reserve().then(() => granted.push(Date.now() - start));
+      await vi.advanceTimersByTimeAsync((i * 7919) % 311);
+    }
+    await vi.advanceTimersByTimeAsync(200 * 300);
+
+    // Assess: in every window, at most window / 300 ms + 4 slots.
+    for (const from of granted) {
+      for (const length of [0, 1000, 5000]) {
+        const inWindow = granted.filter((at) => at >= from && at <= from + length).length;
+        expect(inWindow).toBeLessThanOrEqual(Math.floor(length / 300) + 4);
+      }
+    }
   });
 });

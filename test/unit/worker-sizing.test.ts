@@ -22,7 +22,8 @@ describe('workerSizing', () => {
       timeoutSeconds: 20 + 25 + consumer.headroomSeconds,
       visibilityTimeoutSeconds: queue.visibilityTimeoutFactor * 65,
     });
-    expect(withOwner.maxConcurrency).toBe(9);
+    // 14/s × (5 s + 2 s) / 10 emails a batch = 9.8.
+    expect(withOwner.maxConcurrency).toBe(10);
   });
 
   it("keeps the concurrency within the event source's bounds", () => {
@@ -62,7 +63,10 @@ describe('workerSizing', () => {
                 consumer.maxConcurrency,
                 Math.max(
                   consumer.minConcurrency,
-                  Math.ceil((sesMaxSendRate * (workSeconds + 1)) / (consumer.batchSize * emailsPerTask)),
+                  Math.ceil(
+                    (sesMaxSendRate * (workSeconds + consumer.taskOverheadSeconds)) /
+                      (consumer.batchSize * emailsPerTask),
+                  ),
                 ),
               );
             const sends = (consumer.batchSize * emailsPerTask * concurrency) / sesMaxSendRate;
