@@ -20,7 +20,6 @@ import { decideOnError, describeError, InvalidPayloadError } from './commons/err
 import { parseFeedbackMessage } from './commons/feedback-message';
 import { createObservability, observed } from './commons/observability';
 import { createSendRateLimiter } from './commons/send-rate';
-import { consumer } from './commons/settings';
 import { TaskDelivery } from './commons/task-delivery';
 import { type ClaimedTask, LeaseLostError, TaskLifecycle } from './commons/task-lifecycle';
 import { readWorkerConfig } from './commons/worker-config';
@@ -45,12 +44,7 @@ const delivery = new TaskDelivery({
   lifecycle,
   metrics,
   sender: createEmailSender(ses),
-  // The slots of one batch's time (work + overhead) may go at once when the container left them unused:
-  // with the derived concurrency, at most one batch's emails.
-  limiter: createSendRateLimiter(
-    config.sendIntervalMs,
-    ((config.workSeconds + consumer.taskOverheadSeconds) * 1000) / config.sendIntervalMs,
-  ),
+  limiter: createSendRateLimiter(config.sendIntervalMs, config.sendBurst),
   autoresponseLimit:
     config.autoresponseLimit === undefined
       ? undefined

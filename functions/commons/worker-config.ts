@@ -5,6 +5,7 @@
 import { numberEnv, optionalEnv, requireEnv } from './config';
 import {
   autoresponse,
+  consumer,
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_WORK_SECONDS,
   env,
@@ -29,6 +30,11 @@ export interface WorkerConfig {
   leaseSeconds: number;
   /** Milliseconds between two sends of one container (`WORKER_CONCURRENCY` containers share the SES rate). */
   sendIntervalMs: number;
+  /**
+   * Send slots a container may use at once when it left them unused: one batch's time (work + overhead)
+   * at its pace, so with the derived concurrency at most one batch's emails.
+   */
+  sendBurst: number;
   /** SES's configuration set every send goes through (`SES_CONFIGURATION_SET`), so that SES publishes its events. */
   configurationSet: string | undefined;
   /** The per-recipient limit on the visitor's email; absent (no limit) without `AUTORESPONSE_HASH_KEY`. */
@@ -72,6 +78,7 @@ export function readWorkerConfig(): WorkerConfig {
     maxReceiveCount: numberEnv(env.maxReceiveCount, queue.maxReceiveCount),
     leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
     sendIntervalMs: sizing.sendIntervalMs,
+    sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,
     configurationSet: optionalEnv(env.sesConfigurationSet),
     autoresponseLimit: readAutoresponseLimit(),
   };
