@@ -7,6 +7,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import sirv from 'sirv';
+import { clientRateLimit } from '../../functions/commons/settings';
 import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../../functions/commons/views';
 import { invokeWithTimeout } from './lambda-context';
 import { LOCAL_ACCOUNT_ID } from './resources';
@@ -17,11 +18,10 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResultV2>;
 
-/** One route of the HTTP API, e.g. `GET /api/tasks/{taskId}`; `{name}` matches one path segment. */
+/** One route of the HTTP API, e.g. `GET /api/tasks/{taskId}` (`{name}` matches one path segment). */
 export interface Route {
   method: string;
   path: string;
-  /** The Lambda's name, for its context and error messages. */
   functionName: string;
   handler: HttpHandler;
 }
@@ -29,7 +29,7 @@ export interface Route {
 export interface GatewayOptions {
   routes: Route[];
   /** Folder served for every path outside `/api/` (the built page); nothing served when undefined. */
-  siteDir?: string;
+  siteDir?: string | undefined;
   /** Lambda timeout of the route handlers. */
   timeoutMs: number;
   /** One line per request (method, path, status, time), like a web server's access log. */
@@ -38,12 +38,14 @@ export interface GatewayOptions {
   onError?(functionName: string, error: unknown): void;
   /** Headers on every answer, replacing a handler's of the same name (CloudFront's, with `override: true`). */
   responseHeaders?: Record<string, string>;
-  /** The deployed WAF rule's per-client limit: POSTs to the API per source IP in any `windowSeconds`. */
-  rateLimit?: { requests: number; windowSeconds: number };
+  /** The deployed WAF rule's per-client limit: POSTs to the API per source IP in its window. */
+  rateLimit?: number | undefined;
 }
 
 /** API Gateway's payload limit: 10 MB. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+const HTML_PAGE = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
 
 /** Content types API Gateway passes as text; any other body reaches the Lambda base64-encoded. */
 const TEXT_CONTENT_TYPE = /^(text\/.*|application\/((.+\+)?(json|xml)|javascript))$/;
@@ -146,22 +148,15 @@ export function toHttpAnswer(result: APIGatewayProxyResultV2 | undefined | null)
     const body = typeof result === 'string' ? result : JSON.stringify(result ?? null);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) };
   }
-  const {
-    statusCode = 200,
-    headers = {},
-    cookies = [],
-    body = '',
-    isBase64Encoded,
-  } = result as APIGatewayProxyStructuredResultV2;
+  const { headers = {}, cookies = [], body = '', ...rest } = result as APIGatewayProxyStructuredResultV2;
+  const lowerCased = Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]);
   return {
-    statusCode,
+    statusCode: rest.statusCode ?? 200,
     headers: {
-      ...Object.fromEntries(
-        Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]),
-      ),
+      ...Object.fromEntries(lowerCased),
       ...(cookies.length > 0 ? { 'set-cookie': [...cookies] } : {}),
     } as Record<string, string | string[]>,
-    body: Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8'),
+    body: Buffer.from(body, rest.isBase64Encoded ? 'base64' : 'utf8'),
   };
 }
 
@@ -187,7 +182,13 @@ export function createGateway(options: GatewayOptions): Server {
     if (!matched) return send(res, 404, { message: 'Not Found' });
     const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
     const retryAfter = method === 'POST' ? limit(sourceIp) : 0;
-    if (retryAfter > 0) return tooManyRequests(res, retryAfter, req.headers.accept ?? '');
+    if (retryAfter > 0) {
+      // As the WAF rule answers: JSON, or a page for a browser's navigation.
+      res.setHeader('retry-after', String(retryAfter));
+      if (!/text\/html/.test(req.headers.accept ?? ''))
+        return send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
+      return void res.writeHead(429, HTML_PAGE).end(tooManyRequestsPage());
+    }
     const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
     const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
     const { functionName, handler } = matched.route;
@@ -219,25 +220,17 @@ export function createGateway(options: GatewayOptions): Server {
   });
 }
 
-/** A sliding window of request times per client: 0, or the seconds to wait. */
-function clientLimiter(rateLimit: GatewayOptions['rateLimit']): (client: string) => number {
-  const { requests = Number.POSITIVE_INFINITY, windowSeconds = 300 } = rateLimit ?? {};
+/** A sliding window of request times per client, as the WAF rule counts: 0, or the seconds to wait. */
+function clientLimiter(requests = Number.POSITIVE_INFINITY): (client: string) => number {
+  const windowMs = clientRateLimit.windowSeconds * 1000;
   const seen = new Map<string, number[]>();
   return (client: string) => {
     const now = Date.now();
-    const times = (seen.get(client) ?? []).filter((time) => time > now - windowSeconds * 1000);
+    const times = (seen.get(client) ?? []).filter((time) => time > now - windowMs);
     seen.set(client, times);
     if (times.length < requests) return times.push(now) && 0;
-    return Math.max(1, Math.ceil(((times[0] ?? now) + windowSeconds * 1000 - now) / 1000));
+    return Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
   };
-}
-
-/** The answer over the limit, as the WAF rule gives it: JSON, or a page for a browser's navigation. */
-function tooManyRequests(res: ServerResponse, retryAfter: number, accept: string): void {
-  res.setHeader('retry-after', String(retryAfter));
-  const page = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
-  if (/text\/html/.test(accept)) res.writeHead(429, page).end(tooManyRequestsPage());
-  else send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
 }
 
 /** The body, or undefined when it is over `limit` bytes (the rest is not read). */

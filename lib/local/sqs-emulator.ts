@@ -5,10 +5,11 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequestHandler } from 'local-aws-sqs';
 import { closeServer, type Listen, listen, type RunningEmulator } from './emulators';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
 
-/** One message as the front keeps it: what SQS keeps of it, in `<dataDir>/<queue>/<id>.json`. */
+/** A message as the front keeps it, in `<dataDir>/<queue>/<id>.json`: what SQS keeps of it. */
 interface KeptMessage {
-  /** The id callers see; it stays the same across restarts, though the emulator's own id changes. */
+  /** The id callers see; the same across restarts, though the emulator's own id changes. */
   id: string;
   queue: string;
   body: string;
@@ -21,44 +22,35 @@ interface KeptMessage {
 }
 
 /**
- * local-aws-sqs behind a front that makes it durable and fixes what the local stack relies on and the
- * emulator does differently from SQS (for the SDK's JSON protocol, which every client here speaks).
+ * local-aws-sqs behind a front that makes it durable and mends where it differs from SQS (for the SDK's
+ * JSON protocol, which every client here speaks).
  *
- * - Durability. The emulator keeps its queues in memory, and no npm SQS emulator that runs on Node 20
- *   without a JVM keeps them on disk. So the front writes each message through to `dataDir` before it
- *   answers: when sent, at each receive (receive count, in flight until), at a visibility change; it
- *   removes the file at delete, purge, or the move to the dead-letter queue. At the next start, when a
- *   queue is created, its kept messages are sent again, delayed by what is left of their invisibility
- *   (at most SQS's 900 s), keeping their id, receive count and sent time. Whatever ends the process, no
- *   accepted message is lost, and one in flight comes back after its visibility timeout, as on SQS.
- * - Receive counts. The front counts receives itself (the emulator counts a visibility change as one),
- *   and knows a receipt handle's message from the receive answer it passed on.
- * - Redrive. The front keeps each queue's redrive policy (the emulator gets a maxReceiveCount it never
- *   reaches) and moves a message as SQS does: when a receive would exceed maxReceiveCount, the message
- *   goes to the dead-letter queue instead of to the caller.
- * - Long polling. The emulator answers a long poll only when the batch is full or the wait is over;
- *   SQS answers as soon as there is a message: the front repeats short polls until then.
+ * - Durability: no npm SQS emulator that runs on Node 20 without a JVM keeps its queues on disk. So the
+ *   front writes each message through to `dataDir` before it answers (when sent, at each receive, at a
+ *   visibility change) and removes it at delete, purge or the move to the dead-letter queue. When a
+ *   queue is created at the next start, its kept messages are sent again with their id, receive count
+ *   and sent time, delayed by what is left of their invisibility (at most SQS's 900 s): whatever ends
+ *   the process, no accepted message is lost, and one in flight comes back after its visibility timeout.
+ * - Receive counts: the emulator counts a visibility change as a receive; the front counts receives.
+ * - Redrive: the emulator gets a maxReceiveCount it never reaches; the front moves a message to the
+ *   dead-letter queue, as SQS does, when a receive would exceed the queue's own.
+ * - Long polling: the emulator answers only when the batch is full or the wait is over, SQS as soon as
+ *   there is a message; the front repeats short polls until then.
  */
-export async function startSqs(
-  at: Listen,
-  region: string,
-  accountId: string,
-  dataDir?: string,
-): Promise<RunningEmulator> {
-  const options = {
+export async function startSqs(at: Listen, dataDir?: string): Promise<RunningEmulator> {
+  const { service, requestHandler } = createRequestHandler({
     port: at.port,
     hostname: at.host,
-    region,
-    accountId,
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
     emulateQueueCreationLifecycle: false,
-  };
-  const { service, requestHandler } = createRequestHandler(options);
+  });
   const queues = new Map<string, { visibilityTimeout: number; redrive?: RedrivePolicy }>();
   const byEmulatorId = new Map<string, KeptMessage>();
   const byReceipt = new Map<string, KeptMessage>();
   let closing = false;
 
-  /** Calls the emulator in process; its answer is kept to be inspected and corrected, then sent or dropped. */
+  /** Calls the emulator in process; its answer is kept, to be corrected, then sent or dropped. */
   const call = (action: string, input: Record<string, unknown>) =>
     new Promise<Answer>((done) => {
       const answer: Answer = { statusCode: 200, headers: {}, body: '' };
@@ -76,31 +68,30 @@ export async function startSqs(
     });
 
   const fileOf = (message: KeptMessage) => join(dataDir ?? '', message.queue, `${message.id}.json`);
-  /** Written atomically (a whole file or the old one), before the caller hears of the change. */
+  /** Written atomically (the whole file or the old one), before the caller hears of the change. */
   const save = (message: KeptMessage) => {
     if (!dataDir) return;
-    const file = fileOf(message);
     mkdirSync(join(dataDir, message.queue), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(message), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeFileSync(`${fileOf(message)}.tmp`, JSON.stringify(message), { mode: 0o600 });
+    renameSync(`${fileOf(message)}.tmp`, fileOf(message));
   };
   const forget = (message: KeptMessage | undefined) => {
-    if (!message) return;
-    for (const [key, kept] of byEmulatorId) if (kept === message) byEmulatorId.delete(key);
-    for (const [key, kept] of byReceipt) if (kept === message) byReceipt.delete(key);
-    if (dataDir) rmSync(fileOf(message), { force: true });
+    for (const map of [byEmulatorId, byReceipt])
+      for (const [key, kept] of map) if (kept === message) map.delete(key);
+    if (dataDir && message) rmSync(fileOf(message), { force: true });
   };
 
   /** Puts a kept message into the emulator (again); resolves false when the emulator refused it. */
   const enqueue = async (message: KeptMessage): Promise<boolean> => {
-    const delay = Math.ceil((message.invisibleUntil - Date.now()) / 1000);
-    const answer = await call('SendMessage', {
-      QueueUrl: message.queue,
-      MessageBody: message.body,
-      ...(message.messageAttributes ? { MessageAttributes: message.messageAttributes } : {}),
-      ...(delay > 0 ? { DelaySeconds: Math.min(delay, MAX_DELAY_SECONDS) } : {}),
-    });
-    const sent = json<{ MessageId: string }>(answer);
+    const delay = Math.min(Math.ceil((message.invisibleUntil - Date.now()) / 1000), MAX_DELAY_SECONDS);
+    const sent = json<{ MessageId: string }>(
+      await call('SendMessage', {
+        QueueUrl: message.queue,
+        MessageBody: message.body,
+        MessageAttributes: message.messageAttributes,
+        DelaySeconds: Math.max(delay, 0),
+      }),
+    );
     if (sent) byEmulatorId.set(sent.MessageId, message);
     return sent !== undefined;
   };
@@ -129,16 +120,14 @@ export async function startSqs(
 
   /** A message the emulator accepted, kept from now on. */
   const keep = (queue: string, entry: Record<string, unknown>, emulatorId: string) => {
-    const now = Date.now();
-    const { MessageBody, MessageAttributes, DelaySeconds } = entry;
     const message: KeptMessage = {
       id: emulatorId,
       queue,
-      body: String(MessageBody),
-      ...(MessageAttributes ? { messageAttributes: MessageAttributes as Record<string, unknown> } : {}),
-      sentAt: now,
+      body: String(entry.MessageBody),
+      messageAttributes: entry.MessageAttributes as Record<string, unknown> | undefined,
+      sentAt: Date.now(),
       receives: 0,
-      invisibleUntil: now + Number(DelaySeconds ?? 0) * 1000,
+      invisibleUntil: Date.now() + Number(entry.DelaySeconds ?? 0) * 1000,
     };
     save(message);
     byEmulatorId.set(emulatorId, message);
@@ -150,13 +139,9 @@ export async function startSqs(
     receiptHandle: string,
     policy: RedrivePolicy,
   ) => {
+    const deadLetterQueue = queueNameOf(policy.deadLetterTargetArn.split(':').pop());
     const { firstReceivedAt: _, ...rest } = message;
-    const moved = {
-      ...rest,
-      queue: queueNameOf(policy.deadLetterTargetArn.split(':').pop()),
-      receives: 0,
-      invisibleUntil: 0,
-    };
+    const moved = { ...rest, queue: deadLetterQueue, receives: 0, invisibleUntil: 0 };
     save(moved);
     if (!(await enqueue(moved))) return;
     await call('DeleteMessage', { QueueUrl: message.queue, ReceiptHandle: receiptHandle });
@@ -182,13 +167,8 @@ export async function startSqs(
       const messages = json<{ Messages?: ReceivedMessage[] }>(answer)?.Messages ?? [];
       if (clientGone()) {
         // The caller hung up (an aborted poll): what it did not get must not stay hidden, nor count.
-        for (const message of messages) {
-          await call('ChangeMessageVisibility', {
-            QueueUrl: queueName,
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
-          });
-        }
+        for (const { ReceiptHandle } of messages)
+          await call('ChangeMessageVisibility', { QueueUrl: queueName, ReceiptHandle, VisibilityTimeout: 0 });
         return answer;
       }
       const delivered: ReceivedMessage[] = [];
@@ -229,10 +209,9 @@ export async function startSqs(
   /** The entries of a batch call that succeeded (all of a single call that did). */
   const succeeded = (answer: Answer, input: Record<string, unknown>) => {
     if (answer.statusCode !== 200) return [];
-    const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [input];
     if (!input.Entries) return [{ entry: input, result: json<Record<string, unknown>>(answer) ?? {} }];
     const results = json<{ Successful?: Record<string, unknown>[] }>(answer)?.Successful ?? [];
-    return entries.flatMap((entry) => {
+    return (input.Entries as Record<string, unknown>[]).flatMap((entry) => {
       const result = results.find((r) => r.Id === entry.Id);
       return result ? [{ entry, result }] : [];
     });
@@ -253,53 +232,34 @@ export async function startSqs(
       gone = true;
     });
     const queueName = queueNameOf(input.QueueUrl ?? input.QueueName);
-    let answer: Answer;
-    if (action === 'ReceiveMessage') {
-      answer = await receive(input, () => gone);
-    } else if (action === 'CreateQueue' || action === 'SetQueueAttributes') {
-      answer = await call(action, configure(queueName, input));
-      if (action === 'CreateQueue' && answer.statusCode === 200) await restore(queueName);
-    } else {
-      answer = await call(action, input);
-    }
-    const now = Date.now();
-    switch (action) {
-      case 'GetQueueAttributes': {
-        const policy = queues.get(queueName)?.redrive;
-        const body = json<{ Attributes?: Record<string, string> }>(answer);
-        if (policy && body?.Attributes?.RedrivePolicy) {
-          body.Attributes.RedrivePolicy = JSON.stringify(policy);
-          answer.body = JSON.stringify(body);
-        }
-        break;
+    const configured = /^(CreateQueue|SetQueueAttributes)$/.test(action)
+      ? configure(queueName, input)
+      : input;
+    const answer =
+      action === 'ReceiveMessage' ? await receive(input, () => gone) : await call(action, configured);
+    const done = action === 'ReceiveMessage' ? [] : succeeded(answer, input);
+    if (action === 'CreateQueue' && done.length) await restore(queueName);
+    if (/^SendMessage/.test(action))
+      for (const { entry, result } of done) keep(queueName, entry, String(result.MessageId));
+    if (/^DeleteMessage/.test(action))
+      for (const { entry } of done) forget(byReceipt.get(String(entry.ReceiptHandle)));
+    if (action === 'PurgeQueue' && done.length)
+      for (const kept of new Set(byEmulatorId.values())) if (kept.queue === queueName) forget(kept);
+    if (/^ChangeMessageVisibility/.test(action)) {
+      for (const { entry } of done) {
+        const kept = byReceipt.get(String(entry.ReceiptHandle));
+        if (kept)
+          save(Object.assign(kept, { invisibleUntil: Date.now() + Number(entry.VisibilityTimeout) * 1000 }));
       }
-      case 'SendMessage':
-      case 'SendMessageBatch':
-        for (const { entry, result } of succeeded(answer, input))
-          keep(queueName, entry, String(result.MessageId));
-        break;
-      case 'ChangeMessageVisibility':
-      case 'ChangeMessageVisibilityBatch':
-        for (const { entry } of succeeded(answer, input)) {
-          const kept = byReceipt.get(String(entry.ReceiptHandle));
-          if (!kept) continue;
-          kept.invisibleUntil = now + Number(entry.VisibilityTimeout) * 1000;
-          save(kept);
-        }
-        break;
-      case 'DeleteMessage':
-      case 'DeleteMessageBatch':
-        for (const { entry } of succeeded(answer, input)) forget(byReceipt.get(String(entry.ReceiptHandle)));
-        break;
-      case 'PurgeQueue':
-        if (answer.statusCode === 200)
-          for (const kept of new Set(byEmulatorId.values())) if (kept.queue === queueName) forget(kept);
-        break;
+    }
+    const attributes = action === 'GetQueueAttributes' ? json<QueueAttributes>(answer) : undefined;
+    const policy = queues.get(queueName)?.redrive;
+    if (policy && attributes?.Attributes?.RedrivePolicy) {
+      attributes.Attributes.RedrivePolicy = JSON.stringify(policy);
+      answer.body = JSON.stringify(attributes);
     }
     if (gone) return;
-    res.statusCode = answer.statusCode;
-    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    res.end(answer.body);
+    res.writeHead(answer.statusCode, answer.headers).end(answer.body);
   };
 
   const server = createServer((req, res) => {
@@ -342,19 +302,23 @@ interface ReceivedMessage {
   Attributes?: Record<string, string>;
 }
 
-const queueNameOf = (queueUrl: unknown): string => String(queueUrl ?? '').replace(/.*\//, '');
-
-/** A request whose body was already read, handed to the emulator as if it came off the wire. */
-function replayRequest(headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
-  const replay = Readable.from([body]) as unknown as IncomingMessage;
-  Object.assign(replay, { headers, method: 'POST', url: '/' });
-  return replay;
-}
+type QueueAttributes = { Attributes?: Record<string, string> };
 
 interface Answer {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+}
+
+const queueNameOf = (queueUrl: unknown): string => String(queueUrl ?? '').replace(/.*\//, '');
+
+/** A request whose body was already read, handed to the emulator as if it came off the wire. */
+function replayRequest(headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
+  return Object.assign(Readable.from([body]), {
+    headers,
+    method: 'POST',
+    url: '/',
+  }) as unknown as IncomingMessage;
 }
 
 function json<T>(answer: Answer): T | undefined {

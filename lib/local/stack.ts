@@ -4,19 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  apiFunction,
-  clientRateLimit,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_TASK_TTL_DAYS,
-  DEFAULT_WORK_SECONDS,
-  env,
-  LOCAL_SENDER_EMAIL,
-  localPorts,
-  queue,
-  reportFunction,
-  workerSizing,
-} from '../../functions/commons/settings';
+import * as defaults from '../../functions/commons/settings';
+import { apiFunction, env, localPorts, reportFunction } from '../../functions/commons/settings';
 import { securityHeaders } from '../security-headers';
 import { buildSite } from '../site';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators';
@@ -27,7 +16,6 @@ import { createPoller, type SqsHandler } from './poller';
 import {
   ensureQueues,
   ensureTable,
-  LOCAL_ACCOUNT_ID,
   LOCAL_CLIENT_CONFIG,
   LOCAL_REGION,
   localResourceNames,
@@ -37,14 +25,13 @@ import { startSqs } from './sqs-emulator';
 import { claimDataDir } from './state';
 import { captureHandlerLogs, reason } from './terminal-log';
 
-/** Options of {@link startLocalStack}; each defaults to the deployed stack's setting (functions/commons/settings.ts). */
+/** Options of {@link startLocalStack}; each defaults to the deployed stack's (functions/commons/settings.ts). */
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
   /** Folder for the table, every queued message and the built page; without it, memory and a temporary folder. */
   dataDir?: string;
   workSeconds?: number;
-  /** The queue's visibility timeout, which tests shorten; the stack's by default. */
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   /** The task lease; the worker's timeout by default. */
@@ -61,9 +48,8 @@ export interface LocalStackOptions {
   reportSchedule?: string | false;
   /** Build and serve the page (default true). */
   site?: boolean;
-  /** Where the stack's lines go: web requests and the handlers' log lines. */
+  /** Where the stack's lines go (web requests, the handlers' log lines); `quiet`: none at all. */
   log?: (line: string) => void;
-  /** No lines at all: the handlers log nothing. */
   quiet?: boolean;
   /** The handlers' own JSON log lines as they are, instead of one short line each. */
   jsonLogs?: boolean;
@@ -74,21 +60,11 @@ export interface LocalStackOptions {
 /** A running local stack. */
 export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
 
-/** SES publishes an email's events about a second after the send; a failed recording is tried again. */
+/** SES publishes an email's events about a second after the send; EventBridge retries a failed target. */
 const EVENT_DELAY_MS = 1000;
 const EVENT_ATTEMPTS = 5;
-
 /** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
 const STOP_WAIT_MS = 30_000;
-
-/** The autoresponse limit's key for hashing addresses: kept in the data folder, so counts survive a restart. */
-function autoresponseKey(dataDir: string | undefined): string {
-  const file = dataDir ? join(dataDir, 'autoresponse-key') : undefined;
-  if (file && existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = randomBytes(32).toString('hex');
-  if (file) writeFileSync(file, key, { mode: 0o600 });
-  return key;
-}
 
 let startedInThisProcess = false;
 
@@ -102,19 +78,18 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   if (startedInThisProcess) throw new Error('startLocalStack: one local stack per process');
   startedInThisProcess = true;
   const host = '127.0.0.1';
-  const workSeconds = options.workSeconds ?? DEFAULT_WORK_SECONDS;
-  const sesMaxSendRate = options.sesMaxSendRate ?? DEFAULT_SES_MAX_SEND_RATE;
+  const { workSeconds = defaults.DEFAULT_WORK_SECONDS, dataDir } = options;
+  const { sesMaxSendRate = defaults.DEFAULT_SES_MAX_SEND_RATE } = options;
   const notifyEmail = options.notifyEmail?.trim() || undefined;
   // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
-  const sizing = workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
+  const sizing = defaults.workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
   const settings = {
     workSeconds,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
-    maxReceiveCount: options.maxReceiveCount ?? queue.maxReceiveCount,
-    timeoutSeconds: sizing.timeoutSeconds,
+    maxReceiveCount: options.maxReceiveCount ?? defaults.queue.maxReceiveCount,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
-    senderEmail: options.senderEmail ?? LOCAL_SENDER_EMAIL,
+    senderEmail: options.senderEmail ?? defaults.LOCAL_SENDER_EMAIL,
     notifyEmail,
   };
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
@@ -128,23 +103,20 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   };
 
   try {
-    const claim = options.dataDir ? claimDataDir(options.dataDir) : undefined;
+    const claim = dataDir ? claimDataDir(dataDir) : undefined;
     if (claim) closers.push(() => claim.release());
     const at = (part: keyof typeof localPorts) => ({
       host,
       port: options.ports?.[part] ?? 0,
       variable: localPorts[part].variable,
     });
-    const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : undefined);
+    const dataPath = (name: string) => (dataDir ? join(dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsEmulator = await startSqs(at('sqs'), LOCAL_REGION, LOCAL_ACCOUNT_ID, dataPath('sqs'));
+    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
     closers.push(() => sqsEmulator.close());
-    let recordEmailEvent = async (_event: SesEventBridgeEvent): Promise<unknown> => {
-      throw new Error('the handler is not loaded yet');
-    };
-    // SES's events (delivery, bounce, complaint) reach the handler that records them as EventBridge
-    // hands them on AWS: a moment after the send, and again a little later while it fails.
+    let recordEmailEvent: (event: SesEventBridgeEvent) => Promise<unknown>;
+    // SES's events (delivery, bounce, complaint) reach their handler as EventBridge hands them on AWS.
     const publish = (event: SesEventBridgeEvent, attempt = 1): void => {
       setTimeout(() => {
         recordEmailEvent(event).catch((error: unknown) => {
@@ -168,24 +140,29 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
 
+    // The autoresponse limit's key for hashing addresses: kept with the data, so counts survive a restart.
+    const keyFile = dataPath('autoresponse-key');
+    const autoresponseHashKey =
+      keyFile && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : randomBytes(32).toString('hex');
+    if (keyFile) writeFileSync(keyFile, autoresponseHashKey, { mode: 0o600 });
     delete process.env.AWS_SESSION_TOKEN;
     const handlerSettings = {
+      workSeconds,
+      maxReceiveCount: settings.maxReceiveCount,
+      senderEmail: settings.senderEmail,
+      notifyEmail,
       tasksTableName: tableName,
       feedbackQueueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
-      senderEmail: settings.senderEmail,
-      notifyEmail,
-      workSeconds,
-      taskTtlDays: options.taskTtlDays ?? DEFAULT_TASK_TTL_DAYS,
-      maxReceiveCount: settings.maxReceiveCount,
+      taskTtlDays: options.taskTtlDays ?? defaults.DEFAULT_TASK_TTL_DAYS,
       sesMaxSendRate,
-      // Each execution environment of the worker is its own module instance (see coldStart below),
-      // so each paces its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
+      // Each of the worker's execution environments is a module instance of its own (see coldStart
+      // below), pacing its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
       workerConcurrency: settings.concurrency,
       leaseSeconds: options.leaseSeconds,
       allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
       sesConfigurationSet: localResourceNames.configurationSet,
-      autoresponseHashKey: autoresponseKey(options.dataDir),
+      autoresponseHashKey,
     };
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint };
     const logLevel = options.quiet ? 'SILENT' : 'INFO';
@@ -205,7 +182,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const siteDir =
       options.site === false ? undefined : (dataPath('site') ?? mkdtempSync(join(tmpdir(), 'site-')));
     if (siteDir) buildSite(siteDir);
-    if (siteDir && !options.dataDir) closers.push(() => rmSync(siteDir, { recursive: true, force: true }));
+    if (siteDir && !dataDir) closers.push(() => rmSync(siteDir, { recursive: true, force: true }));
 
     const workerModule = new URL('../../functions/send-feedback-email.ts', import.meta.url).href;
     const poller = createPoller({
@@ -214,14 +191,13 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       queueArn: queues.queueArn,
       region: LOCAL_REGION,
       functionName: 'send-feedback-email',
-      // A module instance per execution environment, as Lambda loads the function once per container:
-      // each has its own clients and its own share of the SES rate.
+      // A module instance per execution environment, as Lambda loads the function once per container.
       coldStart: async (environment) =>
         ((await import(`${workerModule}?environment=${environment}`)) as { handler: SqsHandler }).handler,
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       waitTimeSeconds: options.pollWaitSeconds ?? 20,
-      functionTimeoutMs: settings.timeoutSeconds * 1000,
+      functionTimeoutMs: sizing.timeoutSeconds * 1000,
       onError: (error) => log(`[tasks] ${reason(error)}`),
     });
 
@@ -230,14 +206,12 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
         { method: 'POST', path: '/api/feedback', functionName: 'submit-feedback', handler: submit.handler },
         { method: 'GET', path: '/api/tasks/{taskId}', functionName: 'get-task', handler: getTask.handler },
       ],
-      ...(siteDir ? { siteDir } : {}),
+      siteDir,
       timeoutMs: apiFunction.timeoutSeconds * 1000,
       // CloudFront's security headers, so the page runs under its real CSP here too; without
-      // Strict-Transport-Security, as this gateway speaks plain HTTP (browsers ignore HSTS on it anyway).
+      // Strict-Transport-Security, as this gateway speaks plain HTTP.
       responseHeaders: securityHeaders({ https: false }),
-      ...(options.wafRateLimit
-        ? { rateLimit: { requests: options.wafRateLimit, windowSeconds: clientRateLimit.windowSeconds } }
-        : {}),
+      rateLimit: options.wafRateLimit,
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });
@@ -285,7 +259,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       clients: { dynamodb, sqs },
       /** Stops receiving from the queue; resolves when no worker invocation is in flight. */
       pausePoller: () => poller.pause(),
-      resumePoller: () => poller.resume(),
+      resumePoller: () => poller.start(),
       /** An SES outage (connections refused) and its end; the mailbox is kept. */
       stopSes: () => ses.stop(),
       startSes: () => ses.start(),

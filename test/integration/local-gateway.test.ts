@@ -299,7 +299,7 @@ describe('createGateway with a per-client limit', () => {
     server = createGateway({
       routes: [{ method: 'POST', path: '/api/feedback', functionName: 'submit', handler: echo }],
       timeoutMs: 1000,
-      rateLimit: { requests: 3, windowSeconds: 300 },
+      rateLimit: 3,
     });
     base = `http://127.0.0.1:${await listen(server, 'gateway', { host: '127.0.0.1', port: 0 })}`;
   });

@@ -22,7 +22,7 @@ let sqs: SQSClient;
 let queueCount = 0;
 
 beforeAll(async () => {
-  emulator = await startSqs({ host: '127.0.0.1', port: 0 }, 'us-east-1', '000000000000');
+  emulator = await startSqs({ host: '127.0.0.1', port: 0 });
   sqs = new SQSClient({
     endpoint: emulator.endpoint,
     region: 'us-east-1',
@@ -346,7 +346,7 @@ describe('the SQS front with a data folder', () => {
 
   /** A front on `dir` with one queue (visibility 1 s), and a client for it; `close` ends both. */
   async function frontOn(queueName: string) {
-    const front = await startSqs({ host: '127.0.0.1', port: 0 }, 'us-east-1', '000000000000', dir);
+    const front = await startSqs({ host: '127.0.0.1', port: 0 }, dir);
     const client = new SQSClient({
       endpoint: front.endpoint,
       region: 'us-east-1',
