@@ -94,39 +94,27 @@ export async function startDynamoDb(at: Listen, path: string | undefined): Promi
   };
 }
 
-/** SES: aws-ses-v2-local, its mailbox at `/` and the emails as JSON at `/store`. */
-export interface SesEmulator extends RunningEmulator {
-  /** Stops answering (connections refused), as an SES outage; the mailbox is kept. */
-  stop(): Promise<void>;
-  /** Answers again on the same port. */
-  start(): Promise<void>;
-}
-
 type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<Server>;
 
 /**
- * aws-ses-v2-local behind a thin front on the SES port: the front passes every request through and
- * tells `onSent` of each email sent through a configuration set (which the emulator accepts but does
- * not publish events for), so that the local stack can publish them as SES does. Stopping the front
- * is an SES outage; the emulator and its mailbox keep running behind it.
+ * SES: aws-ses-v2-local (its mailbox at `/`, the emails as JSON at `/store`) behind a thin front that
+ * tells `onSent` of each email sent through a configuration set, for which the emulator publishes no
+ * events. Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
  */
-export async function startSes(at: Listen, onSent?: (email: SentEmail) => void): Promise<SesEmulator> {
+export async function startSes(at: Listen, onSent: (email: SentEmail) => void) {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
   const imported = sesLocal.default as unknown as SesServerFactory & { default?: SesServerFactory };
-  const create = imported.default ?? imported;
-  const upstream = await create({ host: at.host, port: 0 });
+  const upstream = await (imported.default ?? imported)({ host: at.host, port: 0 });
   const upstreamPort = (upstream.address() as AddressInfo).port;
   const server = createServer(async (req, res) => {
     const body = Buffer.concat(await req.toArray());
-    const forward = request(
-      { host: at.host, port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
-      async (answer) => {
-        const text = Buffer.concat(await answer.toArray());
-        res.writeHead(answer.statusCode ?? 502, answer.headers).end(text);
-        const sent = answer.statusCode === 200 ? sentEmailOf(body.toString(), text.toString()) : undefined;
-        if (sent) onSent?.(sent);
-      },
-    );
+    const { method, url: path, headers } = req;
+    const forward = request({ host: at.host, port: upstreamPort, method, path, headers }, async (answer) => {
+      const text = Buffer.concat(await answer.toArray());
+      res.writeHead(answer.statusCode ?? 502, answer.headers).end(text);
+      const sent = answer.statusCode === 200 ? sentEmailOf(body.toString(), text.toString()) : undefined;
+      if (sent) onSent(sent);
+    });
     forward.on('error', () => res.writeHead(502).end());
     forward.end(body);
   });

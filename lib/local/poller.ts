@@ -5,7 +5,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { invokeWithTimeout } from './lambda-context';
 
 /** An SQS-triggered Lambda handler with partial batch responses. */
@@ -17,14 +17,10 @@ export interface PollerOptions {
   queueArn: string;
   region: string;
   functionName: string;
-  /**
-   * Loads the handler in a new execution environment (a cold start), numbered from 1; called when every
-   * environment loaded so far is busy, as Lambda does. An environment is reused once it is idle.
-   */
+  /** Loads the handler in a new execution environment (numbered from 1), when every loaded one is busy. */
   coldStart(environment: number): SqsHandler | Promise<SqsHandler>;
-  /** Messages per invocation (the event source's batch size). */
+  /** The event source's batch size and maximum concurrency. */
   batchSize: number;
-  /** Invocations at most at once (the event source's maximum concurrency). */
   concurrency: number;
   /** Long poll wait, seconds (the event source polls with 20). */
   waitTimeSeconds: number;
@@ -34,14 +30,7 @@ export interface PollerOptions {
   onError?(error: unknown): void;
 }
 
-export interface Poller {
-  start(): void;
-  /** Stops receiving; resolves when no receive and no invocation is in flight any more. */
-  pause(): Promise<void>;
-  resume(): void;
-  /** Pauses, waiting at most `timeoutMs` for in-flight invocations; resolves with how many were still running. */
-  stop(timeoutMs: number): Promise<number>;
-}
+export type Poller = ReturnType<typeof createPoller>;
 
 /** Receives at once, however high the concurrency: each fills free invocation slots as Lambda's pollers do. */
 const RECEIVERS = 2;
@@ -54,7 +43,7 @@ const RECEIVERS = 2;
  * or lists an id that is not in the batch. Messages left on the queue reappear after their visibility
  * timeout (or the one the handler set); the queue's redrive policy moves them to the dead-letter queue.
  */
-export function createPoller(options: PollerOptions): Poller {
+export function createPoller(options: PollerOptions) {
   let running = false;
   let abort = new AbortController();
   let slotsTaken = 0;
@@ -71,8 +60,8 @@ export function createPoller(options: PollerOptions): Poller {
     const records = messages.map((message) => toSqsRecord(message, options));
     let failed: Set<string>;
     try {
-      environments += idle.length === 0 ? 1 : 0;
-      const handler = idle.pop() ?? (await options.coldStart(environments));
+      // An idle environment is reused, as Lambda does; a new one is a cold start.
+      const handler = idle.pop() ?? (await options.coldStart(++environments));
       try {
         const response = await invokeWithTimeout(options.functionName, options.functionTimeoutMs, (context) =>
           handler({ Records: records }, context),
@@ -109,7 +98,7 @@ export function createPoller(options: PollerOptions): Poller {
         QueueUrl: options.queueUrl,
         MaxNumberOfMessages: options.batchSize,
         WaitTimeSeconds: options.waitTimeSeconds,
-        AttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       });
       const messages = await options.sqs.send(receive, { abortSignal: abort.signal }).then(
@@ -132,25 +121,25 @@ export function createPoller(options: PollerOptions): Poller {
     }
   };
 
+  /** Stops receiving; resolves when no receive and no invocation is in flight any more. */
   const pause = async () => {
     running = false;
     abort.abort();
     wakeReceivers();
     await Promise.all([...receivers, ...invocations]);
   };
-
+  const start = () => {
+    if (running) return;
+    running = true;
+    abort = new AbortController();
+    receivers = Array.from({ length: Math.min(RECEIVERS, options.concurrency) }, receiveLoop);
+  };
   return {
-    start() {
-      if (running) return;
-      running = true;
-      abort = new AbortController();
-      receivers = Array.from({ length: Math.min(RECEIVERS, options.concurrency) }, receiveLoop);
-    },
+    start,
     pause,
-    resume() {
-      this.start();
-    },
-    async stop(timeoutMs) {
+    resume: start,
+    /** Pauses, waiting at most `timeoutMs` for the invocations in flight; resolves with how many still run. */
+    async stop(timeoutMs: number): Promise<number> {
       await Promise.race([pause(), sleep(timeoutMs, undefined, { ref: false })]);
       return invocations.size;
     },
@@ -169,36 +158,24 @@ function failedIds(response: SQSBatchResponse | undefined, records: SQSRecord[])
   return failed;
 }
 
-/** The Lambda event record of a received message, with the attributes the event source passes. */
-export function toSqsRecord(message: Message, source: { queueArn: string; region: string }): SQSRecord {
-  const now = String(Date.now());
-  const attributes = {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: now,
-    SenderId: 'AIDALOCALSTACKSENDER',
-    ApproximateFirstReceiveTimestamp: now,
-    ...message.Attributes,
-  };
-  const messageAttributes = Object.fromEntries(
-    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-      name,
-      {
-        dataType: value.DataType ?? 'String',
-        stringListValues: [],
-        binaryListValues: [],
-        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-        ...(value.BinaryValue !== undefined
-          ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
-          : {}),
-      },
-    ]),
-  );
+/** The Lambda event record of a message received with all its attributes, as the event source passes it. */
+function toSqsRecord(message: Message, source: { queueArn: string; region: string }): SQSRecord {
+  const messageAttributes = Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+    name,
+    {
+      dataType: value.DataType ?? 'String',
+      stringListValues: [],
+      binaryListValues: [],
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+    },
+  ]);
   return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
-    attributes,
-    messageAttributes,
+    attributes: message.Attributes as unknown as SQSRecordAttributes,
+    messageAttributes: Object.fromEntries(messageAttributes),
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: source.queueArn,
