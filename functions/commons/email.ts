@@ -18,6 +18,12 @@ function textEmail(source: string, to: string, subject: string, body: string): S
   };
 }
 
+/**
+ * SES's mailbox simulator (`success@`, `bounce@`, `complaint@`, `suppressionlist@`…): no one's inbox,
+ * and sends to it count toward neither the quota nor the reputation.
+ */
+export const MAILBOX_SIMULATOR = /@simulator\.amazonses\.com$/i;
+
 /** The subject of the visitor's email (the seed's). */
 export const VISITOR_SUBJECT = 'Your Feedback';
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAILBOX_SIMULATOR } from '../../functions/commons/email';
 import type { SesEmailEvent, SesEventRecord } from '../../functions/commons/email-events';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
 
@@ -14,7 +15,6 @@ export interface SentEmail {
 /** An event as EventBridge hands SES's to a rule's target (`detail` is SES's event record). */
 export type SesEventBridgeEvent = SesEmailEvent;
 
-const SIMULATOR = /@simulator\.amazonses\.com$/i;
 const DETAIL_TYPES = {
   Delivery: 'Email Delivered',
   Bounce: 'Email Bounced',
@@ -29,7 +29,7 @@ const DETAIL_TYPES = {
  */
 export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridgeEvent[] {
   const to = email.destination[0] ?? '';
-  const local = SIMULATOR.test(to) ? to.split('@')[0]?.toLowerCase() : 'success';
+  const local = MAILBOX_SIMULATOR.test(to) ? to.split('@')[0]?.toLowerCase() : 'success';
   const time = now.toISOString();
   const mail = {
     timestamp: time,

@@ -46,6 +46,19 @@ describe('the autoresponse limit', () => {
     expect(item).toMatchObject({ autoresponses: 3, expiresAt: Date.parse('2025-06-02T12:00:00Z') / 1000 });
   });
 
+  it("never limits SES's mailbox simulator, which reaches no one (a site owner tests bounces with it)", async () => {
+    // Prepare
+    const limit = limitAt({ now: new Date('2025-06-01T12:00:00Z') });
+
+    // Act
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await limit.take('Bounce@Simulator.AmazonSES.com'));
+
+    // Assess
+    expect(answers).toEqual([true, true, true, true, true]);
+    expect(await table.get(limitKey(KEY, 'bounce@simulator.amazonses.com'))).toBeUndefined();
+  });
+
   it('counts an address whatever its case, and another address apart', async () => {
     // Prepare
     const limit = limitAt({ now: new Date('2025-06-01T12:00:00Z') });
