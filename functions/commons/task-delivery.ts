@@ -52,12 +52,16 @@ export class TaskDelivery {
    * The slow work, then each email not yet settled, then `SUCCESS` (or `FAILURE` when SES refused the
    * visitor's email for good). The emails' send slots are reserved before the work, so that a batch's
    * paced sends overlap its work instead of following it: a batch takes about the longer of the two.
+   * The autoresponse limit is asked first, so that a skipped email takes no slot from the others.
    *
    * @throws the first error of a lifecycle write or of an email that may succeed when tried again
    */
   async deliver(claim: ClaimedTask, feedback: FeedbackMessage, log: Logger): Promise<void> {
     const { lifecycle, limiter, metrics, recipients, workSeconds } = this.#options;
-    const pending = recipients.filter((recipient) => claim.emails[recipient] === undefined);
+    const pending: Recipient[] = [];
+    for (const recipient of recipients.filter((unsettled) => claim.emails[unsettled] === undefined))
+      if (recipient !== 'visitor' || (await this.#mayAutorespond(claim, feedback, log)))
+        pending.push(recipient);
     const slots = pending.map(() => limiter.reserve());
     if (pending.length > 0 && workSeconds > 0) await sleep(workSeconds * 1000);
     for (const [index, recipient] of pending.entries()) {
@@ -86,7 +90,6 @@ export class TaskDelivery {
   ): Promise<void> {
     const { lifecycle, sender, metrics } = this.#options;
     await lifecycle.renewLease(claim);
-    if (recipient === 'visitor' && !(await this.#mayAutorespond(claim, feedback, log))) return;
     let messageId: string;
     try {
       messageId = await sender.send(this.#email(claim.taskId, recipient, feedback));

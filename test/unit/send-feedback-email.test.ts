@@ -697,6 +697,36 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
     expect(logs.text().toLowerCase()).not.toContain('target@');
   });
 
+  it('takes no send slot for a skipped visitor email, so that it does not slow the other emails', async () => {
+    // Prepare: the worker's limiter, counting the slots it hands out.
+    const slots = vi.fn();
+    vi.doMock('../../functions/commons/send-rate', async (importOriginal) => {
+      const original = await importOriginal<typeof import('../../functions/commons/send-rate')>();
+      return {
+        ...original,
+        createSendRateLimiter: (...args: Parameters<typeof original.createSendRateLimiter>) => {
+          const limiter = original.createSendRateLimiter(...args);
+          return {
+            reserve: () => {
+              slots();
+              return limiter.reserve();
+            },
+          };
+        },
+      };
+    });
+    const handler = await loadWorker(limited).finally(() => vi.doUnmock('../../functions/commons/send-rate'));
+    const tasks = [];
+    for (let n = 0; n < 5; n++) tasks.push(await accepted({ email: 'slots@example.com' }));
+
+    // Act
+    await handler(sqsEvent(...tasks.map((task) => feedbackRecord(task))));
+
+    // Assess: 3 autoresponses and 5 notifications, one slot each.
+    expect(visitorSends('slots@example.com')).toHaveLength(3);
+    expect(slots).toHaveBeenCalledTimes(8);
+  });
+
   it('does not take the limit again when a task whose visitor email was SKIPPED is retried', async () => {
     // Prepare: the address had its 3 autoresponses; the owner's notification of the 4th is throttled once.
     const handler = await loadWorker(limited);
