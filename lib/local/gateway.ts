@@ -4,34 +4,27 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   APIGatewayProxyStructuredResultV2,
-  Context,
 } from 'aws-lambda';
 import sirv from 'sirv';
 import { clientRateLimit } from '../../functions/commons/settings';
 import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../../functions/commons/views';
-import { invokeWithTimeout } from './lambda-context';
+import type { Handler, LambdaFunction } from './lambda';
 import { LOCAL_ACCOUNT_ID } from './resources';
 
 /** An HTTP API (payload 2.0) Lambda handler. */
-export type HttpHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyResultV2>;
+export type HttpHandler = Handler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 
 /** One route of the HTTP API, e.g. `GET /api/tasks/{taskId}` (`{name}` matches one path segment). */
 export interface Route {
   method: string;
   path: string;
-  functionName: string;
-  handler: HttpHandler;
+  target: LambdaFunction<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 }
 
 export interface GatewayOptions {
   routes: Route[];
   /** Folder served for every path outside `/api/` (the built page); nothing served when undefined. */
   siteDir?: string | undefined;
-  /** Lambda timeout of the route handlers. */
-  timeoutMs: number;
   /** One line per request (method, path, status, time), like a web server's access log. */
   onRequest?(line: string): void;
   /** A handler that threw or timed out (API Gateway answers 500). */
@@ -191,12 +184,11 @@ export function createGateway(options: GatewayOptions): Server {
     }
     const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };
     const event = toHttpApiEvent(request, matched.route, matched.pathParameters);
-    const { functionName, handler } = matched.route;
-    const answer = await invokeWithTimeout(functionName, options.timeoutMs, (context) =>
-      handler(event, context),
-    )
+    const { target } = matched.route;
+    const answer = await target
+      .invoke(event)
       .then(toHttpAnswer)
-      .catch((error: unknown) => options.onError?.(functionName, error));
+      .catch((error: unknown) => options.onError?.(target.name, error));
     if (!answer) return send(res, 500, { message: 'Internal Server Error' });
     res.statusCode = answer.statusCode;
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);

@@ -5,27 +5,24 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { invokeWithTimeout } from './lambda-context';
+import type { SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import type { Handler, LambdaFunction } from './lambda';
 
 /** An SQS-triggered Lambda handler with partial batch responses. */
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+export type SqsHandler = Handler<SQSEvent, SQSBatchResponse | undefined>;
 
 export interface PollerOptions {
   sqs: SQSClient;
   queueUrl: string;
   queueArn: string;
   region: string;
-  functionName: string;
-  /** Loads the handler in a new execution environment (numbered from 1), when every loaded one is busy. */
-  coldStart(environment: number): SqsHandler | Promise<SqsHandler>;
+  /** The function the event source invokes (its timeout counts as a failure: the whole batch stays). */
+  target: LambdaFunction<SQSEvent, SQSBatchResponse | undefined>;
   /** The event source's batch size and maximum concurrency. */
   batchSize: number;
   concurrency: number;
   /** Long poll wait, seconds (the event source polls with 20). */
   waitTimeSeconds: number;
-  /** The function's timeout: a longer invocation counts as failed, its whole batch stays. */
-  functionTimeoutMs: number;
   /** An SQS call of the poller or an invocation failed. */
   onError?(error: unknown): void;
 }
@@ -53,27 +50,16 @@ export function createPoller(options: PollerOptions) {
   };
   const invocations = new Set<Promise<void>>();
   let receivers: Promise<void>[] = [];
-  const idle: SqsHandler[] = [];
-  let environments = 0;
 
   const invoke = async (messages: Message[]) => {
     const records = messages.map((message) => toSqsRecord(message, options));
-    let failed: Set<string>;
-    try {
-      // An idle environment is reused, as Lambda does; a new one is a cold start.
-      const handler = idle.pop() ?? (await options.coldStart(++environments));
-      try {
-        const response = await invokeWithTimeout(options.functionName, options.functionTimeoutMs, (context) =>
-          handler({ Records: records }, context),
-        );
-        failed = failedIds(response, records);
-      } finally {
-        idle.push(handler);
-      }
-    } catch (error) {
-      options.onError?.(error);
-      failed = new Set(records.map((r) => r.messageId));
-    }
+    const failed = await options.target.invoke({ Records: records }).then(
+      (response) => failedIds(response, records),
+      (error: unknown) => {
+        options.onError?.(error);
+        return new Set(records.map((r) => r.messageId));
+      },
+    );
     const entries = records
       .filter((record) => !failed.has(record.messageId))
       .map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle }));

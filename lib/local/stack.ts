@@ -11,8 +11,8 @@ import { buildSite } from '../site';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators';
 import { createGateway } from './gateway';
 import { handlerEnvironment } from './handler-env';
-import { invokeWithTimeout } from './lambda-context';
-import { createPoller, type SqsHandler } from './poller';
+import { handlerFunction } from './lambda';
+import { createPoller } from './poller';
 import {
   ensureQueues,
   ensureTable,
@@ -92,6 +92,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     senderEmail: options.senderEmail ?? defaults.LOCAL_SENDER_EMAIL,
     notifyEmail,
   };
+  const apiTimeoutMs = apiFunction.timeoutSeconds * 1000;
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
   const log = (line: string) => write?.(line);
   const closers: (() => unknown)[] = [];
@@ -115,11 +116,11 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     closers.push(() => dynamo.close());
     const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
     closers.push(() => sqsEmulator.close());
-    let recordEmailEvent: (event: SesEventBridgeEvent) => Promise<unknown>;
     // SES's events (delivery, bounce, complaint) reach their handler as EventBridge hands them on AWS.
+    const emailEvents = handlerFunction('record-email-event', apiTimeoutMs);
     const publish = (event: SesEventBridgeEvent, attempt = 1): void => {
       setTimeout(() => {
-        recordEmailEvent(event).catch((error: unknown) => {
+        emailEvents.invoke(event).catch((error: unknown) => {
           if (attempt < EVENT_ATTEMPTS) publish(event, attempt + 1);
           else log(`[ses] event ${event['detail-type']} not recorded: ${reason(error)}`);
         });
@@ -168,46 +169,37 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const logLevel = options.quiet ? 'SILENT' : 'INFO';
     Object.assign(process.env, handlerEnvironment(handlerSettings, { endpoints, logLevel }));
     if (write && !options.jsonLogs) closers.push(captureHandlerLogs(write));
-    const [submit, getTask, report, emailEvents] = await Promise.all([
-      import('../../functions/submit-feedback'),
-      import('../../functions/get-task'),
-      import('../../functions/daily-report'),
-      import('../../functions/record-email-event'),
-    ]);
-    recordEmailEvent = (event) =>
-      invokeWithTimeout('record-email-event', apiFunction.timeoutSeconds * 1000, (context) =>
-        emailEvents.handler(event, context),
-      );
+    // Each function's first execution environment is loaded now, so that a setting a handler refuses
+    // stops `npm start` at once; each of its modules reads the environment set above when it loads.
+    const submit = handlerFunction('submit-feedback', apiTimeoutMs);
+    const getTask = handlerFunction('get-task', apiTimeoutMs);
+    const report = handlerFunction('daily-report', reportFunction.timeoutSeconds * 1000);
+    const worker = handlerFunction('send-feedback-email', sizing.timeoutSeconds * 1000);
+    await Promise.all([submit, getTask, report, worker, emailEvents].map((target) => target.warm()));
 
     const siteDir =
       options.site === false ? undefined : (dataPath('site') ?? mkdtempSync(join(tmpdir(), 'site-')));
     if (siteDir) buildSite(siteDir);
     if (siteDir && !dataDir) closers.push(() => rmSync(siteDir, { recursive: true, force: true }));
 
-    const workerModule = new URL('../../functions/send-feedback-email.ts', import.meta.url).href;
     const poller = createPoller({
       sqs,
       queueUrl: queues.queueUrl,
       queueArn: queues.queueArn,
       region: LOCAL_REGION,
-      functionName: 'send-feedback-email',
-      // A module instance per execution environment, as Lambda loads the function once per container.
-      coldStart: async (environment) =>
-        ((await import(`${workerModule}?environment=${environment}`)) as { handler: SqsHandler }).handler,
+      target: worker,
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       waitTimeSeconds: options.pollWaitSeconds ?? 20,
-      functionTimeoutMs: sizing.timeoutSeconds * 1000,
       onError: (error) => log(`[tasks] ${reason(error)}`),
     });
 
     const gateway = createGateway({
       routes: [
-        { method: 'POST', path: '/api/feedback', functionName: 'submit-feedback', handler: submit.handler },
-        { method: 'GET', path: '/api/tasks/{taskId}', functionName: 'get-task', handler: getTask.handler },
+        { method: 'POST', path: '/api/feedback', target: submit },
+        { method: 'GET', path: '/api/tasks/{taskId}', target: getTask },
       ],
       siteDir,
-      timeoutMs: apiFunction.timeoutSeconds * 1000,
       // CloudFront's security headers, so the page runs under its real CSP here too; without
       // Strict-Transport-Security, as this gateway speaks plain HTTP.
       responseHeaders: securityHeaders({ https: false }),
@@ -218,10 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const webPort = await listen(gateway, 'page and API', at('web'));
     closers.push(() => closeServer(gateway));
 
-    const runReport = (date?: string) =>
-      invokeWithTimeout('daily-report', reportFunction.timeoutSeconds * 1000, () =>
-        report.handler(date === undefined ? {} : { date }),
-      );
+    const runReport = (date?: string) => report.invoke(date === undefined ? {} : { date });
     if (notifyEmail && options.reportSchedule !== false) {
       const timer = setInterval(() => {
         runReport().catch((error: unknown) => log(`[beat] daily report failed: ${reason(error)}`));

@@ -78,6 +78,23 @@ describe('a local stack with a data folder', () => {
     expect(lines.join('\n')).not.toContain('logged@example.com');
   });
 
+  it('says which task each line is about when requests run at once, as each runs in its own environment', async () => {
+    // Act: feedback submitted at once, each invocation with its own task id in its logger's keys.
+    const taskIds = await Promise.all(
+      Array.from(
+        { length: 8 },
+        async () => (await submitFeedback(stack, { email: 'many@example.com', message: 'hi' })).body.taskId,
+      ),
+    );
+    await Promise.all(taskIds.map((taskId) => waitForStatus(stack, taskId, 'SUCCESS')));
+
+    // Assess: one "accepted" line per task, none twice (a shared logger would have mixed their keys).
+    const accepted = lines.filter(
+      (line) => / accepted$/.test(line) && taskIds.some((id) => line.includes(id)),
+    );
+    expect(accepted.sort()).toEqual(taskIds.map((taskId) => `[web] task ${taskId} accepted`).sort());
+  });
+
   it('lets `npm run report` find it and mail the owner it was started with', async () => {
     // Act
     const result = await runCli('report.ts', ['--date', '2025-01-02'], { LOCAL_DATA_DIR: dataDir });

@@ -15,6 +15,7 @@ import {
   toHttpAnswer,
   toHttpApiEvent,
 } from '../../lib/local/gateway';
+import { lambdaFunction } from '../../lib/local/lambda';
 
 const echo: HttpHandler = async (event) => ({
   statusCode: 200,
@@ -23,7 +24,11 @@ const echo: HttpHandler = async (event) => ({
 });
 
 describe('toHttpApiEvent', () => {
-  const route: Route = { method: 'POST', path: '/api/feedback', functionName: 'submit', handler: echo };
+  const route: Route = {
+    method: 'POST',
+    path: '/api/feedback',
+    target: lambdaFunction('submit', 1000, () => echo),
+  };
 
   it('builds a payload 2.0 event: lower-cased headers, repeated ones joined, cookies apart, query parsed', () => {
     // Prepare
@@ -111,8 +116,8 @@ describe('toHttpApiEvent', () => {
 
 describe('matchRoute', () => {
   const routes: Route[] = [
-    { method: 'POST', path: '/api/feedback', functionName: 'submit', handler: echo },
-    { method: 'GET', path: '/api/tasks/{taskId}', functionName: 'get', handler: echo },
+    { method: 'POST', path: '/api/feedback', target: lambdaFunction('submit', 1000, () => echo) },
+    { method: 'GET', path: '/api/tasks/{taskId}', target: lambdaFunction('get', 1000, () => echo) },
   ];
 
   it('matches a template and decodes its path parameter', () => {
@@ -163,14 +168,12 @@ describe('createGateway', () => {
     writeFileSync(join(siteDir, 'app.js'), 'console.log(1)');
     server = createGateway({
       siteDir,
-      timeoutMs: 2000,
       responseHeaders: { 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin' },
       routes: [
         {
           method: 'POST',
           path: '/api/feedback',
-          functionName: 'submit',
-          handler: async (event) => {
+          target: lambdaFunction('submit', 2000, () => async (event: APIGatewayProxyEventV2) => {
             seen.push(event);
             return {
               statusCode: 202,
@@ -178,20 +181,19 @@ describe('createGateway', () => {
               body: '{"ok":true}',
               cookies: ['s=1'],
             };
-          },
+          }),
         },
         {
           method: 'GET',
           path: '/api/tasks/{taskId}',
-          functionName: 'get',
-          handler: async (event) => {
+          target: lambdaFunction('get', 2000, () => async (event: APIGatewayProxyEventV2) => {
             if (event.pathParameters?.taskId === 'boom') throw new Error('boom');
             if (event.pathParameters?.taskId === 'slow') await new Promise((r) => setTimeout(r, 5000));
             if (event.pathParameters?.taskId === 'own-headers') {
               return { statusCode: 200, headers: { 'referrer-policy': 'unsafe-url' }, body: '{}' };
             }
             return { statusCode: 200, body: JSON.stringify(event.pathParameters) };
-          },
+          }),
         },
       ],
     });
@@ -297,8 +299,7 @@ describe('createGateway with a per-client limit', () => {
 
   beforeAll(async () => {
     server = createGateway({
-      routes: [{ method: 'POST', path: '/api/feedback', functionName: 'submit', handler: echo }],
-      timeoutMs: 1000,
+      routes: [{ method: 'POST', path: '/api/feedback', target: lambdaFunction('submit', 1000, () => echo) }],
       rateLimit: 3,
     });
     base = `http://127.0.0.1:${await listen(server, 'gateway', { host: '127.0.0.1', port: 0 })}`;

@@ -13,6 +13,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../lib/local/emulators';
+import { lambdaFunction } from '../../lib/local/lambda';
 import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller';
 import { startSqs } from '../../lib/local/sqs-emulator';
 import { waitFor } from '../helpers/local-stack';
@@ -78,12 +79,10 @@ function startPoller(
     sqs,
     ...queues,
     region: 'us-east-1',
-    functionName: 'test-worker',
-    coldStart: () => handler,
+    target: lambdaFunction('test-worker', 5000, () => handler),
     batchSize,
     concurrency: 2,
     waitTimeSeconds: 1,
-    functionTimeoutMs: 5000,
   });
   poller.start();
   return poller;
@@ -295,19 +294,17 @@ describe('execution environments', () => {
       sqs,
       ...queues,
       region: 'us-east-1',
-      functionName: 'test-worker',
-      coldStart: (environment) => {
+      target: lambdaFunction('test-worker', 5000, (environment): SqsHandler => {
         coldStarts.push(environment);
         return async (event) => {
           if (handled.length < 3) await released;
           handled.push(...event.Records.map((r) => `${r.body}@${environment}`));
           return { batchItemFailures: [] };
         };
-      },
+      }),
       batchSize: 1,
       concurrency: 3,
       waitTimeSeconds: 1,
-      functionTimeoutMs: 5000,
     });
     for (const body of ['a', 'b', 'c']) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }));
