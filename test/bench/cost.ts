@@ -54,21 +54,28 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
   const cloudFrontRequests = 4 + apiRequests;
   const workerMs = inputs.workSeconds * 1000 + inputs.workerOverheadMs;
 
+  // Each email's SES event (its delivery) invokes record-email-event for one conditional write: billed
+  // like a status read, one DynamoDB call each. SES's events on the default event bus are free.
+  const emailEvents = inputs.emailsPerTask;
+
   const lines: Record<string, number> = {
-    'Lambda requests': ((1 + statusPolls + 1) * prices.lambda.requestsPerMillionUsd) / MILLION,
+    'Lambda requests': ((1 + statusPolls + 1 + emailEvents) * prices.lambda.requestsPerMillionUsd) / MILLION,
     'Lambda compute (submit)':
       gbSeconds(apiFunction.memoryMb, inputs.submitMs) * prices.lambda.arm64GbSecondUsd,
     'Lambda compute (status polls)':
       statusPolls * gbSeconds(apiFunction.memoryMb, inputs.getTaskMs) * prices.lambda.arm64GbSecondUsd,
     'Lambda compute (worker)': gbSeconds(consumer.memoryMb, workerMs) * prices.lambda.arm64GbSecondUsd,
+    'Lambda compute (email events)':
+      emailEvents * gbSeconds(apiFunction.memoryMb, inputs.getTaskMs) * prices.lambda.arm64GbSecondUsd,
     'API Gateway (HTTP API)': (apiRequests * prices.apiGatewayHttp.requestsPerMillionUsd) / MILLION,
     CloudFront: (cloudFrontRequests * prices.cloudFront.httpsRequestsPer10kUsd) / 10_000,
     // SendMessage, the event source's ReceiveMessage and DeleteMessage (its empty polls are a fixed cost).
     SQS: (3 * prices.sqs.standardRequestsPerMillionUsd) / MILLION,
-    // Writes: the record, the claim, the lease renewal before each email, each email's state, SUCCESS,
-    // and the two day counters. Reads: one strongly consistent read per status poll.
+    // Writes: the record, the claim, the autoresponse limit's counter and its mark on the task, the
+    // lease renewal before each email, each email's state and its delivery event, SUCCESS, and the two
+    // day counters. Reads: one strongly consistent read per status poll.
     'DynamoDB writes':
-      ((5 + 2 * inputs.emailsPerTask) * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd) / MILLION,
+      ((7 + 3 * inputs.emailsPerTask) * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd) / MILLION,
     'DynamoDB reads': (statusPolls * prices.dynamodbOnDemand.readRequestUnitsPerMillionUsd) / MILLION,
     // About 2 KB of JSON logs and EMF per task, over all its invocations.
     'CloudWatch Logs': ((2 * 1024) / 1024 ** 3) * prices.cloudWatchLogs.ingestionPerGbUsd,

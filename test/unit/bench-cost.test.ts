@@ -31,4 +31,23 @@ describe('benchmark cost model', () => {
     expect(cost.total).toBeCloseTo(cost.infrastructure + cost.ses, 6);
     expect(cost.infrastructure).toBeGreaterThan(cost.lines['Lambda compute (worker)'] ?? 0);
   });
+
+  it("counts each email's SES event: one invocation of record-email-event and one more write", () => {
+    // Prepare
+    const inputs = { workSeconds: 20, submitMs: 3, getTaskMs: 2, workerOverheadMs: 0 };
+
+    // Act
+    const one = costPerMillion({ ...inputs, emailsPerTask: 1 });
+    const two = costPerMillion({ ...inputs, emailsPerTask: 2 });
+
+    // Assess: the second email adds its invocation, and its state, lease renewal and event writes.
+    const lambdaRequests = (two.lines['Lambda requests'] ?? 0) - (one.lines['Lambda requests'] ?? 0);
+    const writes = (two.lines['DynamoDB writes'] ?? 0) - (one.lines['DynamoDB writes'] ?? 0);
+    expect(lambdaRequests).toBeCloseTo(prices.lambda.requestsPerMillionUsd, 6);
+    expect(writes).toBeCloseTo(3 * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd, 6);
+    expect(two.lines['Lambda compute (email events)']).toBeCloseTo(
+      2 * (one.lines['Lambda compute (email events)'] ?? 0),
+      6,
+    );
+  });
 });
