@@ -1,9 +1,9 @@
 /**
  * The daily report (what Celery beat would run): invoked by an EventBridge Scheduler schedule, it
- * mails the owner (`NOTIFY_EMAIL`) one UTC day's figures — tasks accepted, sent, retried, failed —
- * and the dead-letter queue's depth. The figures come from the per-day counter items the worker keeps
- * in the task table (one BatchGetItem over the day's shards, never a Scan). Nothing about any visitor
- * is in it.
+ * mails the owner (`NOTIFY_EMAIL`) one UTC day's figures — tasks accepted, sent, retried, failed;
+ * autoresponses skipped, emails bounced, complaints — and the dead-letter queue's depth. The figures come
+ * from the per-day counter items the worker and `record-email-event` keep in the task table (one
+ * BatchGetItem over the day's shards, never a Scan). Nothing about any visitor is in it.
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';

@@ -8,24 +8,40 @@
  * and the write holds only if the record's SES message id is the event's and the new status ranks above
  * the stored one, so duplicates and late, out-of-order events change nothing. An event for an email the
  * worker has not recorded yet (SES can be faster than the worker's write) throws: EventBridge's retry
- * policy delivers it again.
+ * policy delivers it again. A recorded bounce or complaint is also counted for the daily report.
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dynamodb } from './commons/clients/dynamodb';
 import { requireEnv } from './commons/config';
+import { type Counter, DailyCounterStore } from './commons/daily-counters';
 import {
   emailEventOf,
   type RecordOutcome,
   recordEmailEvent,
   type SesEmailEvent,
 } from './commons/email-events';
+import { describeError } from './commons/errors';
 import { createObservability, observed } from './commons/observability';
 import { env } from './commons/settings';
+import { utcDay } from './commons/task-record';
 
 const tableName = requireEnv(env.tasksTableName);
 const observability = createObservability('record-email-event');
 const { logger, metrics } = observability;
+const dailyCounters = new DailyCounterStore({
+  dynamodb,
+  tableName,
+  onError: (error, day, counter) =>
+    logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
+});
+
+/** The daily report's counter of each outcome it reports: a bounce or suppression, a complaint. */
+const COUNTED: Partial<Record<string, Counter>> = {
+  BOUNCED: 'bounced',
+  SUPPRESSED: 'bounced',
+  COMPLAINED: 'complained',
+};
 
 /** The EventBridge target: one SES event per invocation. */
 export const handler = observed(
@@ -37,11 +53,8 @@ export const handler = observed(
       return 'ignored';
     }
     logger.appendKeys({ taskId: email.taskId });
-    const outcome = await recordEmailEvent(email, {
-      dynamodb,
-      tableName,
-      at: event.time || new Date().toISOString(),
-    });
+    const at = event.time || new Date().toISOString();
+    const outcome = await recordEmailEvent(email, { dynamodb, tableName, at });
     logger.info('Email event', {
       recipient: email.recipient,
       status: email.status,
@@ -50,7 +63,11 @@ export const handler = observed(
       outcome,
     });
     // EmailDelivered, EmailBounced, EmailSuppressed, EmailComplained, EmailRejected.
-    if (outcome === 'recorded') metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
+    if (outcome !== 'recorded') return outcome;
+    metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
+    // Counted once: a repeated event finds the status recorded ('stale') and counts nothing.
+    const counter = COUNTED[email.status];
+    if (counter !== undefined) await dailyCounters.add(utcDay(new Date()), counter);
     return outcome;
   },
 );

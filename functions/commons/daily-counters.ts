@@ -1,6 +1,7 @@
 /**
  * The per-day counters the daily report reads: tasks accepted, sent, retried and failed per UTC day,
- * kept in the task table beside the tasks (never a Scan to count them).
+ * and emails skipped by the autoresponse limit, bounced and complained of, kept in the task table
+ * beside the tasks (never a Scan to count them).
  *
  * A day's counts are spread over {@link STATS_SHARDS} items, `stats#YYYY-MM-DD#0` … `#9`, each ADD going
  * to a random one: a single item takes about 1000 writes a second, and at the highest SES rate the worker
@@ -25,12 +26,29 @@ export interface DailyCounters {
   retried: number;
   /** Tasks that reached `FAILURE` that day. */
   failed: number;
+  /** Visitor emails not sent that day: their address had its autoresponses for the window. */
+  skipped: number;
+  /** Emails SES reported bounced (or suppressed) that day. */
+  bounced: number;
+  /** Emails whose recipient complained (marked them as spam) that day. */
+  complained: number;
 }
 
 /** One of the per-day counters. */
 export type Counter = keyof DailyCounters;
 
-const COUNTERS: readonly Counter[] = ['accepted', 'sent', 'retried', 'failed'];
+/** Every counter at zero: a day without any. */
+export const NO_COUNTS: Readonly<DailyCounters> = {
+  accepted: 0,
+  sent: 0,
+  retried: 0,
+  failed: 0,
+  skipped: 0,
+  bounced: 0,
+  complained: 0,
+};
+
+const COUNTERS = Object.keys(NO_COUNTS) as Counter[];
 
 /** Key prefix of the per-day counter items that share the task table (never a valid task id). */
 export const STATS_KEY_PREFIX = 'stats#';
@@ -101,7 +119,7 @@ export class DailyCounterStore {
     let keys: Record<string, AttributeValue>[] = [unshardedStatsKey(day), ...shards].map((taskId) => ({
       taskId: { S: taskId },
     }));
-    const totals: DailyCounters = { accepted: 0, sent: 0, retried: 0, failed: 0 };
+    const totals: DailyCounters = { ...NO_COUNTS };
     // BatchGetItem may leave keys unprocessed under load: those are asked for again, a few times.
     for (let attempt = 1; keys.length > 0; attempt++) {
       if (attempt > 5)

@@ -74,7 +74,18 @@ export function reportText(report: DailyReport): string {
     `Retried:  ${report.retried}`,
     `Failed:   ${report.failed}`,
     '',
+    `Autoresponses skipped: ${report.skipped} (addresses over their daily limit)`,
+    `Bounced:               ${report.bounced}`,
+    `Complaints:            ${report.complained}`,
+    '',
   ];
+  if (report.bounced > 0 || report.complained > 0) {
+    lines.push(
+      'Bounces and complaints count against your SES reputation: AWS reviews an account over 5 %',
+      'bounces or 0.1 % complaints. A task shows which of its emails bounced (npm run task -- <id>).',
+      '',
+    );
+  }
   if (report.deadLetterQueueDepth === 0) {
     lines.push('Dead-letter queue: empty.');
   } else {

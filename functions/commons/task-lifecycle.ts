@@ -16,6 +16,7 @@ import type { Counter } from './daily-counters';
 import { isConditionFailure } from './errors';
 import {
   type EmailState,
+  EmailStatus,
   isFinal,
   type Recipient,
   type TaskError,
@@ -219,6 +220,7 @@ export class TaskLifecycle {
           ),
         );
         task.emails[recipient] = state;
+        if (state.status === EmailStatus.SKIPPED) await this.#count(utcDay(new Date()), 'skipped');
         return;
       } catch (error) {
         if (attempt >= RECORD_EMAIL_ATTEMPTS || isConditionFailure(error)) throw error;

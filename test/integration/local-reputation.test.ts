@@ -4,6 +4,7 @@
  * in SES's own event format — recorded on each task's email and shown by the status API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DailyCounterStore } from '../../functions/commons/daily-counters';
 import {
   type LocalStack,
   readMailbox,
@@ -76,5 +77,33 @@ describe('delivery events', () => {
       { timeoutMs: 15_000, what: `${expected} for ${address}` },
     );
     expect(status).toBe(expected);
+  });
+});
+
+describe('the daily report', () => {
+  it("tells the owner today's skipped autoresponses, bounces and complaints (the tests above made them)", async () => {
+    // Prepare: each count is written just after the state the tests above waited for.
+    const today = new Date().toISOString().slice(0, 10);
+    const counters = new DailyCounterStore({ dynamodb: stack.clients.dynamodb, tableName: stack.tableName });
+    await waitFor(async () => {
+      const { skipped, bounced, complained } = await counters.read(today);
+      return skipped >= 17 && bounced >= 2 && complained >= 1;
+    });
+
+    // Act
+    const report = await stack.runReport(today);
+
+    // Assess: 17 skipped; bounce@ and suppressionlist@ bounced; complaint@ complained (more if a test
+    // above was tried again).
+    expect(report.skipped).toBeGreaterThanOrEqual(17);
+    expect(report.bounced).toBeGreaterThanOrEqual(2);
+    expect(report.complained).toBeGreaterThanOrEqual(1);
+    const email = await waitFor(async () =>
+      (await readMailbox(stack)).find((sent) => sent.subject === `Feedback report for ${report.date}`),
+    );
+    expect(email.body.text).toContain(`Autoresponses skipped: ${report.skipped} `);
+    expect(email.body.text).toContain(`Bounced:               ${report.bounced}\n`);
+    expect(email.body.text).toContain(`Complaints:            ${report.complained}\n`);
+    expect(email.body.text).toContain('count against your SES reputation');
   });
 });

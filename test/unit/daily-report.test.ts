@@ -78,7 +78,15 @@ describe('daily-report handler', () => {
   it("mails the owner yesterday's figures from the counter item and the dead-letter queue's depth", async () => {
     // Prepare
     const { handler } = await loadReport();
-    counters('2025-06-01', { accepted: 7, sent: 5, retried: 3, failed: 1 });
+    counters('2025-06-01', {
+      accepted: 7,
+      sent: 5,
+      retried: 3,
+      failed: 1,
+      skipped: 4,
+      bounced: 2,
+      complained: 1,
+    });
     sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
 
     // Act
@@ -91,6 +99,9 @@ describe('daily-report handler', () => {
       sent: 5,
       retried: 3,
       failed: 1,
+      skipped: 4,
+      bounced: 2,
+      complained: 1,
       deadLetterQueueDepth: 2,
       sesMessageId: 'ses-report',
     });
@@ -120,6 +131,13 @@ describe('daily-report handler', () => {
               'Sent:     5',
               'Retried:  3',
               'Failed:   1',
+              '',
+              'Autoresponses skipped: 4 (addresses over their daily limit)',
+              'Bounced:               2',
+              'Complaints:            1',
+              '',
+              'Bounces and complaints count against your SES reputation: AWS reviews an account over 5 %',
+              'bounces or 0.1 % complaints. A task shows which of its emails bounced (npm run task -- <id>).',
               '',
               'Dead-letter queue: 2 message(s) waiting.',
               'They ran out of retries. Once the cause is fixed, move them back to the queue with',
@@ -205,6 +223,9 @@ describe('daily-report handler', () => {
       sent: 4,
       retried: 0,
       failed: 0,
+      skipped: 0,
+      bounced: 0,
+      complained: 0,
       deadLetterQueueDepth: 0,
     });
     expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);

@@ -3,8 +3,9 @@
  * write (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DailyCounterStore } from '../../functions/commons/daily-counters';
 import { emailEventOf, type SesEmailEvent, type SesEventRecord } from '../../functions/commons/email-events';
-import type { EmailState } from '../../functions/commons/task-record';
+import { type EmailState, utcDay } from '../../functions/commons/task-record';
 import type * as RecordEmailEvent from '../../functions/record-email-event';
 import { captureLogs, loadHandler } from '../helpers/handlers';
 import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table';
@@ -154,6 +155,37 @@ describe('the record-email-event handler', () => {
     expect(item?.emails).toMatchObject({ visitor: { status: 'BOUNCED', detail: 'Permanent/General' } });
     expect(JSON.stringify(item)).not.toContain('simulator');
     expect(captured.text()).not.toContain('simulator.amazonses.com');
+  });
+
+  it("counts a bounce and a complaint once each in the day's counters, for the daily report", async () => {
+    // Prepare: the counters of today (the day the events are recorded).
+    const counters = new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName });
+    const today = utcDay(new Date());
+    const before = await counters.read(today);
+    const bounced = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
+    const complained = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
+    const bounce = eventOf(sesRecord('Bounce', bounced, hardBounce));
+    const complaint = eventOf(
+      sesRecord('Complaint', complained, { complaint: { complaintFeedbackType: 'abuse' } }),
+    );
+
+    // Act: each event twice, as EventBridge may deliver it; and a delivery, which is not counted.
+    const outcomes = [
+      await handler(bounce),
+      await handler(bounce),
+      await handler(complaint),
+      await handler(complaint),
+    ];
+    await handler(
+      eventOf(sesRecord('Delivery', await table.put({ status: 'SUCCESS', emails: { visitor: SENT } }))),
+    );
+
+    // Assess
+    expect(outcomes).toEqual(['recorded', 'stale', 'recorded', 'stale']);
+    const after = await counters.read(today);
+    expect(after.bounced - before.bounced).toBe(1);
+    expect(after.complained - before.complained).toBe(1);
+    expect(after.sent - before.sent).toBe(0);
   });
 
   it('records the owner email apart from the visitor one', async () => {

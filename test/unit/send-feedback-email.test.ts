@@ -10,9 +10,9 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { limitKey } from '../../functions/commons/autoresponse-limit';
-import { DailyCounterStore } from '../../functions/commons/daily-counters';
+import { DailyCounterStore, NO_COUNTS } from '../../functions/commons/daily-counters';
 import type { FeedbackMessage } from '../../functions/commons/feedback-message';
-import type { TaskRecord } from '../../functions/commons/task-record';
+import { type TaskRecord, utcDay } from '../../functions/commons/task-record';
 import { type CapturedLogs, captureLogs, loadHandler } from '../helpers/handlers';
 import { feedbackMessage, feedbackRecord, lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event';
 import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table';
@@ -668,6 +668,9 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
 
   it('skips the visitor email of the 4th task for one address in a day, still notifying the owner', async () => {
     // Prepare
+    const countersToday = () =>
+      new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName }).read(utcDay(NOW));
+    const skippedBefore = (await countersToday()).skipped;
     const handler = await loadWorker(limited);
     const address = 'Target@Example.com';
     const tasks = [];
@@ -691,6 +694,7 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
     expect(fourth).not.toHaveProperty('sesMessageId');
     expect(JSON.stringify(fourth).toLowerCase()).not.toContain('target@');
     expect(await limitCounter(address)).toMatchObject({ autoresponses: 3 });
+    expect((await countersToday()).skipped - skippedBefore).toBe(1);
     expect(logLine('Visitor email skipped: its address had its autoresponses for the day')).toMatchObject({
       taskId: tasks[3]?.taskId,
     });
@@ -814,8 +818,20 @@ describe('send-feedback-email: counters and logs', () => {
     await handler(sqsEvent(feedbackRecord(message), feedbackRecord(retried)));
 
     // Assess
-    expect(await counters.read('2025-07-01')).toEqual({ accepted: 1, sent: 0, retried: 0, failed: 0 });
-    expect(await counters.read('2025-07-02')).toEqual({ accepted: 1, sent: 1, retried: 1, failed: 0 });
+    expect(await counters.read('2025-07-01')).toEqual({
+      ...NO_COUNTS,
+      accepted: 1,
+      sent: 0,
+      retried: 0,
+      failed: 0,
+    });
+    expect(await counters.read('2025-07-02')).toEqual({
+      ...NO_COUNTS,
+      accepted: 1,
+      sent: 1,
+      retried: 1,
+      failed: 0,
+    });
   });
 
   it('logs the task id and metrics, never the address or the message', async () => {

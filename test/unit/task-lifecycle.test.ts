@@ -3,7 +3,12 @@
  * they run here against a real DynamoDB implementation: dynalite, in memory, on a free port.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Counter, DailyCounterStore, STATS_TTL_DAYS } from '../../functions/commons/daily-counters';
+import {
+  type Counter,
+  DailyCounterStore,
+  NO_COUNTS,
+  STATS_TTL_DAYS,
+} from '../../functions/commons/daily-counters';
 import { LeaseLostError, TaskLifecycle } from '../../functions/commons/task-lifecycle';
 import { startTaskTable, type TaskTable } from '../helpers/task-table';
 
@@ -363,7 +368,7 @@ describe('DailyCounterStore', () => {
     const read = await counters.read(day);
 
     // Assess
-    expect(read).toEqual({ accepted: 1, sent: 12, retried: 0, failed: 1 });
+    expect(read).toEqual({ ...NO_COUNTS, accepted: 1, sent: 12, retried: 0, failed: 1 });
     const first = await stored(`stats#${day}#0`);
     const last = await stored(`stats#${day}#9`);
     expect(first).toMatchObject({ sent: 2 });
@@ -382,7 +387,7 @@ describe('DailyCounterStore', () => {
     const read = await counters.read(day);
 
     // Assess
-    expect(read).toEqual({ accepted: 0, sent: 6, retried: 0, failed: 0 });
+    expect(read).toEqual({ ...NO_COUNTS, accepted: 0, sent: 6, retried: 0, failed: 0 });
   });
 
   it('reads zeros for a day without any', async () => {
@@ -393,7 +398,7 @@ describe('DailyCounterStore', () => {
     const read = await counters.read('1999-01-01');
 
     // Assess
-    expect(read).toEqual({ accepted: 0, sent: 0, retried: 0, failed: 0 });
+    expect(read).toEqual({ ...NO_COUNTS, accepted: 0, sent: 0, retried: 0, failed: 0 });
   });
 
   it('tells of a count that failed instead of rejecting', async () => {
