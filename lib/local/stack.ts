@@ -157,8 +157,8 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
       taskTtlDays: options.taskTtlDays ?? defaults.DEFAULT_TASK_TTL_DAYS,
       sesMaxSendRate,
-      // Each of the worker's execution environments is a module instance of its own (see coldStart
-      // below), pacing its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
+      // Each of the worker's execution environments is a module instance of its own (lambda.ts),
+      // pacing its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
       workerConcurrency: settings.concurrency,
       leaseSeconds: options.leaseSeconds,
       allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
