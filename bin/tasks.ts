@@ -1,6 +1,6 @@
 /**
  * `npm run tasks [-- --limit N] [--aws | --table NAME] [--stack NAME]`: the latest tasks with their
- * state and runtime. It scans the table — fine for the local stack and a small deployed table; the
+ * state, runtime and what became of their emails. It scans the table — fine for the local stack and a small deployed table; the
  * API itself never scans.
  */
 import '../lib/tools/sdk-notice';
@@ -59,9 +59,13 @@ await runTool(async (ref) => {
     String(task.attempts ?? 0),
     task.createdAt,
     task.runtimeMs === undefined ? '' : `${(task.runtimeMs / 1000).toFixed(2)}s`,
+    // What became of each email (SENT, then DELIVERED, BOUNCED, COMPLAINED…, or SKIPPED by the limit).
+    Object.entries(task.emails ?? {})
+      .map(([recipient, email]) => `${recipient} ${email?.status}`)
+      .join(', '),
     task.error ? `${task.error.type}: ${task.error.message}` : '',
   ]);
-  const header = ['TASK', 'STATUS', 'ATTEMPTS', 'CREATED (UTC)', 'RUNTIME', 'ERROR'];
+  const header = ['TASK', 'STATUS', 'ATTEMPTS', 'CREATED (UTC)', 'RUNTIME', 'EMAILS', 'ERROR'];
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );

@@ -115,6 +115,7 @@ describe('SES unreachable for good', () => {
     expect(decoy.status).toBe(202);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${taskId}\\s+FAILURE\\s+2`));
+    expect(result.stdout).toMatch(/^TASK\s+STATUS\s+ATTEMPTS\s+CREATED \(UTC\)\s+RUNTIME\s+EMAILS\s+ERROR$/m);
     expect(result.stdout).not.toContain(decoy.body.taskId);
     expect(result.stdout).not.toMatch(/stats#|limit#/);
   });
@@ -131,6 +132,8 @@ describe('SES unreachable for good', () => {
     expect(done.task.attempts).toBe(3);
     expect(await waitForEmails(stack, email)).toHaveLength(1);
     expect((await queueDepth(stack, stack.deadLetterQueueUrl)).total).toBe(0);
+    const listed = await runTool('tasks.ts');
+    expect(listed.stdout).toMatch(new RegExp(`${taskId}\\s+SUCCESS\\s+3\\s+.*visitor (SENT|DELIVERED)`));
   });
 
   it('says clearly when the local stack is not running', async () => {
