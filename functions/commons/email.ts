@@ -81,8 +81,8 @@ export function reportText(report: DailyReport): string {
   ];
   if (report.bounced > 0 || report.complained > 0) {
     lines.push(
-      'Bounces and complaints count against your SES reputation: AWS reviews an account over 5 %',
-      'bounces or 0.1 % complaints. A task shows which of its emails bounced (npm run task -- <id>).',
+      'Bounces and complaints count against your SES reputation: AWS reviews an account',
+      'over 5 % bounces or 0.1 % complaints. `npm run tasks` lists what became of each email.',
       '',
     );
   }
