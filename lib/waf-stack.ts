@@ -2,7 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { clientRateLimit } from '../functions/commons/settings';
-import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../functions/commons/views';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../functions/commons/views';
 import { ConfigError } from './config';
 
 export interface WafStackProps extends StackProps {
@@ -15,8 +15,6 @@ export const WAF_REGION = 'us-east-1';
 
 /** The label the rate-based rule puts on a request over the limit; the answering rules match it. */
 const RATE_LIMITED_LABEL = 'feedback:rate-limited';
-
-export { TOO_MANY_REQUESTS_MESSAGE };
 
 /**
  * The opt-in per-client limit (context `wafRateLimit`): a web ACL for the CloudFront distribution with a
@@ -64,7 +62,7 @@ export class WafStack extends Stack {
       customResponseBodies: {
         tooManyRequestsJson: {
           contentType: 'APPLICATION_JSON',
-          content: JSON.stringify({ error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE }),
+          content: JSON.stringify(TOO_MANY_REQUESTS_BODY),
         },
         tooManyRequestsHtml: {
           contentType: 'TEXT_HTML',

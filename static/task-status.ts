@@ -2,7 +2,7 @@
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
 import { awaitsDelivery, statusWords } from '../functions/commons/status-words';
-import { TaskStatus, type TaskView } from '../functions/commons/task-record';
+import { isFinal, TaskStatus, type TaskView } from '../functions/commons/task-record';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -45,9 +45,8 @@ export function presentStatus(
   return {
     ...statusWords(view),
     step: STEPS[view.status],
-    ...(view.error && !sent ? { technical: `${view.error.type}: ${view.error.message}` } : {}),
     ...(sent && view.runtimeMs !== undefined ? { runtime: formatSeconds(view.runtimeMs) } : {}),
-    final: sent || view.status === 'FAILURE',
+    final: isFinal(view.status),
     failed: view.status === 'FAILURE',
     awaitingDelivery: awaitsDelivery(view.status, view.emails?.visitor?.status),
   };

@@ -19,12 +19,20 @@ export interface StatusWords {
   text: string;
   /** Why, and what the visitor can do, when it is not simply going well. */
   reason?: string;
+  /** The error the worker recorded, `type: message`, for a "Technical details" disclosure (not once sent). */
+  technical?: string;
   /** The copy did not reach the visitor, or was marked as spam: shown as a warning. */
   undelivered: boolean;
 }
 
 /** The words for a task's state; once `SUCCESS`, those of its visitor's copy ({@link deliveryWords}). */
 export function statusWords(view: Pick<TaskView, 'status' | 'attempts' | 'error' | 'emails'>): StatusWords {
+  const words = wordsOf(view);
+  if (view.error === undefined || view.status === 'SUCCESS') return words;
+  return { ...words, technical: `${view.error.type}: ${view.error.message}` };
+}
+
+function wordsOf(view: Pick<TaskView, 'status' | 'attempts' | 'error' | 'emails'>): StatusWords {
   switch (view.status) {
     case 'PENDING':
       return { text: 'Queued: waiting for a free worker.', undelivered: false };
@@ -43,7 +51,7 @@ export function statusWords(view: Pick<TaskView, 'status' | 'attempts' | 'error'
       }
       return {
         text: 'Retrying: the last try did not go through; we try again shortly.',
-        reason: describeError(view.error),
+        reason: reasonFor(view.error),
         undelivered: false,
       };
     case 'SUCCESS':
@@ -51,14 +59,14 @@ export function statusWords(view: Pick<TaskView, 'status' | 'attempts' | 'error'
     case 'FAILURE':
       return {
         text: 'Failed: your feedback could not be sent.',
-        reason: describeError(view.error),
+        reason: reasonFor(view.error),
         undelivered: false,
       };
   }
 }
 
 /** A reason a visitor understands, derived from the error type and message the worker recorded. */
-export function describeError(error: TaskError | undefined): string {
+export function reasonFor(error: TaskError | undefined): string {
   const text = error ? `${error.type} ${error.message}` : '';
   if (/MessageRejected|not verified|Address blacklisted|InvalidParameterValue/i.test(text)) {
     return 'Our mail service refused to send to this address. Please check the address and send your feedback again.';

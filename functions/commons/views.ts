@@ -72,6 +72,9 @@ export function messagePage(title: string, text: string): string {
 export const TOO_MANY_REQUESTS_MESSAGE =
   'Too many feedbacks from this connection. Please try again in a few minutes.';
 
+/** The JSON answer over the per-client limit, the WAF rule's and the local gateway's. */
+export const TOO_MANY_REQUESTS_BODY = { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE };
+
 /** The page of a browser's form post over the per-client limit. */
 export function tooManyRequestsPage(): string {
   return messagePage('Please wait a moment', TOO_MANY_REQUESTS_MESSAGE);
@@ -137,8 +140,6 @@ export function formPage({ values, errors }: FormPageOptions): string {
   return htmlPage('Please check your feedback', content.filter((line) => line !== '').join('\n'));
 }
 
-/** The worker's error type while SES's daily quota holds a task back (a RETRY that waits hours). */
-
 /** Seconds between the status view's own reloads: soon while the task moves, rarely while the quota holds it. */
 const REFRESH_SECONDS = { moving: 3, quota: 60 } as const;
 
@@ -174,9 +175,9 @@ export function taskStatusPage(task: TaskView, options: TaskStatusPageOptions = 
     `<p class="status" role="status">${escapeHtml(words.text)}</p>`,
     words.reason === undefined ? '' : `<p class="reason">${escapeHtml(words.reason)}</p>`,
     // The page's "Technical details" disclosure: what the worker recorded, for whoever looks into it.
-    task.error && task.status !== 'SUCCESS'
-      ? `<details><summary>Technical details</summary><p><code>${escapeHtml(`${task.error.type}: ${task.error.message}`)}</code></p></details>`
-      : '',
+    words.technical === undefined
+      ? ''
+      : `<details><summary>Technical details</summary><p><code>${escapeHtml(words.technical)}</code></p></details>`,
     '<dl class="facts">',
     '<dt>Step</dt>',
     `<dd>${escapeHtml(step)}</dd>`,

@@ -7,7 +7,7 @@ import type {
 } from 'aws-lambda';
 import sirv from 'sirv';
 import { clientRateLimit } from '../../functions/commons/settings';
-import { TOO_MANY_REQUESTS_MESSAGE, tooManyRequestsPage } from '../../functions/commons/views';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../../functions/commons/views';
 import type { Handler, LambdaFunction } from './lambda';
 import { LOCAL_ACCOUNT_ID } from './resources';
 
@@ -178,8 +178,7 @@ export function createGateway(options: GatewayOptions): Server {
     if (retryAfter > 0) {
       // As the WAF rule answers: JSON, or a page for a browser's navigation.
       res.setHeader('retry-after', String(retryAfter));
-      if (!/text\/html/.test(req.headers.accept ?? ''))
-        return send(res, 429, { error: 'too_many_requests', message: TOO_MANY_REQUESTS_MESSAGE });
+      if (!/text\/html/.test(req.headers.accept ?? '')) return send(res, 429, TOO_MANY_REQUESTS_BODY);
       return void res.writeHead(429, HTML_PAGE).end(tooManyRequestsPage());
     }
     const request = { method, url, rawHeaders: req.rawHeaders, body, sourceIp, httpVersion: req.httpVersion };

@@ -2,7 +2,7 @@
  * The page's words for task states and API answers, checked without a browser.
  */
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../../functions/commons/status-words';
+import { reasonFor } from '../../functions/commons/status-words';
 import { submitErrorText, waitText } from '../../static/api';
 import {
   formatElapsed,
@@ -132,7 +132,7 @@ describe('isTaskStatus', () => {
   });
 });
 
-describe('describeError', () => {
+describe('reasonFor', () => {
   it.each([
     [{ type: 'Throttling', message: 'Maximum sending rate exceeded.' }, /too busy/],
     [{ type: 'TimeoutError', message: 'socket hang up' }, /could not reach our mail service/],
@@ -142,7 +142,7 @@ describe('describeError', () => {
     [{ type: 'Mystery', message: '' }, /went wrong on our side/],
     [undefined, /went wrong on our side/],
   ])('explains %j', (error, reason) => {
-    expect(describeError(error)).toMatch(reason);
+    expect(reasonFor(error)).toMatch(reason);
   });
 });
 

@@ -5,8 +5,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TOO_MANY_REQUESTS_MESSAGE } from '../../functions/commons/views';
 import { ConfigError, readConfig } from '../../lib/config';
-import { crossRegionAccount, TOO_MANY_REQUESTS_MESSAGE, WafStack } from '../../lib/waf-stack';
+import { crossRegionAccount, WafStack } from '../../lib/waf-stack';
 import { nagViolations, synthesize } from './stack-fixture';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };

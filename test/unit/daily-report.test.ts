@@ -78,15 +78,8 @@ describe('daily-report handler', () => {
   it("mails the owner yesterday's figures from the counter item and the dead-letter queue's depth", async () => {
     // Prepare
     const { handler } = await loadReport();
-    counters('2025-06-01', {
-      accepted: 7,
-      sent: 5,
-      retried: 3,
-      failed: 1,
-      skipped: 4,
-      bounced: 2,
-      complained: 1,
-    });
+    const figures = { accepted: 7, sent: 5, retried: 3, failed: 1, skipped: 4, bounced: 2, complained: 1 };
+    counters('2025-06-01', figures);
     sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
 
     // Act
@@ -95,13 +88,7 @@ describe('daily-report handler', () => {
     // Assess
     expect(result).toEqual({
       date: '2025-06-01',
-      accepted: 7,
-      sent: 5,
-      retried: 3,
-      failed: 1,
-      skipped: 4,
-      bounced: 2,
-      complained: 1,
+      ...figures,
       deadLetterQueueDepth: 2,
       sesMessageId: 'ses-report',
     });
