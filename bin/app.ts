@@ -1,3 +1,3 @@
-import { createApp } from '../lib/app';
+import { createApp } from '../lib/app.ts';
 
 createApp();

@@ -5,23 +5,19 @@
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/commons/config';
+import { numberEnv } from '../functions/commons/config.ts';
 import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
   env,
   LOCAL_SENDER_EMAIL,
-} from '../functions/commons/settings';
-import { DEFAULT_REPORT_SCHEDULE } from '../lib/config';
-import { PortInUseError } from '../lib/local/emulators';
-import { type LocalStack, startLocalStack } from '../lib/local/stack';
-import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state';
-import { localPort, UsageError } from '../lib/tools/cli';
-
-// Node 20 is this project's runtime (package.json engines); the SDK's notice of its future Node 22
-// floor would open every session of the worker log. The README says it once instead.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+} from '../functions/commons/settings.ts';
+import { DEFAULT_REPORT_SCHEDULE } from '../lib/config.ts';
+import { PortInUseError } from '../lib/local/emulators.ts';
+import { type LocalStack, startLocalStack } from '../lib/local/stack.ts';
+import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state.ts';
+import { localPort, UsageError } from '../lib/tools/cli.ts';
 
 const { values: flags } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 

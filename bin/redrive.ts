@@ -4,7 +4,6 @@
  * with `retriesExhausted`, which the worker may claim again; an email already accepted is not re-sent).
  * Locally: receive → send → delete, one message at a time. On AWS: SQS's own StartMessageMoveTask.
  */
-import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import {
   DeleteMessageCommand,
@@ -13,7 +12,7 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 await runTool(async (ref) => {
   const { values } = parseArgs({ options: { aws: { type: 'boolean' }, stack: { type: 'string' } } });

@@ -4,12 +4,11 @@
  * default. The mail shows in the local mailbox. On AWS the schedule runs it; to run it at once there,
  * use the function's Test button in the Lambda console.
  */
-import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/commons/config';
-import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings';
-import { handlerEnvironment } from '../lib/local/handler-env';
-import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli';
+import { numberEnv } from '../functions/commons/config.ts';
+import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings.ts';
+import { handlerEnvironment } from '../lib/local/handler-env.ts';
+import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli.ts';
 
 await runTool(async (ref) => {
   const { values } = parseArgs({ options: { date: { type: 'string' }, aws: { type: 'boolean' } } });
@@ -43,7 +42,7 @@ await runTool(async (ref) => {
       { endpoints, logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR') },
     ),
   );
-  const { handler } = await import('../functions/daily-report');
+  const { handler } = await import('../functions/daily-report.ts');
   const report = await handler(values.date === undefined ? {} : { date: values.date });
   console.log(JSON.stringify(report, null, 2));
   if (values.date === undefined) {

@@ -2,11 +2,10 @@
  * `npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]`: prints one task's record from
  * DynamoDB as JSON — the local stack's table by default, a deployed stack's with `--aws`.
  */
-import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
-import { TASK_ID_PATTERN } from '../functions/commons/task-record';
-import { readTask } from '../functions/commons/task-store';
-import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
+import { TASK_ID_PATTERN } from '../functions/commons/task-record.ts';
+import { readTask } from '../functions/commons/task-store.ts';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 const USAGE = 'Usage: npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]';
 

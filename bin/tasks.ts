@@ -3,12 +3,11 @@
  * state, runtime and what became of their emails. It scans the table — fine for the local stack and a small deployed table; the
  * API itself never scans.
  */
-import '../lib/tools/sdk-notice';
 import { parseArgs } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TaskRecord } from '../functions/commons/task-record';
-import { resolveTarget, runTool, UsageError } from '../lib/tools/cli';
+import type { TaskRecord } from '../functions/commons/task-record.ts';
+import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 /** Items read at most (a scan of a big deployed table stops there). */
 const MAX_SCANNED = 10_000;

@@ -7,15 +7,15 @@
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { dynamodb } from './commons/clients/dynamodb';
-import { ses } from './commons/clients/ses';
-import { sqs } from './commons/clients/sqs';
-import { optionalEnv, requireEnv } from './commons/config';
-import { DailyCounterStore } from './commons/daily-counters';
-import { type DailyReport, reportEmail } from './commons/email';
-import { createObservability, observed } from './commons/observability';
-import { env } from './commons/settings';
-import { utcDay } from './commons/task-record';
+import { dynamodb } from './commons/clients/dynamodb.ts';
+import { ses } from './commons/clients/ses.ts';
+import { sqs } from './commons/clients/sqs.ts';
+import { optionalEnv, requireEnv } from './commons/config.ts';
+import { DailyCounterStore } from './commons/daily-counters.ts';
+import { type DailyReport, reportEmail } from './commons/email.ts';
+import { createObservability, observed } from './commons/observability.ts';
+import { env } from './commons/settings.ts';
+import { utcDay } from './commons/task-record.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const senderEmail = requireEnv(env.senderEmail);

@@ -4,19 +4,19 @@
  * post's 303. Never the visitor's address or message: the record does not hold them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { requireEnv } from './commons/config';
+import { requireEnv } from './commons/config.ts';
 import {
   type HttpResult,
   htmlResponse,
   jsonResponse,
   prefersHtml,
   RETRY_AFTER_SECONDS,
-} from './commons/http';
-import { createObservability, observed } from './commons/observability';
-import { env } from './commons/settings';
-import { TASK_ID_PATTERN, type TaskRecord, toTaskView } from './commons/task-record';
-import { getTask } from './commons/task-store';
-import { messagePage, taskNotFoundPage, taskStatusPage } from './commons/views';
+} from './commons/http.ts';
+import { createObservability, observed } from './commons/observability.ts';
+import { env } from './commons/settings.ts';
+import { TASK_ID_PATTERN, type TaskRecord, toTaskView } from './commons/task-record.ts';
+import { getTask } from './commons/task-store.ts';
+import { messagePage, taskNotFoundPage, taskStatusPage } from './commons/views.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 

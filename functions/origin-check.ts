@@ -6,8 +6,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayRequestSimpleAuthorizerHandlerV2 } from 'aws-lambda';
-import { requireEnv } from './commons/config';
-import { env, ORIGIN_VERIFY_HEADER } from './commons/settings';
+import { requireEnv } from './commons/config.ts';
+import { env, ORIGIN_VERIFY_HEADER } from './commons/settings.ts';
 
 const expected = Buffer.from(requireEnv(env.originSecret));
 

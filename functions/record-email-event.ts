@@ -12,19 +12,19 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { dynamodb } from './commons/clients/dynamodb';
-import { requireEnv } from './commons/config';
-import { type Counter, DailyCounterStore } from './commons/daily-counters';
+import { dynamodb } from './commons/clients/dynamodb.ts';
+import { requireEnv } from './commons/config.ts';
+import { type Counter, DailyCounterStore } from './commons/daily-counters.ts';
 import {
   emailEventOf,
   type RecordOutcome,
   recordEmailEvent,
   type SesEmailEvent,
-} from './commons/email-events';
-import { describeError } from './commons/errors';
-import { createObservability, observed } from './commons/observability';
-import { env } from './commons/settings';
-import { utcDay } from './commons/task-record';
+} from './commons/email-events.ts';
+import { describeError } from './commons/errors.ts';
+import { createObservability, observed } from './commons/observability.ts';
+import { env } from './commons/settings.ts';
+import { utcDay } from './commons/task-record.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const observability = createObservability('record-email-event');

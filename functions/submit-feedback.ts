@@ -7,10 +7,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { sqs } from './commons/clients/sqs';
-import { numberEnv, optionalEnv, requireEnv } from './commons/config';
-import type { FeedbackMessage } from './commons/feedback-message';
-import { type FeedbackFieldErrors, isHoneypotFilled, validateFeedback } from './commons/feedback-schema';
+import { sqs } from './commons/clients/sqs.ts';
+import { numberEnv, optionalEnv, requireEnv } from './commons/config.ts';
+import type { FeedbackMessage } from './commons/feedback-message.ts';
+import { type FeedbackFieldErrors, isHoneypotFilled, validateFeedback } from './commons/feedback-schema.ts';
 import {
   type BodyError,
   emptyResponse,
@@ -25,12 +25,12 @@ import {
   parseMediaType,
   prefersHtml,
   RETRY_AFTER_SECONDS,
-} from './commons/http';
-import { createObservability, observed } from './commons/observability';
-import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings';
-import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record';
-import { createTask, removeUnqueuedTask } from './commons/task-store';
-import { type FormValues, formPage, messagePage } from './commons/views';
+} from './commons/http.ts';
+import { createObservability, observed } from './commons/observability.ts';
+import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings.ts';
+import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record.ts';
+import { createTask, removeUnqueuedTask } from './commons/task-store.ts';
+import { type FormValues, formPage, messagePage } from './commons/views.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);

@@ -1,9 +1,9 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STACK_NAME } from '../functions/commons/settings';
-import { readConfig } from './config';
-import { FeedbackStack } from './feedback-stack';
-import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack';
+import { STACK_NAME } from '../functions/commons/settings.ts';
+import { readConfig } from './config.ts';
+import { FeedbackStack } from './feedback-stack.ts';
+import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack.ts';
 
 /**
  * The CDK app as `cdk synth` builds it (bin/app.ts) and as the stack tests build it: the context read and

@@ -1,4 +1,4 @@
-import { parseAllowedOrigins } from '../functions/commons/http';
+import { parseAllowedOrigins } from '../functions/commons/http.ts';
 import {
   apiThrottling,
   autoresponse,
@@ -13,7 +13,7 @@ import {
   SizingError,
   type WorkerSizing,
   workerSizing,
-} from '../functions/commons/settings';
+} from '../functions/commons/settings.ts';
 
 /** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
 export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;

@@ -9,15 +9,15 @@ import {
   type StackProps,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { FeedbackConfig } from './config';
-import { DailyReport } from './constructs/daily-report';
-import { EmailReputation } from './constructs/email-reputation';
-import { EmailWorker } from './constructs/email-worker';
-import { FeedbackApi } from './constructs/feedback-api';
-import { Monitoring } from './constructs/monitoring';
-import { SenderIdentity } from './constructs/sender-identity';
-import { TaskTable } from './constructs/task-table';
-import { Website } from './constructs/website';
+import type { FeedbackConfig } from './config.ts';
+import { DailyReport } from './constructs/daily-report.ts';
+import { EmailReputation } from './constructs/email-reputation.ts';
+import { EmailWorker } from './constructs/email-worker.ts';
+import { FeedbackApi } from './constructs/feedback-api.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { SenderIdentity } from './constructs/sender-identity.ts';
+import { TaskTable } from './constructs/task-table.ts';
+import { Website } from './constructs/website.ts';
 
 export interface FeedbackStackProps extends StackProps {
   readonly config: FeedbackConfig;

@@ -1,9 +1,9 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
-import { clientRateLimit } from '../functions/commons/settings';
-import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../functions/commons/views';
-import { ConfigError } from './config';
+import { clientRateLimit } from '../functions/commons/settings.ts';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../functions/commons/views.ts';
+import { ConfigError } from './config.ts';
 
 export interface WafStackProps extends StackProps {
   /** POSTs to the API from one IP per 5 minutes, at most (WAF's minimum is 10). */

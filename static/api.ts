@@ -2,8 +2,8 @@
  * The page's two calls to the API (`POST /api/feedback`, `GET /api/tasks/{id}`), each turned into an
  * outcome the page can show: no exceptions escape, so every path has its own message.
  */
-import type { TaskView } from '../functions/commons/task-record';
-import { isTaskStatus } from './task-status';
+import type { TaskView } from '../functions/commons/task-record.ts';
+import { isTaskStatus } from './task-status.ts';
 
 /** The field errors of a 400 `invalid_feedback` (the contract's texts). */
 export type FieldErrors = { email?: string[]; message?: string[] };

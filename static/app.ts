@@ -5,11 +5,11 @@
  * `hidden`, classes and ARIA attributes.
  */
 
-import { validateFeedback } from '../functions/commons/feedback-schema';
-import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/commons/status-words';
-import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record';
-import { type FieldErrors, fetchTask, submitFeedback } from './api';
-import { DELIVERY_POLL_MS, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status';
+import { validateFeedback } from '../functions/commons/feedback-schema.ts';
+import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/commons/status-words.ts';
+import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record.ts';
+import { type FieldErrors, fetchTask, submitFeedback } from './api.ts';
+import { DELIVERY_POLL_MS, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status.ts';
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);

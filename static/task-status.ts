@@ -1,8 +1,8 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import { awaitsDelivery, statusWords } from '../functions/commons/status-words';
-import { isFinal, TaskStatus, type TaskView } from '../functions/commons/task-record';
+import { awaitsDelivery, statusWords } from '../functions/commons/status-words.ts';
+import { isFinal, TaskStatus, type TaskView } from '../functions/commons/task-record.ts';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';

@@ -14,7 +14,7 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-ses';
 import type { SerializeMiddleware } from '@smithy/types';
-import { describeError, RequestBuildError } from './errors';
+import { describeError, RequestBuildError } from './errors.ts';
 
 /** Sends one email through SES and resolves to SES's message id. */
 export interface EmailSender {

@@ -3,7 +3,7 @@
  * seed's), the owner's notification, and the owner's daily report.
  */
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
-import type { DailyCounters } from './daily-counters';
+import type { DailyCounters } from './daily-counters.ts';
 
 const UTF8 = 'UTF-8';
 

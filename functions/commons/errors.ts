@@ -4,9 +4,9 @@
  * back after a backoff), a permanent one makes it `FAILURE` at once, and SES's daily quota defers the
  * task for hours.
  */
-import { retry } from './settings';
-import { DAILY_QUOTA_ERROR_TYPE } from './status-words';
-import type { TaskError } from './task-record';
+import { retry } from './settings.ts';
+import { DAILY_QUOTA_ERROR_TYPE } from './status-words.ts';
+import type { TaskError } from './task-record.ts';
 
 /** `transient`: try again soon; `permanent`: trying again cannot help; `quota`: SES's daily quota is used up. */
 export type ErrorKind = 'transient' | 'permanent' | 'quota';

@@ -4,9 +4,9 @@
  * worker checks each message against, whose rules are the submit's own (`feedback-schema.ts`).
  */
 import * as z from 'zod/mini';
-import { characterCount, isValidEmail } from './feedback-schema';
-import { limits } from './settings';
-import { TASK_ID_PATTERN } from './task-record';
+import { characterCount, isValidEmail } from './feedback-schema.ts';
+import { limits } from './settings.ts';
+import { TASK_ID_PATTERN } from './task-record.ts';
 
 /**
  * Whether a string is well-formed UTF-16 (no lone surrogate): the SDK's query serializer cannot encode

@@ -29,7 +29,7 @@
  *   not values of these fields.
  */
 import * as z from 'zod/mini';
-import { limits } from './settings';
+import { limits } from './settings.ts';
 
 /** The error texts, word for word those of the seed's Django form. */
 export const errorTexts = {

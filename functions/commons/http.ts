@@ -4,7 +4,7 @@
  * JSON and HTML answers (the HTML itself is built in `views.ts`), and the cross-site check.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { limits, VIEWER_HOST_HEADER } from './settings';
+import { limits, VIEWER_HOST_HEADER } from './settings.ts';
 
 /** A handler's answer. */
 export type HttpResult = APIGatewayProxyStructuredResultV2;

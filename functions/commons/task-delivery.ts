@@ -10,14 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
-import type { AutoresponseLimit } from './autoresponse-limit';
-import { ownerEmail, visitorEmail } from './email';
-import type { EmailSender } from './email-sender';
-import { classifyError, describeError } from './errors';
-import type { FeedbackMessage } from './feedback-message';
-import type { SendRateLimiter } from './send-rate';
-import type { ClaimedTask, TaskLifecycle } from './task-lifecycle';
-import { EmailStatus, type Recipient } from './task-record';
+import type { AutoresponseLimit } from './autoresponse-limit.ts';
+import { ownerEmail, visitorEmail } from './email.ts';
+import type { EmailSender } from './email-sender.ts';
+import { classifyError, describeError } from './errors.ts';
+import type { FeedbackMessage } from './feedback-message.ts';
+import type { SendRateLimiter } from './send-rate.ts';
+import type { ClaimedTask, TaskLifecycle } from './task-lifecycle.ts';
+import { EmailStatus, type Recipient } from './task-record.ts';
 
 /** What {@link TaskDelivery} works with. */
 export interface TaskDeliveryOptions {

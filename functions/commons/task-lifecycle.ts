@@ -12,8 +12,8 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Counter } from './daily-counters';
-import { isConditionFailure } from './errors';
+import type { Counter } from './daily-counters.ts';
+import { isConditionFailure } from './errors.ts';
 import {
   type EmailState,
   EmailStatus,
@@ -23,8 +23,8 @@ import {
   type TaskRecord,
   TaskStatus,
   utcDay,
-} from './task-record';
-import { readTask } from './task-store';
+} from './task-record.ts';
+import { readTask } from './task-store.ts';
 
 /** A task this worker holds: its attempt number is the proof of the claim in every later write. */
 export interface ClaimedTask {

@@ -6,10 +6,10 @@
  * (not a script) while the task can still change.
  */
 
-import type { FeedbackFieldErrors } from './feedback-schema';
-import { limits } from './settings';
-import { awaitsDelivery, DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS, statusWords } from './status-words';
-import { isFinal, statusUrl, type TaskView } from './task-record';
+import type { FeedbackFieldErrors } from './feedback-schema.ts';
+import { limits } from './settings.ts';
+import { awaitsDelivery, DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS, statusWords } from './status-words.ts';
+import { isFinal, statusUrl, type TaskView } from './task-record.ts';
 
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',

@@ -7,9 +7,9 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { env, reportFunction } from '../../functions/commons/settings';
-import { createFeedbackFunction } from './feedback-function';
-import type { SenderIdentity } from './sender-identity';
+import { env, reportFunction } from '../../functions/commons/settings.ts';
+import { createFeedbackFunction } from './feedback-function.ts';
+import type { SenderIdentity } from './sender-identity.ts';
 
 export interface DailyReportProps {
   readonly table: ITable;

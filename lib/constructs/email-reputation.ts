@@ -23,8 +23,8 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, autoresponse, env } from '../../functions/commons/settings';
-import { createFeedbackFunction } from './feedback-function';
+import { apiFunction, autoresponse, env } from '../../functions/commons/settings.ts';
+import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
   /** The task table: the event handler writes each email's outcome on its task's record. */

@@ -4,9 +4,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumer, env, queue, type WorkerSizing } from '../../functions/commons/settings';
-import { createFeedbackFunction } from './feedback-function';
-import type { SenderIdentity } from './sender-identity';
+import { consumer, env, queue, type WorkerSizing } from '../../functions/commons/settings.ts';
+import { createFeedbackFunction } from './feedback-function.ts';
+import type { SenderIdentity } from './sender-identity.ts';
 
 export interface EmailWorkerProps {
   readonly table: ITable;

@@ -22,8 +22,8 @@ import {
   LOG_RETENTION_DAYS,
   ORIGIN_VERIFY_HEADER,
   statusThrottling,
-} from '../../functions/commons/settings';
-import { createFeedbackFunction } from './feedback-function';
+} from '../../functions/commons/settings.ts';
+import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface FeedbackApiProps {
   readonly table: ITable;

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS, METRICS_NAMESPACE } from '../../functions/commons/settings';
+import { LOG_RETENTION_DAYS, METRICS_NAMESPACE } from '../../functions/commons/settings.ts';
 
 /** The folder of the handler entry files (`<name>.ts`, each exporting `handler`). */
 export const FUNCTIONS_DIR = join(import.meta.dirname, '..', '..', 'functions');
@@ -19,7 +19,7 @@ export const functionBundling = {
   sourceMap: true,
   // Stack traces map to file and line; the sources themselves would only add bytes to load.
   sourcesContent: false,
-  target: 'node22',
+  target: 'node24',
   format: OutputFormat.ESM,
   // Prefer the packages' ESM builds, which esbuild can tree-shake.
   mainFields: ['module', 'main'],
@@ -32,7 +32,7 @@ export const functionBundling = {
 
 /** Settings shared by the four functions. */
 const sharedFunctionProps = {
-  runtime: Runtime.NODEJS_22_X,
+  runtime: Runtime.NODEJS_24_X,
   architecture: Architecture.ARM_64,
   bundling: functionBundling,
 } as const;
@@ -84,11 +84,6 @@ export function createFeedbackFunction(
       NODE_OPTIONS: '--enable-source-maps',
       ...props.environment,
     },
-  });
-  Validations.of(fn).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason:
-      'nodejs22.x is a current LTS runtime that Lambda supports until 2027; the project pins Node 22 so that the bundle target, the runtime and the tests agree. Moving on is a one-line change of sharedFunctionProps.',
   });
   return fn;
 }

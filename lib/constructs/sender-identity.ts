@@ -2,7 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import { nagPseudo } from '../nag';
+import { nagPseudo } from '../nag.ts';
 
 export interface SenderIdentityProps {
   /** The address the emails come from; SES mails it a verification link on deploy. */

@@ -37,15 +37,15 @@ import {
   LOG_RETENTION_DAYS,
   ORIGIN_VERIFY_HEADER,
   VIEWER_HOST_HEADER,
-} from '../../functions/commons/settings';
-import { nagPseudo } from '../nag';
+} from '../../functions/commons/settings.ts';
+import { nagPseudo } from '../nag.ts';
 import {
   CONTENT_SECURITY_POLICY,
   FRAME_OPTIONS,
   REFERRER_POLICY,
   STRICT_TRANSPORT_SECURITY,
-} from '../security-headers';
-import { buildSite } from '../site';
+} from '../security-headers.ts';
+import { buildSite } from '../site.ts';
 
 /** Days CloudFront and S3 access logs are kept. */
 const ACCESS_LOG_DAYS = 90;

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as sesLocal from 'aws-ses-v2-local';
-import { type SentEmail, sentEmailOf } from './ses-events';
+import { type SentEmail, sentEmailOf } from './ses-events.ts';
 
 /** A port the local stack wanted is taken; names the environment variable that changes it. */
 export class PortInUseError extends Error {

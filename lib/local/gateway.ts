@@ -6,10 +6,10 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
 import sirv from 'sirv';
-import { clientRateLimit } from '../../functions/commons/settings';
-import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../../functions/commons/views';
-import type { Handler, LambdaFunction } from './lambda';
-import { LOCAL_ACCOUNT_ID } from './resources';
+import { clientRateLimit } from '../../functions/commons/settings.ts';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../../functions/commons/views.ts';
+import type { Handler, LambdaFunction } from './lambda.ts';
+import { LOCAL_ACCOUNT_ID } from './resources.ts';
 
 /** An HTTP API (payload 2.0) Lambda handler. */
 export type HttpHandler = Handler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;

@@ -1,5 +1,5 @@
-import { env } from '../../functions/commons/settings';
-import { LOCAL_REGION } from './resources';
+import { env } from '../../functions/commons/settings.ts';
+import { LOCAL_REGION } from './resources.ts';
 
 /** The handlers' settings, keyed as `env` in functions/commons/settings.ts names their variables. */
 export type HandlerSettings = { [name in keyof typeof env]?: string | number | undefined };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
 
 /** A Lambda handler: an event and a context in, a result out. */
 export type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -65,11 +65,11 @@ export function lambdaFunction<E, R>(
 
 /** The handlers the local stack runs, by their file in `functions/`. */
 interface Handlers {
-  'submit-feedback': typeof import('../../functions/submit-feedback')['handler'];
-  'get-task': typeof import('../../functions/get-task')['handler'];
-  'send-feedback-email': typeof import('../../functions/send-feedback-email')['handler'];
-  'record-email-event': typeof import('../../functions/record-email-event')['handler'];
-  'daily-report': typeof import('../../functions/daily-report')['handler'];
+  'submit-feedback': typeof import('../../functions/submit-feedback.ts')['handler'];
+  'get-task': typeof import('../../functions/get-task.ts')['handler'];
+  'send-feedback-email': typeof import('../../functions/send-feedback-email.ts')['handler'];
+  'record-email-event': typeof import('../../functions/record-email-event.ts')['handler'];
+  'daily-report': typeof import('../../functions/daily-report.ts')['handler'];
 }
 
 /**

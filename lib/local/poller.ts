@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import type { Handler, LambdaFunction } from './lambda';
+import type { Handler, LambdaFunction } from './lambda.ts';
 
 /** An SQS-triggered Lambda handler with partial batch responses. */
 export type SqsHandler = Handler<SQSEvent, SQSBatchResponse | undefined>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MAILBOX_SIMULATOR } from '../../functions/commons/email';
-import type { SesEmailEvent, SesEventRecord } from '../../functions/commons/email-events';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
+import { MAILBOX_SIMULATOR } from '../../functions/commons/email.ts';
+import type { SesEmailEvent, SesEventRecord } from '../../functions/commons/email-events.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
 
 /** An email SES accepted through a configuration set: what its events are made of. */
 export interface SentEmail {

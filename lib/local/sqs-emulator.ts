@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequestHandler } from 'local-aws-sqs';
-import { closeServer, type Listen, listen, type RunningEmulator } from './emulators';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources';
+import { closeServer, type Listen, listen, type RunningEmulator } from './emulators.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
 
 /** A message as the front keeps it, in `<dataDir>/<queue>/<id>.json`: what SQS keeps of it. */
 interface KeptMessage {

@@ -4,26 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import * as defaults from '../../functions/commons/settings';
-import { apiFunction, env, localPorts, reportFunction } from '../../functions/commons/settings';
-import { securityHeaders } from '../security-headers';
-import { buildSite } from '../site';
-import { closeServer, listen, startDynamoDb, startSes } from './emulators';
-import { createGateway } from './gateway';
-import { handlerEnvironment } from './handler-env';
-import { handlerFunction } from './lambda';
-import { createPoller } from './poller';
+import * as defaults from '../../functions/commons/settings.ts';
+import { apiFunction, env, localPorts, reportFunction } from '../../functions/commons/settings.ts';
+import { securityHeaders } from '../security-headers.ts';
+import { buildSite } from '../site.ts';
+import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
+import { createGateway } from './gateway.ts';
+import { handlerEnvironment } from './handler-env.ts';
+import { handlerFunction } from './lambda.ts';
+import { createPoller } from './poller.ts';
 import {
   ensureQueues,
   ensureTable,
   LOCAL_CLIENT_CONFIG,
   LOCAL_REGION,
   localResourceNames,
-} from './resources';
-import { type SesEventBridgeEvent, sesEventsFor } from './ses-events';
-import { startSqs } from './sqs-emulator';
-import { claimDataDir } from './state';
-import { captureHandlerLogs, reason } from './terminal-log';
+} from './resources.ts';
+import { type SesEventBridgeEvent, sesEventsFor } from './ses-events.ts';
+import { startSqs } from './sqs-emulator.ts';
+import { claimDataDir } from './state.ts';
+import { captureHandlerLogs, reason } from './terminal-log.ts';
 
 /** Options of {@link startLocalStack}; each defaults to the deployed stack's (functions/commons/settings.ts). */
 export interface LocalStackOptions {

@@ -6,7 +6,7 @@
  * masked. Other output passes through.
  */
 
-import { maskAddresses } from '../../functions/commons/errors';
+import { maskAddresses } from '../../functions/commons/errors.ts';
 
 /** A Powertools log line, as far as the terminal reads it. */
 type LogLine = Record<string, unknown> & { level?: string; message?: string; service?: string };

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localPorts, STACK_NAME } from '../../functions/commons/settings';
-import { LOCAL_CLIENT_CONFIG, localResourceNames } from '../local/resources';
-import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from '../local/state';
+import { localPorts, STACK_NAME } from '../../functions/commons/settings.ts';
+import { LOCAL_CLIENT_CONFIG, localResourceNames } from '../local/resources.ts';
+import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from '../local/state.ts';
 
 /**
  * What the command-line tools (`npm run task`, `tasks`, `redrive`, `report`) work on: the running

@@ -5,11 +5,11 @@
  * cost of the same clients and the same requests. Writes JSON to the file named by argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import { lambdaContext } from '../helpers/sqs-event';
-import { type CapturedCall, TASK_ID_PLACEHOLDER } from './baseline';
-import { benchEvents } from './events';
-import { benchHandlerEnv } from './handler-env';
-import { cannedAnswers, stubHandlerClients } from './stub-clients';
+import { lambdaContext } from '../helpers/sqs-event.ts';
+import { type CapturedCall, TASK_ID_PLACEHOLDER } from './baseline.ts';
+import { benchEvents } from './events.ts';
+import { benchHandlerEnv } from './handler-env.ts';
+import { cannedAnswers, stubHandlerClients } from './stub-clients.ts';
 
 const outFile = process.argv[2];
 Object.assign(process.env, benchHandlerEnv, {
@@ -48,14 +48,14 @@ async function capture(name: string, invoke: () => Promise<unknown>) {
   result[name] = JSON.parse(text) as CapturedCall[];
 }
 
-const submit = await import('../../functions/submit-feedback');
+const submit = await import('../../functions/submit-feedback.ts');
 await capture('submit-feedback', () => submit.handler(benchEvents.submit(), context));
-const getTask = await import('../../functions/get-task');
+const getTask = await import('../../functions/get-task.ts');
 await capture('get-task', () => getTask.handler(benchEvents.getTask(TASK_ID_PLACEHOLDER), context));
-const report = await import('../../functions/daily-report');
+const report = await import('../../functions/daily-report.ts');
 await capture('daily-report', () => report.handler(benchEvents.report()));
 process.env = workerEnv;
-const worker = await import('../../functions/send-feedback-email');
+const worker = await import('../../functions/send-feedback-email.ts');
 await capture('send-feedback-email', () =>
   worker.handler(benchEvents.worker(TASK_ID_PLACEHOLDER, now), context),
 );

@@ -3,8 +3,8 @@
  * tests' own factories of API Gateway and SQS events.
  */
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
-import { feedbackPostEvent, getTaskEvent } from '../helpers/api-event';
-import { feedbackMessage, feedbackRecord, sqsEvent } from '../helpers/sqs-event';
+import { feedbackPostEvent, getTaskEvent } from '../helpers/api-event.ts';
+import { feedbackMessage, feedbackRecord, sqsEvent } from '../helpers/sqs-event.ts';
 
 const feedback = { email: 'visitor@example.com', message: 'Benchmark feedback.' };
 

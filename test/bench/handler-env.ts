@@ -1,4 +1,4 @@
-import { handlerEnvironment } from '../../lib/local/handler-env';
+import { handlerEnvironment } from '../../lib/local/handler-env.ts';
 
 /**
  * The handlers' settings in every process of the benchmark (capture, warm CPU, cold starts). The table

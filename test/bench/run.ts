@@ -24,16 +24,14 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { DEFAULT_WORK_SECONDS } from '../../functions/commons/settings';
-import { functionBundling } from '../../lib/constructs/feedback-function';
-import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline';
-import { costPerMillion, pricesDate } from './cost';
-import { benchEvents } from './events';
-import { benchHandlerEnv, RESOURCE_PLACEHOLDERS } from './handler-env';
-import { percentile, round, type Spread, spread } from './stats';
+import { DEFAULT_WORK_SECONDS } from '../../functions/commons/settings.ts';
+import { functionBundling } from '../../lib/constructs/feedback-function.ts';
+import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
+import { costPerMillion, pricesDate } from './cost.ts';
+import { benchEvents } from './events.ts';
+import { benchHandlerEnv, RESOURCE_PLACEHOLDERS } from './handler-env.ts';
+import { percentile, round, type Spread, spread } from './stats.ts';
 
-// The SDK's notice that its 2027 releases need Node 22 is noise in the report.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS ?? 9);
@@ -72,11 +70,9 @@ const log = (line: string) =>
 function startStack(drain?: DrainStack): Promise<{ child: ChildProcess; info: StackInfo }> {
   const child = fork(join(import.meta.dirname, 'stack-server.ts'), [], {
     // BENCH_CPU_PROF=<dir>: a CPU profile of the stack's process, to see where a slow run's time goes.
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-    ],
+    execArgv: process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, ...(drain ? { BENCH_STACK: JSON.stringify(drain) } : {}) },
   });
@@ -118,7 +114,7 @@ const BASELINE_SHAPE: Record<
 /** Runs one of the benchmark's scripts in a fresh process; the JSON it wrote to the file it was given. */
 function runScript<T>(script: string, ...args: string[]): T {
   const out = join(mkdtempSync(join(tmpdir(), 'feedback-bench-')), 'result.json');
-  execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), out, ...args], {
+  execFileSync(process.execPath, [join(import.meta.dirname, script), out, ...args], {
     stdio: 'ignore',
   });
   return JSON.parse(readFileSync(out, 'utf8')) as T;
@@ -200,7 +196,6 @@ function handlerEnv(info: StackInfo): Record<string, string> {
     AWS_ENDPOINT_URL_DYNAMODB: info.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: info.sqsEndpoint,
     AWS_ENDPOINT_URL_SES: info.sesUrl,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // As the stack sets it on every function (lib/constructs/feedback-function.ts).
     NODE_OPTIONS: '--enable-source-maps',
     TASKS_TABLE_NAME: info.tableName,

@@ -3,8 +3,8 @@
  * event loop with the system it measures. Controlled over IPC; it also runs the submit's floor, so that
  * the floor's SDK clients work in the same process as the handler's.
  */
-import { startLocalStack } from '../../lib/local/stack';
-import { floorLatencies, startHttpFloor } from './floor';
+import { startLocalStack } from '../../lib/local/stack.ts';
+import { floorLatencies, startHttpFloor } from './floor.ts';
 
 /** The drain part of the bench starts stacks with a work time and a send rate (JSON in BENCH_STACK). */
 const drain = process.env.BENCH_STACK

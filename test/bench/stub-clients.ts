@@ -5,7 +5,7 @@
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { InitializeMiddleware, MetadataBearer, MiddlewareStack } from '@smithy/types';
-import type { CapturedCall } from './baseline';
+import type { CapturedCall } from './baseline.ts';
 
 /** Canned answers for the commands the handlers send, on their happy paths. */
 export function cannedAnswers(taskId: string, createdAt: string): Record<string, object> {
@@ -30,9 +30,9 @@ export async function stubHandlerClients(
   answers: Record<string, object>,
   observe?: (client: CapturedCall['client'], command: string, input: unknown) => Promise<void> | void,
 ): Promise<void> {
-  const { dynamodb } = await import('../../functions/commons/clients/dynamodb');
-  const { sqs } = await import('../../functions/commons/clients/sqs');
-  const { ses } = await import('../../functions/commons/clients/ses');
+  const { dynamodb } = await import('../../functions/commons/clients/dynamodb.ts');
+  const { sqs } = await import('../../functions/commons/clients/sqs.ts');
+  const { ses } = await import('../../functions/commons/clients/ses.ts');
   const stub =
     (name: CapturedCall['client']): InitializeMiddleware<object, MetadataBearer> =>
     (_next, context) =>

@@ -4,10 +4,10 @@
  * beyond the time spent waiting on AWS. Writes its result as JSON to the file named by argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import { lambdaContext } from '../helpers/sqs-event';
-import { benchEvents } from './events';
-import { benchHandlerEnv } from './handler-env';
-import { cannedAnswers, stubHandlerClients } from './stub-clients';
+import { lambdaContext } from '../helpers/sqs-event.ts';
+import { benchEvents } from './events.ts';
+import { benchHandlerEnv } from './handler-env.ts';
+import { cannedAnswers, stubHandlerClients } from './stub-clients.ts';
 
 const [, , outFile, countArg] = process.argv;
 const invocations = Number(countArg ?? 2000);
@@ -23,16 +23,16 @@ await stubHandlerClients(cannedAnswers(taskId, now));
 const context = lambdaContext('bench');
 
 const cases: [string, () => Promise<unknown>][] = [];
-const submit = await import('../../functions/submit-feedback');
+const submit = await import('../../functions/submit-feedback.ts');
 const submitEvent = benchEvents.submit();
 cases.push(['submit-feedback', () => submit.handler(submitEvent, context)]);
-const getTask = await import('../../functions/get-task');
+const getTask = await import('../../functions/get-task.ts');
 const getEvent = benchEvents.getTask(taskId);
 cases.push(['get-task', () => getTask.handler(getEvent, context)]);
-const worker = await import('../../functions/send-feedback-email');
+const worker = await import('../../functions/send-feedback-email.ts');
 const workerEvent = benchEvents.worker(taskId, now);
 cases.push(['send-feedback-email', () => worker.handler(workerEvent, context)]);
-const report = await import('../../functions/daily-report');
+const report = await import('../../functions/daily-report.ts');
 cases.push(['daily-report', () => report.handler(benchEvents.report())]);
 
 const result: Record<string, number> = {};

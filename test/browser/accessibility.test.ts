@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { browserAndStack, skipBrowserTests } from './browser';
+import { browserAndStack, skipBrowserTests } from './browser.ts';
 
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 

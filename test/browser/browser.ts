@@ -14,7 +14,7 @@ import {
   type Page,
 } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack.ts';
 
 /** Where Debian installs Chromium (`apt-get install chromium`); `CHROMIUM_PATH` points elsewhere. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

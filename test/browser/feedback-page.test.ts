@@ -6,8 +6,8 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
-import { browserAndStack, screenshot, skipBrowserTests } from './browser';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
+import { browserAndStack, screenshot, skipBrowserTests } from './browser.ts';
 
 const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
 const SENT_TIMEOUT_MS = 20_000;

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { browserAndStack, screenshot, skipBrowserTests } from './browser';
+import { browserAndStack, screenshot, skipBrowserTests } from './browser.ts';
 
 const WORK_SECONDS = 3;
 const DONE_TIMEOUT_MS = 25_000;

@@ -2,15 +2,15 @@
  * The page's words for task states and API answers, checked without a browser.
  */
 import { describe, expect, it } from 'vitest';
-import { reasonFor } from '../../functions/commons/status-words';
-import { submitErrorText, waitText } from '../../static/api';
+import { reasonFor } from '../../functions/commons/status-words.ts';
+import { submitErrorText, waitText } from '../../static/api.ts';
 import {
   formatElapsed,
   formatSeconds,
   isTaskStatus,
   pollDelayMs,
   presentStatus,
-} from '../../static/task-status';
+} from '../../static/task-status.ts';
 
 const sent = (visitor: 'SENT' | 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'SKIPPED') =>
   presentStatus({ status: 'SUCCESS', attempts: 1, emails: { visitor: { status: visitor } } });

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { TaskStatus, TaskView } from '../../functions/commons/task-record';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
+import type { TaskStatus, TaskView } from '../../functions/commons/task-record.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack.ts';
 
 export type { LocalStack, LocalStackOptions };
 
@@ -198,10 +198,9 @@ export function runCli(
   args: string[] = [],
   variables: Record<string, string> = {},
 ): Promise<{ status: number; stdout: string; stderr: string }> {
-  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
   return new Promise((resolve) => {
     execFile(
-      tsx,
+      process.execPath,
       [join(ROOT, 'bin', script), ...args],
       // Without the log level a stack in this process set for its handlers: the tool's own applies.
       { cwd: ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...variables }, timeout: 30_000 },

@@ -4,8 +4,8 @@
  */
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TaskRecord } from '../../functions/commons/task-record';
-import { startDynamoDb } from '../../lib/local/emulators';
+import type { TaskRecord } from '../../functions/commons/task-record.ts';
+import { startDynamoDb } from '../../lib/local/emulators.ts';
 
 /** A running dynalite with the task table, and a client for it. */
 export interface TaskTable {

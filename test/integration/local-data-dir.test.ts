@@ -14,7 +14,7 @@ import {
   DataDirInUseError,
   LOCAL_STACK_STATE_FILE,
   readStackState,
-} from '../../lib/local/state';
+} from '../../lib/local/state.ts';
 import {
   type LocalStack,
   readMailbox,
@@ -23,7 +23,7 @@ import {
   submitFeedback,
   waitFor,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 const OWNER = 'owner@example.com';
 

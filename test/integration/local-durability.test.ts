@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state';
+import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state.ts';
 import {
   getTask,
   readMailbox,
@@ -19,7 +19,7 @@ import {
   uniqueAddress,
   waitFor,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TASKS = 15;
@@ -47,7 +47,7 @@ afterEach(() => {
  * it was received.
  */
 async function startStack(variables: Record<string, string> = {}): Promise<RunningStack> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'local.ts')], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'local.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, listen } from '../../lib/local/emulators';
+import { closeServer, listen } from '../../lib/local/emulators.ts';
 import {
   createGateway,
   type HttpHandler,
@@ -14,8 +14,8 @@ import {
   type Route,
   toHttpAnswer,
   toHttpApiEvent,
-} from '../../lib/local/gateway';
-import { lambdaFunction } from '../../lib/local/lambda';
+} from '../../lib/local/gateway.ts';
+import { lambdaFunction } from '../../lib/local/lambda.ts';
 
 const echo: HttpHandler = async (event) => ({
   statusCode: 200,

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { type Handler, lambdaFunction } from '../../lib/local/lambda';
+import { type Handler, lambdaFunction } from '../../lib/local/lambda.ts';
 
 /** A handler of its own environment, that records which environment ran which event, and how many at once. */
 function environmentsOf() {

@@ -14,7 +14,7 @@ import {
   waitFor,
   waitForEmails,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 const OWNER = 'owner@example.com';
 

@@ -12,11 +12,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '../../lib/local/emulators';
-import { lambdaFunction } from '../../lib/local/lambda';
-import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller';
-import { startSqs } from '../../lib/local/sqs-emulator';
-import { waitFor } from '../helpers/local-stack';
+import type { RunningEmulator } from '../../lib/local/emulators.ts';
+import { lambdaFunction } from '../../lib/local/lambda.ts';
+import { createPoller, type Poller, type SqsHandler } from '../../lib/local/poller.ts';
+import { startSqs } from '../../lib/local/sqs-emulator.ts';
+import { waitFor } from '../helpers/local-stack.ts';
 
 let emulator: RunningEmulator;
 let sqs: SQSClient;

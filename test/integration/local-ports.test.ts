@@ -1,7 +1,7 @@
 /** A port the local stack wants is taken: the error names the variable that moves it, for every emulator. */
 import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeServer, listen, PortInUseError, startDynamoDb } from '../../lib/local/emulators';
+import { closeServer, listen, PortInUseError, startDynamoDb } from '../../lib/local/emulators.ts';
 
 describe('a port in use', () => {
   const taken = createServer();

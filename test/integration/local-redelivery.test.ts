@@ -20,7 +20,7 @@ import {
   uniqueAddress,
   waitFor,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 let stack: LocalStack;
 /** The stack's data folder: the queued messages' files show how often each was received. */

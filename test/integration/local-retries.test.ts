@@ -19,7 +19,7 @@ import {
   waitFor,
   waitForEmails,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 let stack: LocalStack;
 /** The stack's data folder: the tools find its ports in the state file it writes there. */

@@ -5,7 +5,7 @@
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
 import {
   type Accepted,
   getTask,
@@ -17,7 +17,7 @@ import {
   uniqueAddress,
   waitForEmails,
   waitForStatus,
-} from '../helpers/local-stack';
+} from '../helpers/local-stack.ts';
 
 let stack: LocalStack;
 

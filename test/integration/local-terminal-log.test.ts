@@ -3,7 +3,7 @@
  * never with an address.
  */
 import { describe, expect, it } from 'vitest';
-import { formatLogLine } from '../../lib/local/terminal-log';
+import { formatLogLine } from '../../lib/local/terminal-log.ts';
 
 const taskId = '6f1d3c2a-1b2c-4d3e-8f4a-5b6c7d8e9f0a';
 const worker = { service: 'send-feedback-email', taskId };

@@ -9,14 +9,14 @@ import {
   DEFAULT_WORK_SECONDS,
   queue,
   workerSizing,
-} from '../../functions/commons/settings';
+} from '../../functions/commons/settings.ts';
 import {
   type ContextKey,
   DEFAULT_REPORT_SCHEDULE,
   MIN_TASK_TTL_DAYS,
   PLACEHOLDER_SENDER_EMAIL,
   readConfig,
-} from '../../lib/config';
+} from '../../lib/config.ts';
 
 function read(context: Partial<Record<ContextKey, unknown>>) {
   return readConfig((key) => context[key]);

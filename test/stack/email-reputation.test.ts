@@ -7,11 +7,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../lib/config';
-import { EmailReputation } from '../../lib/constructs/email-reputation';
-import { createFeedbackFunction } from '../../lib/constructs/feedback-function';
-import { TaskTable } from '../../lib/constructs/task-table';
-import { actionsOf, functionsByService, nagViolations, statementsOfFunction } from './stack-fixture';
+import { readConfig } from '../../lib/config.ts';
+import { EmailReputation } from '../../lib/constructs/email-reputation.ts';
+import { createFeedbackFunction } from '../../lib/constructs/feedback-function.ts';
+import { TaskTable } from '../../lib/constructs/task-table.ts';
+import { actionsOf, functionsByService, nagViolations, statementsOfFunction } from './stack-fixture.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alarms';
 let app: App;

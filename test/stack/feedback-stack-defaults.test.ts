@@ -9,9 +9,9 @@ import {
   DEFAULT_WORK_SECONDS,
   env,
   workerSizing,
-} from '../../functions/commons/settings';
-import { ConfigError, PLACEHOLDER_SENDER_EMAIL } from '../../lib/config';
-import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture';
+} from '../../functions/commons/settings.ts';
+import { ConfigError, PLACEHOLDER_SENDER_EMAIL } from '../../lib/config.ts';
+import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture.ts';
 
 // No context at all: what `npm run synth` builds on a fresh clone. Bundling and CloudFormation's schema
 // validation run in the other stack test; this one reads the template only.

@@ -12,8 +12,8 @@ import {
   reportFunction,
   statusThrottling,
   workerSizing,
-} from '../../functions/commons/settings';
-import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers';
+} from '../../functions/commons/settings.ts';
+import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
 import {
   actionsOf,
   functionsByService,
@@ -22,7 +22,7 @@ import {
   type SynthesizedStack,
   statementsOfFunction,
   synthesize,
-} from './stack-fixture';
+} from './stack-fixture.ts';
 
 // Every optional feature on, and every setting away from its default, so that each is seen to arrive.
 const context = {
@@ -64,7 +64,7 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('functions', () => {
-  it('are the five handlers and the origin check on nodejs22.x, arm64, with source maps on', () => {
+  it('are the five handlers and the origin check on nodejs24.x, arm64, with source maps on', () => {
     expect([...services.keys()].sort()).toEqual([
       'daily-report',
       'get-task',
@@ -75,7 +75,7 @@ describe('functions', () => {
     ]);
     for (const { properties } of services.values()) {
       expect(properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         Environment: {

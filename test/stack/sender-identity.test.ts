@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, it } from 'vitest';
-import { SenderIdentity } from '../../lib/constructs/sender-identity';
+import { SenderIdentity } from '../../lib/constructs/sender-identity.ts';
 
 function identities(props: { senderEmail: string; notifyEmail?: string }): Template {
   const stack = new Stack(new App(), 'Probe');

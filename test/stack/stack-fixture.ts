@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { App, PolicyViolation } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { createApp } from '../../lib/app';
-import type { FeedbackStack } from '../../lib/feedback-stack';
+import { createApp } from '../../lib/app.ts';
+import type { FeedbackStack } from '../../lib/feedback-stack.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };

@@ -5,10 +5,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TOO_MANY_REQUESTS_MESSAGE } from '../../functions/commons/views';
-import { ConfigError, readConfig } from '../../lib/config';
-import { crossRegionAccount, WafStack } from '../../lib/waf-stack';
-import { nagViolations, synthesize } from './stack-fixture';
+import { TOO_MANY_REQUESTS_MESSAGE } from '../../functions/commons/views.ts';
+import { ConfigError, readConfig } from '../../lib/config.ts';
+import { crossRegionAccount, WafStack } from '../../lib/waf-stack.ts';
+import { nagViolations, synthesize } from './stack-fixture.ts';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
 let app: App;

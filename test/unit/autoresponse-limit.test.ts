@@ -3,9 +3,9 @@
  * conditions are DynamoDB's own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAutoresponseLimit, limitKey } from '../../functions/commons/autoresponse-limit';
-import { autoresponse } from '../../functions/commons/settings';
-import { startTaskTable, type TaskTable } from '../helpers/task-table';
+import { createAutoresponseLimit, limitKey } from '../../functions/commons/autoresponse-limit.ts';
+import { autoresponse } from '../../functions/commons/settings.ts';
+import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
 const KEY = 'test-pepper';
 let table: TaskTable;

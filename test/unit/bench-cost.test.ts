@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { consumer } from '../../functions/commons/settings';
-import { costPerMillion, pollsUntil } from '../bench/cost';
+import { consumer } from '../../functions/commons/settings.ts';
+import { costPerMillion, pollsUntil } from '../bench/cost.ts';
 import prices from '../bench/prices.json' with { type: 'json' };
 
 describe('benchmark cost model', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { numberEnv, optionalEnv, requireEnv } from '../../functions/commons/config';
+import { numberEnv, optionalEnv, requireEnv } from '../../functions/commons/config.ts';
 
 const NAME = 'CONFIG_TEST_VARIABLE';
 

@@ -9,7 +9,7 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadHandler } from '../helpers/handlers';
+import { loadHandler } from '../helpers/handlers.ts';
 
 const TABLE = 'Tasks';
 const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/FeedbackDeadLetterQueue';
@@ -20,7 +20,7 @@ const ddb = mockClient(DynamoDBClient);
 const sesMock = mockClient(SESClient);
 const sqsMock = mockClient(SQSClient);
 
-type ReportModule = typeof import('../../functions/daily-report');
+type ReportModule = typeof import('../../functions/daily-report.ts');
 
 async function loadReport(notifyEmail = OWNER): Promise<ReportModule> {
   return loadHandler<ReportModule>('daily-report', {

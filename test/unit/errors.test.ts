@@ -19,7 +19,7 @@ import {
   quotaDelaySeconds,
   RequestBuildError,
   retryDelaySeconds,
-} from '../../functions/commons/errors';
+} from '../../functions/commons/errors.ts';
 
 function sdkError(name: string, fields: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`${name} happened`), { name, ...fields });

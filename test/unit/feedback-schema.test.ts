@@ -5,7 +5,7 @@ import {
   isHoneypotFilled,
   isValidEmail,
   validateFeedback,
-} from '../../functions/commons/feedback-schema';
+} from '../../functions/commons/feedback-schema.ts';
 
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';

@@ -3,8 +3,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BROWSER_ACCEPT, getTaskEvent } from '../helpers/api-event';
-import { captureLogs, loadHandler } from '../helpers/handlers';
+import { BROWSER_ACCEPT, getTaskEvent } from '../helpers/api-event.ts';
+import { captureLogs, loadHandler } from '../helpers/handlers.ts';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let handler: Handler;

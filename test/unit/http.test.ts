@@ -7,8 +7,8 @@ import {
   parseBody,
   parseMediaType,
   prefersHtml,
-} from '../../functions/commons/http';
-import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event';
+} from '../../functions/commons/http.ts';
+import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
 
 describe('parseBody', () => {
   it('parses a JSON object', () => {

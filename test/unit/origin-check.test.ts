@@ -1,13 +1,13 @@
 import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { env } from '../../functions/commons/settings';
+import { env } from '../../functions/commons/settings.ts';
 
 const SECRET = '3f1c2e9a-0000-4000-8000-1234567890ab';
-let handler: typeof import('../../functions/origin-check').handler;
+let handler: typeof import('../../functions/origin-check.ts').handler;
 
 beforeAll(async () => {
   vi.stubEnv(env.originSecret, SECRET);
-  ({ handler } = await import('../../functions/origin-check'));
+  ({ handler } = await import('../../functions/origin-check.ts'));
 });
 
 function request(headers: Record<string, string>): APIGatewayRequestAuthorizerEventV2 {

@@ -3,12 +3,16 @@
  * write (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DailyCounterStore } from '../../functions/commons/daily-counters';
-import { emailEventOf, type SesEmailEvent, type SesEventRecord } from '../../functions/commons/email-events';
-import { type EmailState, utcDay } from '../../functions/commons/task-record';
-import type * as RecordEmailEvent from '../../functions/record-email-event';
-import { captureLogs, loadHandler } from '../helpers/handlers';
-import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table';
+import { DailyCounterStore } from '../../functions/commons/daily-counters.ts';
+import {
+  emailEventOf,
+  type SesEmailEvent,
+  type SesEventRecord,
+} from '../../functions/commons/email-events.ts';
+import { type EmailState, utcDay } from '../../functions/commons/task-record.ts';
+import type * as RecordEmailEvent from '../../functions/record-email-event.ts';
+import { captureLogs, loadHandler } from '../helpers/handlers.ts';
+import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table.ts';
 
 const MESSAGE_ID = '0100018f-aaaa-bbbb-cccc-000000000001';
 const SENT: EmailState = { status: 'SENT', messageId: MESSAGE_ID, at: '2025-06-01T12:00:00.000Z' };

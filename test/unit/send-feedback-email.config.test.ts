@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readWorkerConfig } from '../../functions/commons/worker-config';
-import { TEST_ENV } from '../helpers/handlers';
+import { readWorkerConfig } from '../../functions/commons/worker-config.ts';
+import { TEST_ENV } from '../helpers/handlers.ts';
 
 function withEnv(env: Record<string, string | undefined>): void {
   for (const [name, value] of Object.entries({ ...TEST_ENV, ...env })) vi.stubEnv(name, value);

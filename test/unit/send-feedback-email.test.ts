@@ -9,13 +9,13 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { limitKey } from '../../functions/commons/autoresponse-limit';
-import { DailyCounterStore, NO_COUNTS } from '../../functions/commons/daily-counters';
-import type { FeedbackMessage } from '../../functions/commons/feedback-message';
-import { type TaskRecord, utcDay } from '../../functions/commons/task-record';
-import { type CapturedLogs, captureLogs, loadHandler } from '../helpers/handlers';
-import { feedbackMessage, feedbackRecord, lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event';
-import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table';
+import { limitKey } from '../../functions/commons/autoresponse-limit.ts';
+import { DailyCounterStore, NO_COUNTS } from '../../functions/commons/daily-counters.ts';
+import type { FeedbackMessage } from '../../functions/commons/feedback-message.ts';
+import { type TaskRecord, utcDay } from '../../functions/commons/task-record.ts';
+import { type CapturedLogs, captureLogs, loadHandler } from '../helpers/handlers.ts';
+import { feedbackMessage, feedbackRecord, lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event.ts';
+import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table.ts';
 
 const SENDER = 'support@example.com';
 const OWNER = 'owner@example.com';
@@ -25,7 +25,7 @@ const sesMock = mockClient(SESClient);
 const sqsMock = mockClient(SQSClient);
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
-type Lifecycle = typeof import('../../functions/commons/task-lifecycle');
+type Lifecycle = typeof import('../../functions/commons/task-lifecycle.ts');
 
 let table: TaskTable;
 let logs: CapturedLogs;
@@ -58,11 +58,11 @@ afterEach(() => {
 });
 
 async function loadWorker(env: Record<string, string | undefined> = {}): Promise<Handler> {
-  const { handler } = await loadHandler<typeof import('../../functions/send-feedback-email')>(
+  const { handler } = await loadHandler<typeof import('../../functions/send-feedback-email.ts')>(
     'send-feedback-email',
     { ...taskTableEnv(table), ...env },
   );
-  lifecycleModule = await import('../../functions/commons/task-lifecycle');
+  lifecycleModule = await import('../../functions/commons/task-lifecycle.ts');
   return (event) => handler(event, lambdaContext());
 }
 
@@ -705,7 +705,7 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
     // Prepare: the worker's limiter, counting the slots it hands out.
     const slots = vi.fn();
     vi.doMock('../../functions/commons/send-rate', async (importOriginal) => {
-      const original = await importOriginal<typeof import('../../functions/commons/send-rate')>();
+      const original = await importOriginal<typeof import('../../functions/commons/send-rate.ts')>();
       return {
         ...original,
         createSendRateLimiter: (...args: Parameters<typeof original.createSendRateLimiter>) => {

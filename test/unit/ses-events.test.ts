@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events';
+import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
 
 const TASK_ID = '9f1c2a4e-7b3d-4e5f-8a6b-0c1d2e3f4a5b';
 

@@ -10,10 +10,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { characterCount, validateFeedback } from '../../functions/commons/feedback-schema';
-import { TASK_ID_PATTERN } from '../../functions/commons/task-record';
-import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event';
-import { captureLogs, loadHandler } from '../helpers/handlers';
+import { characterCount, validateFeedback } from '../../functions/commons/feedback-schema.ts';
+import { TASK_ID_PATTERN } from '../../functions/commons/task-record.ts';
+import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
+import { captureLogs, loadHandler } from '../helpers/handlers.ts';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let handler: Handler;

@@ -8,9 +8,9 @@ import {
   DailyCounterStore,
   NO_COUNTS,
   STATS_TTL_DAYS,
-} from '../../functions/commons/daily-counters';
-import { LeaseLostError, TaskLifecycle } from '../../functions/commons/task-lifecycle';
-import { startTaskTable, type TaskTable } from '../helpers/task-table';
+} from '../../functions/commons/daily-counters.ts';
+import { LeaseLostError, TaskLifecycle } from '../../functions/commons/task-lifecycle.ts';
+import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
 const LEASE_SECONDS = 60;
 const NOW = new Date('2025-06-01T12:00:00.000Z');
