@@ -9,8 +9,13 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { sqs } from './commons/clients/sqs.ts';
 import { numberEnv, optionalEnv, requireEnv } from './commons/config.ts';
+import {
+  type FeedbackFieldErrors,
+  isHoneypotFilled,
+  submittedValues,
+  validateFeedback,
+} from './commons/feedback-form.ts';
 import type { FeedbackMessage } from './commons/feedback-message.ts';
-import { type FeedbackFieldErrors, isHoneypotFilled, validateFeedback } from './commons/feedback-schema.ts';
 import {
   type BodyError,
   emptyResponse,
@@ -157,16 +162,6 @@ async function recordHoneypot(taskId: string): Promise<boolean> {
   }
 }
 
-function formValues(fields: Record<string, unknown>): FormValues {
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const values: FormValues = {};
-  const email = text(fields.email);
-  const message = text(fields.message);
-  if (email !== undefined) values.email = email;
-  if (message !== undefined) values.message = message;
-  return values;
-}
-
 async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const formPost = parseMediaType(header(event, 'content-type') ?? '').type === FORM_TYPE;
   const answer: Answer = { navigation: formPost && prefersHtml(event) };
@@ -182,7 +177,7 @@ async function submitFeedback(event: APIGatewayProxyEventV2): Promise<HttpResult
   const validation = validateFeedback(body.fields);
   if (!validation.success) {
     reject('invalid_feedback', { fields: Object.keys(validation.fields) });
-    return invalidFeedback(validation.fields, formValues(body.fields), answer);
+    return invalidFeedback(validation.fields, submittedValues(body.fields), answer);
   }
 
   const taskId = crypto.randomUUID();

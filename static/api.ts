@@ -2,15 +2,13 @@
  * The page's two calls to the API (`POST /api/feedback`, `GET /api/tasks/{id}`), each turned into an
  * outcome the page can show: no exceptions escape, so every path has its own message.
  */
+import type { FeedbackFieldErrors, FieldName } from '../functions/commons/feedback-form.ts';
 import type { TaskView } from '../functions/commons/task-record.ts';
 import { isTaskStatus } from './task-status.ts';
 
-/** The field errors of a 400 `invalid_feedback` (the contract's texts). */
-export type FieldErrors = { email?: string[]; message?: string[] };
-
 export type SubmitOutcome =
   | { kind: 'accepted'; taskId: string }
-  | { kind: 'invalid'; fields: FieldErrors }
+  | { kind: 'invalid'; fields: FeedbackFieldErrors }
   | { kind: 'error'; message: string };
 
 export type TaskOutcome = { kind: 'task'; task: TaskView } | { kind: 'gone' } | { kind: 'unreachable' };
@@ -18,11 +16,9 @@ export type TaskOutcome = { kind: 'task'; task: TaskView } | { kind: 'gone' } | 
 const KEEP_TEXT = 'What you typed is still here.';
 
 /** Posts the feedback as JSON. `website` is the honeypot field, sent as the visitor's browser filled it. */
-export async function submitFeedback(body: {
-  email: string;
-  message: string;
-  website: string;
-}): Promise<SubmitOutcome> {
+export async function submitFeedback(
+  body: Record<FieldName, string> & { website: string },
+): Promise<SubmitOutcome> {
   let response: Response;
   try {
     response = await fetch('/api/feedback', {
@@ -41,7 +37,7 @@ export async function submitFeedback(body: {
     return { kind: 'accepted', taskId: json.taskId };
   }
   if (response.status === 400 && json.error === 'invalid_feedback' && isRecord(json.fields)) {
-    return { kind: 'invalid', fields: json.fields as FieldErrors };
+    return { kind: 'invalid', fields: json.fields as FeedbackFieldErrors };
   }
   return { kind: 'error', message: submitErrorText(response.status, response.headers.get('Retry-After')) };
 }

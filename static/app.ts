@@ -5,10 +5,16 @@
  * `hidden`, classes and ARIA attributes.
  */
 
-import { validateFeedback } from '../functions/commons/feedback-schema.ts';
+import {
+  type FeedbackFieldErrors,
+  FIELD_NAMES,
+  type FieldName,
+  feedbackFields,
+  validateFeedback,
+} from '../functions/commons/feedback-form.ts';
 import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/commons/status-words.ts';
 import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record.ts';
-import { type FieldErrors, fetchTask, submitFeedback } from './api.ts';
+import { fetchTask, submitFeedback } from './api.ts';
 import { DELIVERY_POLL_MS, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status.ts';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -38,12 +44,21 @@ const page = {
   sendAnother: byId<HTMLAnchorElement>('send-another'),
 };
 
-const fields = {
-  email: { input: byId<HTMLInputElement>('email'), error: byId<HTMLElement>('email-error') },
-  message: { input: byId<HTMLTextAreaElement>('message'), error: byId<HTMLElement>('message-error') },
-};
-type FieldName = keyof typeof fields;
-const fieldNames: FieldName[] = ['email', 'message'];
+/** Each field of the form (`index.html` has them from their definition) and its error line. */
+const fields = Object.fromEntries(
+  FIELD_NAMES.map((name) => [
+    name,
+    { input: byId<HTMLInputElement | HTMLTextAreaElement>(name), error: byId<HTMLElement>(`${name}-error`) },
+  ]),
+) as Record<FieldName, { input: HTMLInputElement | HTMLTextAreaElement; error: HTMLElement }>;
+
+/** What the visitor has typed, field by field. */
+function typedValues(): Record<FieldName, string> {
+  return Object.fromEntries(FIELD_NAMES.map((name) => [name, fields[name].input.value])) as Record<
+    FieldName,
+    string
+  >;
+}
 
 const steps: Record<Step, HTMLElement> = {
   queued: byId('step-queued'),
@@ -71,7 +86,7 @@ page.form.addEventListener('submit', (event) => {
 
 async function send(): Promise<void> {
   hideAlert();
-  const input = { email: fields.email.input.value, message: fields.message.input.value };
+  const input = typedValues();
   const checked = validateFeedback(input);
   if (!checked.success) {
     showFieldErrors(checked.fields);
@@ -106,9 +121,9 @@ function setSubmitting(on: boolean): void {
 }
 
 /** Shows each field's errors beside it (or clears them) and moves focus to the first invalid field. */
-function showFieldErrors(errors: FieldErrors): void {
+function showFieldErrors(errors: FeedbackFieldErrors): void {
   let first: FieldName | undefined;
-  for (const name of fieldNames) {
+  for (const name of FIELD_NAMES) {
     const messages = errors[name] ?? [];
     setFieldError(name, messages);
     if (messages.length > 0 && first === undefined) first = name;
@@ -125,13 +140,10 @@ function setFieldError(name: FieldName, messages: string[]): void {
 }
 
 // Once a field shows an error, it is checked again as the visitor corrects it.
-for (const name of fieldNames) {
+for (const name of FIELD_NAMES) {
   fields[name].input.addEventListener('input', () => {
     if (fields[name].error.hidden) return;
-    const checked = validateFeedback({
-      email: fields.email.input.value,
-      message: fields.message.input.value,
-    });
+    const checked = validateFeedback(typedValues());
     setFieldError(name, checked.success ? [] : (checked.fields[name] ?? []));
   });
 }
@@ -347,7 +359,9 @@ page.sendAnother.addEventListener('click', (event) => {
   event.preventDefault();
   history.pushState(null, '', '/');
   showForm();
-  const empty = fieldNames.find((name) => fields[name].input.value.trim() === '') ?? 'message';
+  const empty =
+    FIELD_NAMES.find((name) => feedbackFields[name].required && fields[name].input.value.trim() === '') ??
+    'message';
   fields[empty].input.focus();
 });
 

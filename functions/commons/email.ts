@@ -4,6 +4,7 @@
  */
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
 import type { DailyCounters } from './daily-counters.ts';
+import type { Feedback } from './feedback-form.ts';
 
 const UTF8 = 'UTF-8';
 
@@ -31,8 +32,8 @@ export const VISITOR_SUBJECT = 'Your Feedback';
  * The email to the visitor, as the seed sends it: from the sender, to the submitted address, subject
  * `Your Feedback`, text body `"\t" + message + "\n\nThank you!"`.
  */
-export function visitorEmail(sender: string, visitor: string, message: string): SendEmailCommandInput {
-  return textEmail(sender, visitor, VISITOR_SUBJECT, `\t${message}\n\nThank you!`);
+export function visitorEmail(sender: string, { email, message }: Feedback): SendEmailCommandInput {
+  return textEmail(sender, email, VISITOR_SUBJECT, `\t${message}\n\nThank you!`);
 }
 
 /**
@@ -42,12 +43,11 @@ export function visitorEmail(sender: string, visitor: string, message: string): 
 export function ownerEmail(
   sender: string,
   owner: string,
-  visitor: string,
-  message: string,
+  { email, message }: Feedback,
 ): SendEmailCommandInput {
   return {
-    ...textEmail(sender, owner, `New feedback from ${visitor}`, message),
-    ReplyToAddresses: [visitor],
+    ...textEmail(sender, owner, `New feedback from ${email}`, message),
+    ReplyToAddresses: [email],
   };
 }
 

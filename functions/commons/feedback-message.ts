@@ -1,40 +1,41 @@
 /**
  * The SQS message the submit handler sends and the email worker consumes: the only place, with the
- * email itself, that holds the visitor's address and message. Its type is derived from the schema the
- * worker checks each message against, whose rules are the submit's own (`feedback-schema.ts`).
+ * email itself, that holds what the visitor typed. The worker checks each message against the form's
+ * own fields and rules (`feedback-form.ts`), so a message the submit could not have queued is refused.
  */
 import * as z from 'zod/mini';
-import { characterCount, isValidEmail } from './feedback-schema.ts';
-import { limits } from './settings.ts';
+import { type Feedback, FIELD_NAMES, feedbackFields, fieldErrors } from './feedback-form.ts';
 import { TASK_ID_PATTERN } from './task-record.ts';
 
-/**
- * Whether a string is well-formed UTF-16 (no lone surrogate): the SDK's query serializer cannot encode
- * one (`String.prototype.isWellFormed`, which TypeScript's ES2023 library does not declare yet).
- */
-function isWellFormed(value: string): boolean {
-  return !/\p{Cs}/u.test(value);
+/** A value as the submit queues it: valid for its field, and already in its cleaned, normalized form. */
+function queuedValue(name: (typeof FIELD_NAMES)[number]) {
+  const field = feedbackFields[name];
+  const value = z
+    .string()
+    .check(
+      z.refine(
+        (text) =>
+          text.trim() === text &&
+          text !== '' &&
+          fieldErrors(field, text).length === 0 &&
+          ('normalize' in field ? field.normalize(text) === text : true),
+      ),
+    );
+  return field.required ? value : z.optional(value);
 }
 
-const text = (maxLength: number) =>
-  z.string().check(
-    z.refine((value) => characterCount(value) <= maxLength),
-    z.refine(isWellFormed),
-  );
+const taskId = z.string().check(z.regex(TASK_ID_PATTERN));
 
-/** A feedback message as the worker accepts it: the address and message as the submit validated them. */
-export const feedbackMessageSchema = z.object({
-  taskId: z.string().check(z.regex(TASK_ID_PATTERN)),
-  email: text(limits.emailMaxLength).check(z.refine(isValidEmail)),
-  message: text(limits.messageMaxLength).check(
-    z.refine((value) => value.trim() !== '' && !value.includes('\0')),
-  ),
+/** A feedback message as the worker accepts it: the task, and the fields as the submit validated them. */
+const feedbackMessageSchema = z.object({
+  taskId,
   /** ISO-8601 UTC: when the feedback was accepted. */
   createdAt: z.string(),
+  ...Object.fromEntries(FIELD_NAMES.map((name) => [name, queuedValue(name)])),
 });
 
 /** The queue message of one accepted feedback. */
-export type FeedbackMessage = z.infer<typeof feedbackMessageSchema>;
+export type FeedbackMessage = Feedback & { taskId: string; createdAt: string };
 
 /** What {@link parseFeedbackMessage} found: the message, or why not and the task id when there is one. */
 export type ParsedFeedbackMessage =
@@ -50,7 +51,7 @@ export function parseFeedbackMessage(body: string): ParsedFeedbackMessage {
     return { success: false, taskId: undefined };
   }
   const parsed = z.safeParse(feedbackMessageSchema, value);
-  if (parsed.success) return { success: true, message: parsed.data };
-  const taskId = z.safeParse(z.object({ taskId: feedbackMessageSchema.shape.taskId }), value);
-  return { success: false, taskId: taskId.success ? taskId.data.taskId : undefined };
+  if (parsed.success) return { success: true, message: parsed.data as FeedbackMessage };
+  const id = z.safeParse(z.object({ taskId }), value);
+  return { success: false, taskId: id.success ? id.data.taskId : undefined };
 }

@@ -25,12 +25,10 @@ export const DEFAULT_TASK_TTL_DAYS = 15;
 /** The sender used by the local stack (the seed's `support@example.com`). */
 export const LOCAL_SENDER_EMAIL = 'support@example.com';
 
-/** Request and field limits of `POST /api/feedback` (the contract's, and the seed's Django form's). */
+/** The request limit of `POST /api/feedback` (the fields' own are in feedback-form.ts). */
 export const limits = {
   /** Bodies over this many bytes get 413. */
   maxBodyBytes: 64 * 1024,
-  emailMaxLength: 254,
-  messageMaxLength: 5000,
 } as const;
 
 /** The SQS-triggered email worker. */

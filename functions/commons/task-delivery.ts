@@ -134,8 +134,8 @@ export class TaskDelivery {
     const { senderEmail, notifyEmail, configurationSet } = this.#options;
     const email =
       recipient === 'owner' && notifyEmail !== undefined
-        ? ownerEmail(senderEmail, notifyEmail, feedback.email, feedback.message)
-        : visitorEmail(senderEmail, feedback.email, feedback.message);
+        ? ownerEmail(senderEmail, notifyEmail, feedback)
+        : visitorEmail(senderEmail, feedback);
     return {
       ...email,
       ...(configurationSet === undefined ? {} : { ConfigurationSetName: configurationSet }),

@@ -6,8 +6,14 @@
  * (not a script) while the task can still change.
  */
 
-import type { FeedbackFieldErrors } from './feedback-schema.ts';
-import { limits } from './settings.ts';
+import {
+  type FeedbackFieldErrors,
+  FIELD_NAMES,
+  type FieldDefinition,
+  type FieldName,
+  feedbackFields,
+  HONEYPOT_FIELD,
+} from './feedback-form.ts';
 import { awaitsDelivery, DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS, statusWords } from './status-words.ts';
 import { isFinal, statusUrl, type TaskView } from './task-record.ts';
 
@@ -81,63 +87,82 @@ export function tooManyRequestsPage(): string {
 }
 
 /** What the visitor typed, to show the form again with it. */
-export interface FormValues {
-  email?: string;
-  message?: string;
+export type FormValues = Partial<Record<FieldName, string>>;
+
+/** The form's fields, with what was typed and each field's errors. */
+export interface FormFieldsOptions {
+  values?: FormValues;
+  errors?: FeedbackFieldErrors;
+  /**
+   * For the page's script: an empty, hidden error line under every field, which it fills in. Without it
+   * (a no-JavaScript answer) a field has one line per error, and none when it has none.
+   */
+  scriptSlots?: boolean;
 }
 
-/** The form of the page again, with the visitor's values and the errors, for a no-JavaScript post. */
-export interface FormPageOptions {
-  values: FormValues;
-  errors: FeedbackFieldErrors;
-}
+const errorId = (name: FieldName, i: number) => `${name}-error${i === 0 ? '' : `-${i}`}`;
 
-function fieldErrors(name: 'email' | 'message', errors: FeedbackFieldErrors): string {
+function fieldHtml(name: FieldName, { values = {}, errors = {}, scriptSlots = false }: FormFieldsOptions) {
+  const field: FieldDefinition = feedbackFields[name];
   const texts = errors[name] ?? [];
-  if (texts.length === 0) return '';
-  return texts
-    .map(
-      (text, i) =>
-        `<p id="${name}-error${i === 0 ? '' : `-${i}`}" class="field-error">${escapeHtml(text)}</p>`,
-    )
+  const errorIds = scriptSlots ? [errorId(name, 0)] : texts.map((_, i) => errorId(name, i));
+  const describedBy = [...(field.hint ? [`${name}-hint`] : []), ...errorIds];
+  const attributes = [
+    `id="${name}"`,
+    `name="${name}"`,
+    field.control === 'textarea' ? 'rows="6"' : `type="${field.control}"`,
+    field.required ? 'required' : '',
+    `maxlength="${field.maxLength}"`,
+    field.autocomplete ? `autocomplete="${field.autocomplete}"` : '',
+    field.control === 'email' ? 'spellcheck="false"' : '',
+    field.control === 'textarea' ? '' : `value="${escapeHtml(values[name] ?? '')}"`,
+    texts.length > 0 ? 'aria-invalid="true"' : '',
+    describedBy.length > 0 ? `aria-describedby="${describedBy.join(' ')}"` : '',
+  ].filter((attribute) => attribute !== '');
+  const control =
+    field.control === 'textarea'
+      ? // A newline right after <textarea> is dropped by the parser: the first one keeps the value's own.
+        `<textarea ${attributes.join(' ')}>\n${escapeHtml(values[name] ?? '')}</textarea>`
+      : `<input ${attributes.join(' ')}>`;
+  const errorLines = scriptSlots
+    ? [`<p id="${errorId(name, 0)}" class="field-error" hidden></p>`]
+    : texts.map((text, i) => `<p id="${errorId(name, i)}" class="field-error">${escapeHtml(text)}</p>`);
+  return [
+    '<div class="field">',
+    `<label for="${name}">${escapeHtml(field.label)}</label>`,
+    field.hint ? `<p id="${name}-hint" class="hint">${escapeHtml(field.hint)}</p>` : '',
+    control,
+    ...errorLines,
+    '</div>',
+  ];
+}
+
+/**
+ * The form's fields from their one definition (`feedback-form.ts`), then the honeypot: the page's form
+ * (built into `index.html`) and the no-JavaScript form view show the same markup.
+ */
+export function formFieldsHtml(options: FormFieldsOptions = {}): string {
+  return [
+    ...FIELD_NAMES.flatMap((name) => fieldHtml(name, options)),
+    '<div class="honeypot" aria-hidden="true">',
+    `<label for="${HONEYPOT_FIELD}">Leave this empty</label>`,
+    `<input id="${HONEYPOT_FIELD}" name="${HONEYPOT_FIELD}" type="text" tabindex="-1" autocomplete="off">`,
+    '</div>',
+  ]
+    .filter((line) => line !== '')
     .join('\n');
 }
 
-function describedBy(name: 'email' | 'message', errors: FeedbackFieldErrors, extra: string[] = []): string {
-  const ids = [...extra, ...(errors[name] ?? []).map((_, i) => `${name}-error${i === 0 ? '' : `-${i}`}`)];
-  return ids.length === 0 ? '' : ` aria-describedby="${ids.join(' ')}"`;
-}
-
-function invalid(name: 'email' | 'message', errors: FeedbackFieldErrors): string {
-  return (errors[name] ?? []).length === 0 ? '' : ' aria-invalid="true"';
-}
-
 /** The 400 view of a form post: the form again, with what was typed and each field's errors beside it. */
-export function formPage({ values, errors }: FormPageOptions): string {
+export function formPage({ values, errors }: { values: FormValues; errors: FeedbackFieldErrors }): string {
   const content = [
     '<p class="alert" role="alert">Please correct the fields marked below, then send again.</p>',
     '<form method="post" action="/api/feedback">',
-    '<div class="field">',
-    '<label for="email">Email address</label>',
-    `<input id="email" name="email" type="email" required maxlength="${limits.emailMaxLength}" autocomplete="email" spellcheck="false" value="${escapeHtml(values.email ?? '')}"${invalid('email', errors)}${describedBy('email', errors)}>`,
-    fieldErrors('email', errors),
-    '</div>',
-    '<div class="field">',
-    '<label for="message">Message</label>',
-    `<p id="message-hint" class="hint">Up to ${limits.messageMaxLength} characters.</p>`,
-    `<textarea id="message" name="message" required maxlength="${limits.messageMaxLength}" rows="6"${invalid('message', errors)}${describedBy('message', errors, ['message-hint'])}>`,
-    // A newline right after <textarea> is dropped by the parser: the first one keeps the value's own.
-    `${escapeHtml(values.message ?? '')}</textarea>`,
-    fieldErrors('message', errors),
-    '</div>',
-    '<div class="honeypot" aria-hidden="true">',
-    '<label for="website">Leave this empty</label>',
-    '<input id="website" name="website" type="text" tabindex="-1" autocomplete="off">',
-    '</div>',
+    formFieldsHtml({ values, errors }),
     '<button type="submit">Submit</button>',
     '</form>',
   ];
-  return htmlPage('Please check your feedback', content.filter((line) => line !== '').join('\n'));
+  return htmlPage('Please check your feedback', content.join('\n'));
 }
 
 /** Seconds between the status view's own reloads: soon while the task moves, rarely while the quota holds it. */

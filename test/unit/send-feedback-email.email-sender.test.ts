@@ -33,7 +33,9 @@ describe('createEmailSender', () => {
     const { sender, bodies } = capturingSender();
 
     // Act
-    const messageId = await sender.send(visitorEmail('support@example.com', 'visitor@example.com', 'Hi'));
+    const messageId = await sender.send(
+      visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Hi' }),
+    );
 
     // Assess
     expect(messageId).toBe('ses-1');
@@ -45,11 +47,16 @@ describe('createEmailSender', () => {
   it("refuses a request that cannot be built, for good, and it cannot change the next task's request", async () => {
     // Prepare
     const { sender, bodies } = capturingSender();
-    const attacker = visitorEmail('support@example.com', 'attacker@example.com', 'x \ud800');
+    const attacker = visitorEmail('support@example.com', {
+      email: 'attacker@example.com',
+      message: 'x \ud800',
+    });
 
     // Act
     const refused = await sender.send(attacker).catch((error: unknown) => error);
-    await sender.send(visitorEmail('support@example.com', 'visitor@example.com', 'Legitimate'));
+    await sender.send(
+      visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Legitimate' }),
+    );
 
     // Assess
     expect(refused).toBeInstanceOf(RequestBuildError);
@@ -80,7 +87,7 @@ describe('createEmailSender', () => {
 
     // Act
     const error = await sender
-      .send(visitorEmail('support@example.com', 'visitor@example.com', 'Hi'))
+      .send(visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Hi' }))
       .catch((caught: unknown) => caught);
 
     // Assess

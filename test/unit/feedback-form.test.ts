@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  characterCount,
-  errorTexts,
-  isHoneypotFilled,
-  isValidEmail,
-  validateFeedback,
-} from '../../functions/commons/feedback-schema.ts';
+import { errorTexts, isHoneypotFilled, validateFeedback } from '../../functions/commons/feedback-form.ts';
+import { characterCount, isValidEmail } from '../../functions/commons/text-rules.ts';
 
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';
