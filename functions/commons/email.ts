@@ -30,23 +30,27 @@ export const VISITOR_SUBJECT = 'Your Feedback';
 
 /**
  * The email to the visitor, as the seed sends it: from the sender, to the submitted address, subject
- * `Your Feedback`, text body `"\t" + message + "\n\nThank you!"`.
+ * `Your Feedback`, text body `"\t" + message + "\n\nThank you!"`, after a `Hi <name>,` line when the
+ * visitor gave a name.
  */
-export function visitorEmail(sender: string, { email, message }: Feedback): SendEmailCommandInput {
-  return textEmail(sender, email, VISITOR_SUBJECT, `\t${message}\n\nThank you!`);
+export function visitorEmail(sender: string, { name, email, message }: Feedback): SendEmailCommandInput {
+  const greeting = name === undefined ? '' : `Hi ${name},\n\n`;
+  return textEmail(sender, email, VISITOR_SUBJECT, `${greeting}\t${message}\n\nThank you!`);
 }
 
 /**
  * The owner's notification of a feedback: subject `New feedback from <visitor address>`, Reply-To the
- * visitor (so that answering it answers them), the message as the body.
+ * visitor (so that answering it answers them), the message as the body, after a `Name:` line when the
+ * visitor gave a name.
  */
 export function ownerEmail(
   sender: string,
   owner: string,
-  { email, message }: Feedback,
+  { name, email, message }: Feedback,
 ): SendEmailCommandInput {
+  const from = name === undefined ? '' : `Name: ${name}\n\n`;
   return {
-    ...textEmail(sender, owner, `New feedback from ${email}`, message),
+    ...textEmail(sender, owner, `New feedback from ${email}`, `${from}${message}`),
     ReplyToAddresses: [email],
   };
 }

@@ -6,7 +6,8 @@
  * (`email.ts`) read the validated values. Browser-safe: no Node APIs, only `zod/mini` (tree-shakable).
  *
  * The rules and texts are those of the seed's Django form (`EmailField(max_length=254)`,
- * `CharField(max_length=5000, widget=Textarea)`), with these deliberate, documented choices:
+ * `CharField(max_length=5000, widget=Textarea)`), plus an optional name
+ * (`CharField(max_length=100, required=False)`), with these deliberate, documented choices:
  * - Every value is stripped of surrounding whitespace (Django's `strip=True`); the stripped ("cleaned")
  *   value is what is validated, counted, queued and mailed. JavaScript's `trim()` stands in for Python's
  *   `str.strip()`; both remove ASCII and Unicode whitespace. An optional field left blank is absent.
@@ -74,6 +75,15 @@ const MESSAGE_MAX_LENGTH = 5000;
  * of `POST /api/feedback` and of the queue message.
  */
 export const feedbackFields = {
+  name: {
+    label: 'Your name (optional)',
+    required: false,
+    maxLength: 100,
+    control: 'text',
+    autocomplete: 'name',
+    notText: errorTexts.invalidValue,
+    check: checkText,
+  },
   email: {
     label: 'Email address',
     required: true,
@@ -143,7 +153,7 @@ export function fieldErrors(field: FieldDefinition, value: unknown): string[] {
 }
 
 function fieldSchema(field: FieldDefinition) {
-  return z.pipe(
+  const schema = z.pipe(
     z.unknown().check(
       z.superRefine((value, ctx) => {
         for (const message of fieldErrors(field, value))
@@ -156,6 +166,7 @@ function fieldSchema(field: FieldDefinition) {
       return field.normalize?.(cleaned) ?? cleaned;
     }),
   );
+  return field.required ? schema : z.optional(schema);
 }
 
 const feedbackSchema = z.object(

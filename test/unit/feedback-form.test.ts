@@ -22,7 +22,7 @@ describe('validateFeedback', () => {
 
   it('ignores unknown fields', () => {
     // Prepare
-    const input = { email: 'a@example.com', message: 'Hi', name: 'Ann', admin: true };
+    const input = { email: 'a@example.com', message: 'Hi', nickname: 'Ann', admin: true };
 
     // Act
     const result = validateFeedback(input);
@@ -166,6 +166,50 @@ describe('validateFeedback', () => {
       success: false,
       fields: { email: [INVALID_EMAIL], message: [errorTexts.invalidValue] },
     });
+  });
+});
+
+describe('the optional name', () => {
+  it('is taken stripped, and absent when missing or blank', () => {
+    // Act
+    const given = validateFeedback({ name: '  Ada Lovelace ', email: 'a@example.com', message: 'Hi' });
+    const blank = validateFeedback({ name: '   ', email: 'a@example.com', message: 'Hi' });
+    const missing = validateFeedback({ name: null, email: 'a@example.com', message: 'Hi' });
+
+    // Assess
+    expect(given).toEqual({
+      success: true,
+      data: { name: 'Ada Lovelace', email: 'a@example.com', message: 'Hi' },
+    });
+    expect(blank).toEqual({ success: true, data: { email: 'a@example.com', message: 'Hi' } });
+    expect(missing).toEqual(blank);
+  });
+
+  it('accepts 100 characters and refuses 101 with the Django text', () => {
+    // Act
+    const longest = validateFeedback({ name: 'n'.repeat(100), email: 'a@example.com', message: 'Hi' });
+    const tooLong = validateFeedback({ name: 'n'.repeat(101), email: 'a@example.com', message: 'Hi' });
+
+    // Assess
+    expect(longest.success).toBe(true);
+    expect(tooLong).toEqual({
+      success: false,
+      fields: { name: ['Ensure this value has at most 100 characters (it has 101).'] },
+    });
+  });
+
+  it('refuses NUL characters, lone surrogates and values that are not text, as a Django CharField', () => {
+    // Act
+    const results = ['Ada\u0000', 'Ada \ud800', ['Ada']].map(
+      (name) => validateFeedback({ name, email: 'a@example.com', message: 'Hi' }) as { fields?: unknown },
+    );
+
+    // Assess
+    expect(results.map((result) => result.fields)).toEqual([
+      { name: [errorTexts.nullCharacters] },
+      { name: [errorTexts.invalidValue] },
+      { name: [errorTexts.invalidValue] },
+    ]);
   });
 });
 

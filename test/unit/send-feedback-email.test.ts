@@ -554,6 +554,29 @@ describe('send-feedback-email: the owner notification (NOTIFY_EMAIL)', () => {
     });
   });
 
+  it('greets the visitor by the name they gave, and shows it to the owner', async () => {
+    // Prepare
+    const handler = await loadWorker({ NOTIFY_EMAIL: OWNER });
+    const message = await accepted({ name: 'Ada', message: 'Love it' });
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
+      Destination: { ToAddresses: ['visitor@example.com'] },
+      Message: expect.objectContaining({
+        Body: { Text: { Data: 'Hi Ada,\n\n\tLove it\n\nThank you!', Charset: 'UTF-8' } },
+      }),
+    });
+    expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
+      Destination: { ToAddresses: [OWNER] },
+      Message: expect.objectContaining({
+        Body: { Text: { Data: 'Name: Ada\n\nLove it', Charset: 'UTF-8' } },
+      }),
+    });
+  });
+
   it('sends only the visitor email without NOTIFY_EMAIL', async () => {
     // Prepare
     const handler = await loadWorker();

@@ -189,7 +189,7 @@ describe('accepted feedback', () => {
     const event = feedbackPostEvent({
       email: `  ${EMAIL} `,
       message: `\n ${MESSAGE}  `,
-      name: 'Ann',
+      nickname: 'Ann',
       isAdmin: true,
     });
 
@@ -232,6 +232,21 @@ describe('accepted feedback', () => {
     expect(logLines()).toContainEqual(
       expect.objectContaining({ message: 'Feedback accepted', taskId: json(response).taskId }),
     );
+  });
+
+  it('queues the optional name, and never writes it to the record or the logs', async () => {
+    // Prepare
+    const name = 'Ada Secret-Name';
+
+    // Act
+    const response = await handler(feedbackPostEvent({ name: ` ${name} `, email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(queuedMessages()).toMatchObject([{ name, email: EMAIL, message: MESSAGE }]);
+    const item = dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    expect(JSON.stringify(item)).not.toContain(name);
+    expect(logs.text()).not.toContain(name);
   });
 
   it("does not carry a task id over to the next invocation's logs", async () => {
