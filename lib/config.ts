@@ -24,12 +24,35 @@ export const DEFAULT_REPORT_SCHEDULE = 'cron(0 8 * * ? *)';
 /** A task record must outlive its message: the queue can deliver it until the end of its retention. */
 export const MIN_TASK_TTL_DAYS = Math.ceil(queue.retentionSeconds / 86_400) + 1;
 
+/**
+ * Whether the stack creates the sender's SES identity (`create`) or sends through one already verified in
+ * the account (`existing`), which CloudFormation could neither create (it exists) nor safely delete.
+ */
+export const SENDER_IDENTITY_MODES = ['create', 'existing'] as const;
+export type SenderIdentityMode = (typeof SENDER_IDENTITY_MODES)[number];
+
 /** The deployment's settings, read from CDK context (`-c key=value` or `cdk.json`). */
 export interface FeedbackConfig {
-  /** The verified SES identity the emails come from. */
+  /** The From address of the emails: verified on its own, or covered by `senderDomain`'s or an existing identity. */
   senderEmail: string;
   /** True when `senderEmail` is the placeholder because none was given: fine to synth, not to deploy. */
   senderEmailIsPlaceholder: boolean;
+  /**
+   * `create` (the default): the stack creates and owns the SES identities, the sender's (its address's, or
+   * `senderDomain`'s) and the owner's. `existing`: an identity already verified in SES (the address's or its
+   * domain's) covers `senderEmail`, and the stack creates none, not even the owner's.
+   */
+  senderIdentity: SenderIdentityMode;
+  /**
+   * A domain the stack verifies with Easy DKIM, so that receivers see a signature aligned with the From
+   * domain; `senderEmail` is at it or at one of its subdomains. An identity of the address alone when unset.
+   */
+  senderDomain?: string;
+  /**
+   * The Route 53 public hosted zone named `senderDomain`, where the stack writes the three DKIM records. When
+   * unset, the records are stack outputs, to add at the domain's DNS provider.
+   */
+  hostedZoneId?: string;
   /** Simulated slow work before sending, seconds. */
   workSeconds: number;
   /** Days a task record lives. */
@@ -59,6 +82,9 @@ export interface FeedbackConfig {
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = [
   'senderEmail',
+  'senderIdentity',
+  'senderDomain',
+  'hostedZoneId',
   'workSeconds',
   'taskTtlDays',
   'notifyEmail',
@@ -81,6 +107,8 @@ export class ConfigError extends Error {
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SCHEDULE_PATTERN = /^(rate|cron|at)\(.+\)$/;
+const DOMAIN_LABEL_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,32}$/;
 
 function text(key: ContextKey, raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -99,6 +127,27 @@ function email(key: ContextKey, raw: unknown): string | undefined {
     );
   }
   return value;
+}
+
+/** A DNS name of two labels or more, each of letters, digits and inner hyphens; not an IP address. */
+function isDomainName(value: string): boolean {
+  const labels = value.split('.');
+  return (
+    value.length <= 253 &&
+    labels.length >= 2 &&
+    labels.every((label) => DOMAIN_LABEL_PATTERN.test(label)) &&
+    !/^[0-9]+$/.test(labels.at(-1) ?? '')
+  );
+}
+
+/**
+ * Whether `address` is at `domain` or at one of its subdomains: the addresses a verified domain identity
+ * lets SES send from, and receive at in the sandbox.
+ */
+export function isAddressAtDomain(address: string, domain: string): boolean {
+  const host = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  const name = domain.toLowerCase();
+  return host === name || host.endsWith(`.${name}`);
 }
 
 function number(
@@ -129,12 +178,98 @@ function origins(raw: unknown): string[] {
   }
 }
 
+function senderIdentityMode(raw: unknown): SenderIdentityMode {
+  const value = text('senderIdentity', raw) ?? 'create';
+  if (!(SENDER_IDENTITY_MODES as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `Context senderIdentity must be "create" (the stack creates the sender's SES identity, the default) or "existing" (one already verified in SES covers senderEmail), got "${value}"`,
+    );
+  }
+  return value as SenderIdentityMode;
+}
+
+function domainName(raw: unknown): string | undefined {
+  const value = text('senderDomain', raw);
+  if (value !== undefined && !isDomainName(value.toLowerCase())) {
+    throw new ConfigError(
+      `Context senderDomain must be a domain name such as example.com (no scheme, @, path or trailing dot), got "${value}"`,
+    );
+  }
+  return value?.toLowerCase();
+}
+
+function hostedZoneId(raw: unknown): string | undefined {
+  const value = text('hostedZoneId', raw);
+  if (value !== undefined && !HOSTED_ZONE_ID_PATTERN.test(value)) {
+    throw new ConfigError(
+      `Context hostedZoneId must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (without "/hostedzone/"), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+type SenderConfig = Pick<
+  FeedbackConfig,
+  'senderEmail' | 'senderEmailIsPlaceholder' | 'senderIdentity' | 'senderDomain' | 'hostedZoneId'
+>;
+
+/** The sender's settings; {@link refuseSenderConflicts} checks that they can work together. */
+function readSender(get: (key: ContextKey) => unknown): SenderConfig {
+  const senderEmail = email('senderEmail', get('senderEmail'));
+  const sender = {
+    senderIdentity: senderIdentityMode(get('senderIdentity')),
+    senderDomain: domainName(get('senderDomain')),
+    hostedZoneId: hostedZoneId(get('hostedZoneId')),
+  };
+  refuseSenderConflicts({ ...sender, senderEmail });
+  return {
+    senderEmail: senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
+    senderEmailIsPlaceholder: senderEmail === undefined,
+    ...sender,
+  };
+}
+
+/**
+ * Throws a {@link ConfigError} naming the keys of sender settings that contradict each other. Without
+ * `senderEmail` the placeholder is not held to `senderDomain`: such a synth is fine, its deploy refused.
+ */
+function refuseSenderConflicts({
+  senderEmail,
+  senderIdentity,
+  senderDomain,
+  hostedZoneId,
+}: Omit<SenderConfig, 'senderEmail' | 'senderEmailIsPlaceholder'> & {
+  senderEmail: string | undefined;
+}): void {
+  if (senderIdentity === 'existing' && (senderDomain !== undefined || hostedZoneId !== undefined)) {
+    const given =
+      senderDomain === undefined ? `hostedZoneId=${hostedZoneId}` : `senderDomain=${senderDomain}`;
+    throw new ConfigError(
+      `Context senderIdentity=existing cannot go with ${given}: the stack either creates the domain's identity (senderDomain, hostedZoneId) or uses one already verified in SES (senderIdentity=existing), not both`,
+    );
+  }
+  if (hostedZoneId !== undefined && senderDomain === undefined) {
+    throw new ConfigError(
+      `Context hostedZoneId=${hostedZoneId} needs senderDomain (-c senderDomain=example.com): the zone is where the stack writes the DKIM records of that domain's identity`,
+    );
+  }
+  if (
+    senderDomain !== undefined &&
+    senderEmail !== undefined &&
+    !isAddressAtDomain(senderEmail, senderDomain)
+  ) {
+    throw new ConfigError(
+      `Context senderEmail=${senderEmail} must be at senderDomain=${senderDomain} or at one of its subdomains: the domain's identity covers no other address`,
+    );
+  }
+}
+
 /**
  * Reads and validates the app's context. `get` is `(key) => app.node.tryGetContext(key)`.
  * Throws a {@link ConfigError} naming the key for a value that cannot work.
  */
 export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
-  const senderEmail = email('senderEmail', get('senderEmail'));
+  const sender = readSender(get);
   const reportSchedule = text('reportSchedule', get('reportSchedule')) ?? DEFAULT_REPORT_SCHEDULE;
   if (!SCHEDULE_PATTERN.test(reportSchedule)) {
     throw new ConfigError(
@@ -182,8 +317,7 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
           integer: true,
         });
   return {
-    senderEmail: senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
-    senderEmailIsPlaceholder: senderEmail === undefined,
+    ...sender,
     workSeconds,
     taskTtlDays: number('taskTtlDays', get('taskTtlDays'), DEFAULT_TASK_TTL_DAYS, {
       min: MIN_TASK_TTL_DAYS,

@@ -30,8 +30,9 @@ export interface FeedbackStackProps extends StackProps {
 
 /**
  * The whole product on AWS: the page and the API behind one CloudFront distribution, the task table, the
- * queue with its worker and dead-letter queue, SES identities, the optional owner's daily report, and the
- * alarms and dashboard. Environment-agnostic: it synthesizes offline, with no lookups.
+ * queue with its worker and dead-letter queue, the SES identities (unless it uses existing ones), the
+ * optional owner's daily report, and the alarms and dashboard. Environment-agnostic: it synthesizes
+ * offline, with no lookups.
  */
 export class FeedbackStack extends Stack {
   readonly sender: SenderIdentity;
@@ -47,11 +48,14 @@ export class FeedbackStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    if (config.senderEmailIsPlaceholder) this.refusePlaceholderSender(config.senderEmail);
+    if (config.senderEmailIsPlaceholder) this.refusePlaceholderSender(config);
 
     this.sender = new SenderIdentity(this, 'SenderIdentity', {
       senderEmail: config.senderEmail,
       notifyEmail: config.notifyEmail,
+      senderIdentity: config.senderIdentity,
+      senderDomain: config.senderDomain,
+      hostedZoneId: config.hostedZoneId,
     });
     this.tasks = new TaskTable(this, 'TaskTable');
     this.worker = new EmailWorker(this, 'EmailWorker', {
@@ -121,17 +125,33 @@ export class FeedbackStack extends Stack {
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });
+    this.outputDnsRecordsToAdd(config.senderDomain);
+  }
+
+  /**
+   * The DKIM CNAMEs of a domain without a hosted zone given, one output each, written as in a zone file:
+   * SES verifies the domain, and signs its mail, only once all three resolve.
+   */
+  private outputDnsRecordsToAdd(domain: string | undefined): void {
+    const records = this.sender.dnsRecordsToAdd;
+    records.forEach((record, index) => {
+      new CfnOutput(this, `DkimRecord${index + 1}`, {
+        description: `DKIM record ${index + 1} of ${records.length} for ${domain}: add this CNAME (name CNAME value) at the domain's DNS provider; SES verifies the domain and signs its mail once all ${records.length} resolve`,
+        value: Fn.join(' ', [record.name, 'CNAME', record.value]),
+      });
+    });
   }
 
   /**
    * Synth without `senderEmail` is fine (tests, cdk-nag, a look at the template) and only warns; a deploy
-   * would replace the verified identity with one nobody can verify, so every send would fail. A rule
-   * refuses it: CloudFormation checks rules before it changes anything, synth never does. Its parameter
-   * exists only in such a template, so no deployed stack holds a value that `cdk deploy` could reuse.
+   * would send as an address nobody can verify (and replace the verified identity, if the stack owns one),
+   * so every send would fail. A rule refuses it: CloudFormation checks rules before it changes anything,
+   * synth never does. Its parameter exists only in such a template, so no deployed stack holds a value that
+   * `cdk deploy` could reuse.
    */
-  private refusePlaceholderSender(placeholder: string): void {
-    const hint =
-      'Deploy with -c senderEmail=you@example.com (an address you can read: SES mails it a verification link), or keep it in cdk.json\'s "context".';
+  private refusePlaceholderSender(config: FeedbackConfig): void {
+    const placeholder = config.senderEmail;
+    const hint = `Deploy with -c senderEmail=you@example.com (${senderAddressHint(config)}), or keep it in cdk.json's "context".`;
     Annotations.of(this).addWarningV2(
       'serverless-feedback:senderEmail',
       `No senderEmail given: synthesized with the placeholder ${placeholder}, which SES cannot verify; deploying this template fails. ${hint}`,
@@ -150,4 +170,11 @@ export class FeedbackStack extends Stack {
       ],
     });
   }
+}
+
+/** What the sender's address must be, in the placeholder's warning: it depends on where its identity comes from. */
+function senderAddressHint({ senderIdentity, senderDomain }: FeedbackConfig): string {
+  if (senderIdentity === 'existing') return 'an address SES has verified, or one at a domain it has verified';
+  if (senderDomain !== undefined) return `the From address, at ${senderDomain} or one of its subdomains`;
+  return 'an address you can read: SES mails it a verification link';
 }

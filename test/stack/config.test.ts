@@ -11,6 +11,7 @@ import {
   workerSizing,
 } from '../../functions/commons/settings.ts';
 import {
+  ConfigError,
   type ContextKey,
   DEFAULT_REPORT_SCHEDULE,
   MIN_TASK_TTL_DAYS,
@@ -31,6 +32,9 @@ describe('readConfig', () => {
     expect(config).toEqual({
       senderEmail: PLACEHOLDER_SENDER_EMAIL,
       senderEmailIsPlaceholder: true,
+      senderIdentity: 'create',
+      senderDomain: undefined,
+      hostedZoneId: undefined,
       workSeconds: DEFAULT_WORK_SECONDS,
       taskTtlDays: DEFAULT_TASK_TTL_DAYS,
       notifyEmail: undefined,
@@ -95,6 +99,34 @@ describe('readConfig', () => {
     });
   });
 
+  it('reads where the sender identity comes from: an existing one, or a domain with its hosted zone', () => {
+    expect(read({ senderEmail: 'me@example.com', senderIdentity: 'existing' })).toMatchObject({
+      senderIdentity: 'existing',
+      senderDomain: undefined,
+      hostedZoneId: undefined,
+    });
+    expect(
+      read({
+        senderEmail: 'me@mail.example.com',
+        senderDomain: ' Example.COM ',
+        hostedZoneId: 'Z0123456789ABC',
+      }),
+    ).toMatchObject({
+      senderEmail: 'me@mail.example.com',
+      senderIdentity: 'create',
+      senderDomain: 'example.com',
+      hostedZoneId: 'Z0123456789ABC',
+    });
+  });
+
+  it('does not hold the placeholder sender to senderDomain: that synth warns, and its deploy is refused', () => {
+    expect(read({ senderDomain: 'example.org' })).toMatchObject({
+      senderEmail: PLACEHOLDER_SENDER_EMAIL,
+      senderEmailIsPlaceholder: true,
+      senderDomain: 'example.org',
+    });
+  });
+
   it('treats an empty value as unset', () => {
     expect(read({ notifyEmail: '', senderEmail: '  ' })).toMatchObject({
       notifyEmail: undefined,
@@ -123,7 +155,50 @@ describe('readConfig', () => {
     ],
     [{ allowedOrigins: '*' }, /Context allowedOrigins must be a comma-separated list of origins/],
     [{ senderEmail: { address: 'me@example.com' } }, /Context senderEmail must be a string/],
+    [{ senderIdentity: 'import' }, /Context senderIdentity must be "create" .* or "existing" .*got "import"/],
+    [{ senderIdentity: 'Existing' }, /Context senderIdentity must be "create"/],
+    [{ senderDomain: 'https://example.com' }, /Context senderDomain must be a domain name/],
+    [{ senderDomain: 'me@example.com' }, /Context senderDomain must be a domain name/],
+    [{ senderDomain: 'example.com.' }, /Context senderDomain must be a domain name/],
+    [{ senderDomain: 'localhost' }, /Context senderDomain must be a domain name/],
+    [{ senderDomain: '-bad.example.com' }, /Context senderDomain must be a domain name/],
+    [{ senderDomain: '192.0.2.1' }, /Context senderDomain must be a domain name/],
+    [
+      { senderDomain: 'example.com', hostedZoneId: '/hostedzone/Z0123' },
+      /Context hostedZoneId must be a Route 53/,
+    ],
+    [{ senderDomain: 'example.com', hostedZoneId: 'z0123abc' }, /Context hostedZoneId must be a Route 53/],
   ])('rejects %o with an error naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it.each([
+    [
+      { senderEmail: 'me@example.com', senderIdentity: 'existing', senderDomain: 'example.com' },
+      /senderIdentity=existing cannot go with senderDomain=example\.com/,
+    ],
+    [
+      { senderEmail: 'me@example.com', senderIdentity: 'existing', hostedZoneId: 'Z0123456789ABC' },
+      /senderIdentity=existing cannot go with hostedZoneId=Z0123456789ABC/,
+    ],
+    [
+      { senderEmail: 'me@example.com', hostedZoneId: 'Z0123456789ABC' },
+      /hostedZoneId=Z0123456789ABC needs senderDomain/,
+    ],
+    [
+      { senderEmail: 'me@example.org', senderDomain: 'example.com' },
+      /senderEmail=me@example\.org must be at senderDomain=example\.com/,
+    ],
+    [
+      { senderEmail: 'me@notexample.com', senderDomain: 'example.com' },
+      /senderEmail=me@notexample\.com must be at senderDomain=example\.com/,
+    ],
+    [
+      { senderEmail: 'me@example.com', senderDomain: 'mail.example.com' },
+      /senderEmail=me@example\.com must be at senderDomain=mail\.example\.com/,
+    ],
+  ])('refuses the sender settings %o, which cannot work together, naming the keys', (context, message) => {
+    expect(() => read(context)).toThrow(ConfigError);
     expect(() => read(context)).toThrow(message);
   });
 });

@@ -1,12 +1,14 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { describe, it } from 'vitest';
-import { SenderIdentity } from '../../lib/constructs/sender-identity.ts';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { SenderIdentity, type SenderIdentityProps } from '../../lib/constructs/sender-identity.ts';
 
-function identities(props: { senderEmail: string; notifyEmail?: string }): Template {
+const ZONE_ID = 'Z0123456789ABCDEFGHIJ';
+
+function identities(props: SenderIdentityProps): { template: Template; sender: SenderIdentity } {
   const stack = new Stack(new App(), 'Probe');
-  new SenderIdentity(stack, 'SenderIdentity', props);
-  return Template.fromStack(stack);
+  const sender = new SenderIdentity(stack, 'SenderIdentity', props);
+  return { template: Template.fromStack(stack), sender };
 }
 
 describe('SenderIdentity', () => {
@@ -14,12 +16,72 @@ describe('SenderIdentity', () => {
     identities({
       senderEmail: 'feedback@example.com',
       notifyEmail: 'owner@example.com',
-    }).resourceCountIs('AWS::SES::EmailIdentity', 2);
+    }).template.resourceCountIs('AWS::SES::EmailIdentity', 2);
   });
 
   it('verifies one identity when the owner is the sender, whatever the case of the address', () => {
-    const template = identities({ senderEmail: 'feedback@example.com', notifyEmail: 'Feedback@Example.com' });
+    const { template } = identities({
+      senderEmail: 'feedback@example.com',
+      notifyEmail: 'Feedback@Example.com',
+    });
     template.resourceCountIs('AWS::SES::EmailIdentity', 1);
     template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'feedback@example.com' });
+  });
+
+  it("creates no identity with an existing one, not even the owner's", () => {
+    const { template, sender } = identities({
+      senderEmail: 'feedback@example.com',
+      notifyEmail: 'owner@example.org',
+      senderIdentity: 'existing',
+    });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    expect(sender.identity).toBeUndefined();
+    expect(sender.dnsRecordsToAdd).toEqual([]);
+  });
+
+  it('verifies the domain with Easy DKIM, and lists its three records when no hosted zone is given', () => {
+    const { template, sender } = identities({
+      senderEmail: 'feedback@example.com',
+      senderDomain: 'example.com',
+    });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'example.com',
+      DkimAttributes: { SigningEnabled: true },
+      DkimSigningAttributes: { NextSigningKeyLength: 'RSA_2048_BIT' },
+    });
+    template.resourceCountIs('AWS::Route53::RecordSet', 0);
+    expect(sender.dnsRecordsToAdd).toHaveLength(3);
+  });
+
+  it("writes the three DKIM CNAMEs in the domain's hosted zone, and lists none", () => {
+    const { template, sender } = identities({
+      senderEmail: 'feedback@example.com',
+      senderDomain: 'example.com',
+      hostedZoneId: ZONE_ID,
+    });
+    const records = template.findResources('AWS::Route53::RecordSet', {
+      Properties: {
+        HostedZoneId: ZONE_ID,
+        Type: 'CNAME',
+        Name: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SenderIdentitySenderDomain'), Match.anyValue()] },
+      },
+    });
+    expect(Object.keys(records)).toHaveLength(3);
+    template.resourceCountIs('AWS::Route53::RecordSet', 3);
+    expect(sender.dnsRecordsToAdd).toEqual([]);
+  });
+
+  it.each([
+    ['at the domain', 'owner@example.com', 1],
+    ['at a subdomain', 'Owner@Mail.Example.com', 1],
+    ['at another domain', 'owner@example.org', 2],
+    ['at a domain that merely ends alike', 'owner@notexample.com', 2],
+  ])('verifies an owner %s only when the domain does not cover it', (_case, notifyEmail, count) => {
+    identities({
+      senderEmail: 'feedback@example.com',
+      senderDomain: 'example.com',
+      notifyEmail,
+    }).template.resourceCountIs('AWS::SES::EmailIdentity', count);
   });
 });
