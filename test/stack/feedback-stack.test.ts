@@ -287,7 +287,8 @@ describe('least privilege', () => {
 describe('queue and worker', () => {
   it('feed the worker in batches, reporting failed items, at bounded concurrency', () => {
     const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
-    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // And the email-event queue's, for record-email-event.
+    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: fn('send-feedback-email').logicalId },
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -342,8 +343,8 @@ describe('queue and worker', () => {
         },
       },
     });
-    // The feedback queue, its dead-letter queue, and the SES events' dead-letter queue.
-    expect(Object.keys(policies)).toHaveLength(3);
+    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue.
+    expect(Object.keys(policies)).toHaveLength(4);
   });
 });
 
