@@ -1,23 +1,29 @@
 /**
  * Records what became of a task's email after SES accepted it. SES publishes the events of every email
  * sent through the stack's configuration set to EventBridge (Delivery, Bounce, Complaint, Reject); a rule
- * hands those that carry our `taskId` tag to this handler, which writes the outcome on the task's record:
- * `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, COMPLAINED or REJECTED.
+ * puts those that carry our `taskId` tag on an SQS queue, whose event source hands them to this handler
+ * in batches: each record's body is the EventBridge event. The handler writes the outcome on the task's
+ * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, COMPLAINED or REJECTED.
  *
  * The email is found by the tags the worker sends with it (`taskId`, `recipient`: never the address),
  * and the write holds only if the record's SES message id is the event's and the new status ranks above
  * the stored one, so duplicates and late, out-of-order events change nothing. An event for an email the
- * worker has not recorded yet (SES can be faster than the worker's write) throws: EventBridge's retry
- * policy delivers it again. A recorded bounce or complaint is also counted for the daily report.
+ * worker has not recorded yet (SES can be faster than the worker's write), or one whose write fails, is
+ * reported failed alone (partial batch response): SQS delivers it again after the queue's visibility
+ * timeout, until its receives run out and it moves to the dead-letter queue. A body that is not an
+ * event of ours is logged and dropped, never retried. A recorded bounce or complaint is also counted for
+ * the daily report.
  */
 
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { requireEnv } from './commons/config.ts';
 import { type Counter, DailyCounterStore } from './commons/daily-counters.ts';
 import {
+  EmailNotRecordedError,
   emailEventOf,
-  type RecordOutcome,
   recordEmailEvent,
   type SesEmailEvent,
 } from './commons/email-events.ts';
@@ -43,34 +49,64 @@ const COUNTED: Partial<Record<string, Counter>> = {
   COMPLAINED: 'complained',
 };
 
-/** The EventBridge target: one SES event per invocation. */
+/**
+ * The SQS event source's entry point: one SES event (as EventBridge put it on the queue) per record.
+ * Returns the ids of the records to deliver again (`ReportBatchItemFailures`).
+ */
 export const handler = observed(
   observability,
-  async (event: SesEmailEvent): Promise<RecordOutcome | 'ignored'> => {
-    const email = emailEventOf(event.detail);
-    if (email === undefined) {
-      logger.info('Not one of our email events', { eventType: event.detail?.eventType });
-      return 'ignored';
-    }
-    logger.appendKeys({ taskId: email.taskId });
-    const at = event.time || new Date().toISOString();
-    const outcome = await recordEmailEvent(email, { dynamodb, tableName, at });
-    logger.info('Email event', {
-      recipient: email.recipient,
-      status: email.status,
-      detail: email.detail,
-      messageId: email.messageId,
-      outcome,
-    });
-    // EmailDelivered, EmailBounced, EmailSuppressed, EmailComplained, EmailRejected.
-    if (outcome !== 'recorded') return outcome;
-    metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
-    // Counted once: a repeated event finds the status recorded ('stale') and counts nothing.
-    const counter = COUNTED[email.status];
-    if (counter !== undefined) await dailyCounters.add(utcDay(new Date()), counter);
-    return outcome;
-  },
+  async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+    // One processor per invocation: the local stack runs invocations concurrently in one process.
+    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
+      ...(context === undefined ? {} : { context }),
+      // A batch whose every record failed is answered the same way, not by an invocation error.
+      throwOnFullBatchFailure: false,
+    }),
 );
+
+async function processRecord(record: SQSRecord): Promise<void> {
+  const event = sesEventOf(record.body);
+  if (event === undefined) {
+    metrics.addMetric('PoisonMessage', MetricUnit.Count, 1);
+    return logger.error('Message dropped: not an EventBridge event', { messageId: record.messageId });
+  }
+  const email = emailEventOf(event.detail);
+  if (email === undefined)
+    return logger.info('Not one of our email events', { eventType: event.detail.eventType });
+  // Records run concurrently: each logs through a child logger of its own task.
+  const log = logger.createChild({ persistentKeys: { taskId: email.taskId } });
+  const facts = { recipient: email.recipient, status: email.status, messageId: email.messageId };
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+  const at = event.time || new Date().toISOString();
+  let outcome: Awaited<ReturnType<typeof recordEmailEvent>>;
+  try {
+    outcome = await recordEmailEvent(email, { dynamodb, tableName, at });
+  } catch (error) {
+    // The event comes back after the queue's visibility timeout: the worker's write is usually there by then.
+    const details = { ...facts, receiveCount, error: describeError(error) };
+    if (error instanceof EmailNotRecordedError) log.warn('Email event before its email; retried', details);
+    else log.error('Email event not recorded; retried', details);
+    throw error;
+  }
+  log.info('Email event', { ...facts, detail: email.detail, outcome });
+  // EmailDelivered, EmailBounced, EmailSuppressed, EmailComplained, EmailRejected.
+  if (outcome !== 'recorded') return;
+  metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
+  // Counted once: a repeated event finds the status recorded ('stale') and counts nothing.
+  const counter = COUNTED[email.status];
+  if (counter !== undefined) await dailyCounters.add(utcDay(new Date()), counter);
+}
+
+/** The EventBridge event in a message's body, or undefined when the body is not one (nothing to retry). */
+function sesEventOf(body: string): SesEmailEvent | undefined {
+  try {
+    const event = JSON.parse(body) as Partial<SesEmailEvent> | null;
+    const detail = event?.detail;
+    return typeof detail === 'object' && detail !== null ? (event as SesEmailEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function capitalized(status: string): string {
   return status.charAt(0) + status.slice(1).toLowerCase();

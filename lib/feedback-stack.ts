@@ -95,7 +95,7 @@ export class FeedbackStack extends Stack {
       visibilityTimeout: Duration.seconds(config.worker.visibilityTimeoutSeconds),
       worker: this.worker.function,
       apiFunctions: [this.api.submitFeedback, this.api.getTask],
-      reportFunction: this.report?.function,
+      failedReports: this.report?.failedReports,
       alarmEmail: config.alarmEmail,
     });
     this.reputation = new EmailReputation(this, 'EmailReputation', {

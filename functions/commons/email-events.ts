@@ -25,6 +25,20 @@ export interface SesEventRecord {
 /** The EventBridge event a rule hands over: SES's event record in `detail`. */
 export type SesEmailEvent = EventBridgeEvent<string, SesEventRecord>;
 
+/**
+ * What the EventBridge rule takes from SES's events (lib/constructs/email-reputation.ts), and the local
+ * stack as well: the events recorded on a task's email, of emails tagged with their task and sent through
+ * the stack's configuration set (SES tags each email with its set's name).
+ */
+export const emailEventRule = {
+  source: 'aws.ses',
+  detailTypes: ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
+  /** The worker's tag of each email with its task: an event without it is not one of ours. */
+  taskTag: 'taskId',
+  /** SES's own tag of the configuration set the email went through. */
+  configurationSetTag: 'ses:configuration-set',
+} as const;
+
 /** The statuses SES's events lead to. */
 export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'REJECTED';
 
@@ -92,7 +106,10 @@ export function emailEventOf(record: SesEventRecord): EmailEvent | undefined {
   }
 }
 
-/** An event for an email the worker has not recorded yet: thrown so that EventBridge retries it. */
+/**
+ * An event for an email the worker has not recorded yet: thrown so that the event comes back (its SQS
+ * message, after the queue's visibility timeout).
+ */
 export class EmailNotRecordedError extends Error {
   override name = 'EmailNotRecordedError';
 }

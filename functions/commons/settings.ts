@@ -167,6 +167,44 @@ export const apiFunction = {
   timeoutSeconds: 10,
 } as const;
 
+/**
+ * The queue between SES's events and `record-email-event` (the EventBridge rule's target, the function's
+ * event source), and its dead-letter queue. SQS, not an invoke of the function by EventBridge: EventBridge
+ * retries only the hand-over to Lambda, which accepts at once and then retries a failing handler twice
+ * itself, within minutes, and drops the event. SQS keeps the event and delivers it again after each
+ * visibility timeout, as long as the redrive policy allows, then moves it to the dead-letter queue the
+ * `EventsNotRecorded` alarm watches.
+ */
+export const emailEventsQueue = {
+  /** Events handed to one invocation: each is a write or two, so ten take milliseconds. */
+  batchSize: 10,
+  /**
+   * Concurrent invocations at most (the event source's `maxConcurrency`, whose least is 2). SES sends at
+   * most two events per email (a delivery, then a complaint), and a batch of ten takes milliseconds: two
+   * keep up with any send rate the worker allows, and leave the account's concurrency to the worker.
+   */
+  maxConcurrency: 2,
+  /**
+   * AWS's guidance for an SQS event source: six times the function's timeout (`apiFunction`'s 10 s, so
+   * 60 s). It is also the pause between two attempts at an event the handler could not record.
+   */
+  visibilityTimeoutSeconds: queue.visibilityTimeoutFactor * apiFunction.timeoutSeconds,
+  /**
+   * Receives before the dead-letter queue: 60 at 60 s, about an hour of retries. The race of an event
+   * with the worker's write of the message id resolves on the first retry; an hour also rides out a
+   * DynamoDB throttle or a short outage. What still fails waits in the dead-letter queue for a redrive
+   * (the handler is idempotent: a repeated event finds its status recorded, and changes nothing).
+   */
+  maxReceiveCount: 60,
+  /** SQS's default: far beyond the hour of retries; it matters only while the event source is off. */
+  retentionSeconds: 4 * 24 * 3600,
+  /**
+   * SQS's longest, for a look and a redrive. SQS counts a dead letter's age from its first enqueue, so
+   * the dead-letter queue keeps an event longer than the queue would.
+   */
+  deadLetterRetentionSeconds: 14 * 24 * 3600,
+} as const;
+
 /** The daily report's function (a few GetItem calls, one queue attribute read, one email). */
 export const reportFunction = {
   memoryMb: 256,

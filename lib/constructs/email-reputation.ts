@@ -9,9 +9,10 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
@@ -23,7 +24,8 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, autoresponse, env } from '../../functions/commons/settings.ts';
+import { emailEventRule } from '../../functions/commons/email-events.ts';
+import { apiFunction, autoresponse, emailEventsQueue, env } from '../../functions/commons/settings.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
@@ -41,14 +43,6 @@ export interface EmailReputationProps {
   readonly autoresponseLimit?: number;
 }
 
-/** SES's EventBridge detail types of the events recorded on a task's email. */
-export const SES_EVENT_DETAIL_TYPES = [
-  'Email Delivered',
-  'Email Bounced',
-  'Email Complaint Received',
-  'Email Rejected',
-] as const;
-
 /**
  * AWS reviews an account at a 5 % bounce rate and a 0.1 % complaint rate (and may pause sending at 10 %
  * and 0.5 %): the alarms fire at the review levels, while there is time to act.
@@ -61,8 +55,9 @@ export const REPUTATION_THRESHOLDS = { bounceRate: 0.05, complaintRate: 0.001 } 
  * - a configuration set that every send goes through, with the account's suppression list for bounces
  *   and complaints (SES does not mail such an address again) and reputation metrics;
  * - its Delivery, Bounce, Complaint and Reject events published to the default EventBridge bus, and a rule
- *   that hands those of our tasks (tagged `taskId`) to `record-email-event`, which writes the outcome on
- *   the task's email; events it cannot record after the retries land in a dead-letter queue;
+ *   that puts those of our tasks (tagged `taskId`) on a queue, from which `record-email-event` writes the
+ *   outcome on the task's email; an event it cannot record is delivered again for about an hour (see
+ *   `emailEventsQueue` in functions/commons/settings.ts), then lands in a dead-letter queue with an alarm;
  * - alarms on the account's bounce and complaint rates (`AWS/SES` `Reputation.*`);
  * - the key of the per-recipient autoresponse limit's hashed addresses.
  *
@@ -75,7 +70,12 @@ export class EmailReputation extends Construct {
   /** The key of the autoresponse limit's HMAC (`AUTORESPONSE_HASH_KEY`). */
   readonly hashKey: Secret;
   readonly function: NodejsFunction;
-  /** Events the handler could not record within the retry policy. */
+  /** SES's events of our emails, waiting to be recorded on their tasks. */
+  readonly eventQueue: Queue;
+  /**
+   * Events the handler could not record within the queue's receives, and those EventBridge could not put
+   * on the queue: kept for a look and a redrive to {@link eventQueue}.
+   */
   readonly deadLetterQueue: Queue;
   readonly alarms: Alarm[] = [];
   private readonly autoresponseLimit: number;
@@ -113,36 +113,50 @@ export class EmailReputation extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.seconds(emailEventsQueue.deadLetterRetentionSeconds),
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        "This queue is the dead-letter queue of the email-event rule's target; nothing consumes it, so it needs none of its own.",
+        "This queue is the dead-letter queue of the email-event queue and of the rule's target; nothing consumes it, so it needs none of its own.",
     });
+    // A queue, not the function as the rule's target: EventBridge would retry only the hand-over to
+    // Lambda, whose own retries of a failing handler (two, within minutes) end with the event dropped.
+    // SQS keeps the event and delivers it again after each visibility timeout until the redrive policy
+    // moves it to the dead-letter queue, which the EventsNotRecorded alarm watches.
+    this.eventQueue = new Queue(this, 'EventQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(emailEventsQueue.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(emailEventsQueue.retentionSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: emailEventsQueue.maxReceiveCount },
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.eventQueue, {
+        batchSize: emailEventsQueue.batchSize,
+        maxConcurrency: emailEventsQueue.maxConcurrency,
+        // A record that could not be recorded comes back alone; the others of its batch are done.
+        reportBatchItemFailures: true,
+      }),
+    );
     new Rule(this, 'EmailEvents', {
-      description: "SES's events of the feedback emails (tagged with their task) to record-email-event",
+      description:
+        "SES's events of the feedback emails (tagged with their task), queued for record-email-event",
       eventPattern: {
-        source: ['aws.ses'],
-        detailType: [...SES_EVENT_DETAIL_TYPES],
+        source: [emailEventRule.source],
+        detailType: [...emailEventRule.detailTypes],
         detail: {
           mail: {
             tags: {
-              taskId: Match.exists(),
-              'ses:configuration-set': [this.configurationSetName],
+              [emailEventRule.taskTag]: Match.exists(),
+              [emailEventRule.configurationSetTag]: [this.configurationSetName],
             },
           },
         },
       },
-      targets: [
-        new LambdaFunction(this.function, {
-          // SES can report a delivery before the worker has written the message id: the handler throws
-          // and EventBridge tries again, with backoff, for a while.
-          retryAttempts: 20,
-          maxEventAge: Duration.hours(2),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
+      // EventBridge's own retry policy (its default: 24 hours) covers only putting the event on the
+      // queue; what it cannot put there goes to the same dead-letter queue.
+      targets: [new SqsQueue(this.eventQueue, { deadLetterQueue: this.deadLetterQueue })],
     });
 
     const actions: IAlarmAction[] = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
@@ -169,7 +183,8 @@ export class EmailReputation extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: "SES events could not be recorded on their tasks (see the rule's dead-letter queue).",
+      alarmDescription:
+        'SES events could not be recorded on their tasks within an hour of retries: they are in the email-event dead-letter queue (redrive it from the SQS console once the cause is fixed).',
     });
     this.addActions(deadLetters, actions);
     this.alarms.push(deadLetters);

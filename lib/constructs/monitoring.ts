@@ -29,10 +29,11 @@ export interface MonitoringProps {
   readonly worker: IFunction;
   readonly apiFunctions: IFunction[];
   /**
-   * The daily report's function, when there is one.
+   * The daily report's on-failure queue, when there is a report: the events of reports that failed after
+   * their retries.
    * @default - no report alarm
    */
-  readonly reportFunction?: IFunction;
+  readonly failedReports?: IQueue;
   /**
    * Where alarm notifications go.
    * @default - no topic; alarms show in the CloudWatch console only
@@ -44,7 +45,8 @@ const PERIOD = Duration.minutes(5);
 
 /**
  * Tells the owner when something is wrong: alarms on the dead-letter queue, a backlog, the worker's errors
- * and throttles and the API's 5xx, optionally mailed through SNS, and a small dashboard.
+ * and throttles, the API's 5xx and a daily report that failed, optionally mailed through SNS, and a small
+ * dashboard.
  */
 export class Monitoring extends Construct {
   readonly alarms: Alarm[] = [];
@@ -85,11 +87,15 @@ export class Monitoring extends Construct {
       threshold: 1,
       description: 'The API answered 5xx (a 503 means the queue or the table could not be reached).',
     });
-    if (props.reportFunction !== undefined) {
-      this.alarm('DailyReportErrors', {
-        metric: props.reportFunction.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }),
+    // On the report's failed events, not its errors: an attempt that a retry made good is no news.
+    if (props.failedReports !== undefined) {
+      this.alarm('DailyReportFailed', {
+        metric: props.failedReports.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: PERIOD,
+        }),
         threshold: 1,
-        description: 'The daily report failed.',
+        description: `The daily report failed after its retries; its event (the day asked for, and the error) is in the SQS queue ${props.failedReports.queueName}.`,
       });
     }
 

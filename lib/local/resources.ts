@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { queue } from '../../functions/commons/settings.ts';
+import { emailEventsQueue, queue } from '../../functions/commons/settings.ts';
 
 /**
  * Names of the local resources. On AWS, CloudFormation names them; locally they are fixed so that
@@ -10,6 +10,8 @@ export const localResourceNames = {
   table: 'feedback-tasks',
   queue: 'feedback-queue',
   deadLetterQueue: 'feedback-dead-letter-queue',
+  emailEventQueue: 'email-event-queue',
+  emailEventDeadLetterQueue: 'email-event-dead-letter-queue',
   configurationSet: 'feedback-emails',
 } as const;
 
@@ -35,24 +37,41 @@ export async function ensureTable(dynamodb: DynamoDBClient, tableName: string): 
   });
 }
 
-/** Creates the dead-letter queue, then the feedback queue with the stack's redrive policy and timeouts. */
-export async function ensureQueues(
-  sqs: SQSClient,
-  settings: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
-) {
+/** A queue's visibility timeout and receives before its dead-letter queue. */
+type Redrive = { visibilityTimeoutSeconds: number; maxReceiveCount: number };
+
+/**
+ * Creates the feedback queue and the email-event queue as the stack does, each after its dead-letter
+ * queue, with the stack's redrive policies, timeouts and retentions (the settings' unless overridden).
+ */
+export async function ensureQueues(sqs: SQSClient, settings: Redrive & { emailEvents: Redrive }) {
   const arn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`;
   const create = async (QueueName: string, Attributes: Record<string, string>) =>
     (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl ?? '';
-  const deadLetterQueueUrl = await create(localResourceNames.deadLetterQueue, {
-    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
-  });
-  const queueUrl = await create(localResourceNames.queue, {
-    VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
-    MessageRetentionPeriod: String(queue.retentionSeconds),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: arn(localResourceNames.deadLetterQueue),
-      maxReceiveCount: settings.maxReceiveCount,
+  const withDeadLetters = async (
+    name: string,
+    deadLetterName: string,
+    config: Redrive & { retentionSeconds: number; deadLetterRetentionSeconds: number },
+  ) => {
+    const deadLetterQueueUrl = await create(deadLetterName, {
+      MessageRetentionPeriod: String(config.deadLetterRetentionSeconds),
+    });
+    const queueUrl = await create(name, {
+      VisibilityTimeout: String(config.visibilityTimeoutSeconds),
+      MessageRetentionPeriod: String(config.retentionSeconds),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: arn(deadLetterName),
+        maxReceiveCount: config.maxReceiveCount,
+      }),
+    });
+    return { queueUrl, queueArn: arn(name), deadLetterQueueUrl };
+  };
+  const { queue: feedback, deadLetterQueue, emailEventQueue, emailEventDeadLetterQueue } = localResourceNames;
+  return {
+    ...(await withDeadLetters(feedback, deadLetterQueue, { ...queue, ...settings })),
+    emailEvents: await withDeadLetters(emailEventQueue, emailEventDeadLetterQueue, {
+      ...emailEventsQueue,
+      ...settings.emailEvents,
     }),
-  });
-  return { queueUrl, queueArn: arn(localResourceNames.queue), deadLetterQueueUrl };
+  };
 }

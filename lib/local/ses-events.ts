@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { MAILBOX_SIMULATOR } from '../../functions/commons/email.ts';
-import type { SesEmailEvent, SesEventRecord } from '../../functions/commons/email-events.ts';
+import {
+  emailEventRule,
+  type SesEmailEvent,
+  type SesEventRecord,
+} from '../../functions/commons/email-events.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
 
 /** An email SES accepted through a configuration set: what its events are made of. */
@@ -11,9 +15,6 @@ export interface SentEmail {
   configurationSet: string;
   tags: Record<string, string>;
 }
-
-/** An event as EventBridge hands SES's to a rule's target (`detail` is SES's event record). */
-export type SesEventBridgeEvent = SesEmailEvent;
 
 const DETAIL_TYPES = {
   Delivery: 'Email Delivered',
@@ -27,7 +28,7 @@ const DETAIL_TYPES = {
  * then a complaint; every other address (`success@`, and the local mailbox's) a delivery. In SES's own
  * format, so the handler that records them runs on what it gets on AWS.
  */
-export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridgeEvent[] {
+export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[] {
   const to = email.destination[0] ?? '';
   const local = MAILBOX_SIMULATOR.test(to) ? to.split('@')[0]?.toLowerCase() : 'success';
   const time = now.toISOString();
@@ -91,6 +92,20 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEventBridge
     ],
     detail: detail as unknown as SesEventRecord,
   }));
+}
+
+/**
+ * Whether the stack's EventBridge rule takes an event (its pattern, `emailEventRule`): one of the event
+ * types recorded, of an email tagged with its task and sent through `configurationSet`.
+ */
+export function ruleTakes(event: SesEmailEvent, configurationSet: string): boolean {
+  const tags = event.detail.mail.tags ?? {};
+  return (
+    event.source === emailEventRule.source &&
+    (emailEventRule.detailTypes as readonly string[]).includes(event['detail-type']) &&
+    tags[emailEventRule.taskTag] !== undefined &&
+    (tags[emailEventRule.configurationSetTag] ?? []).includes(configurationSet)
+  );
 }
 
 /**

@@ -3,16 +3,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SesEmailEvent } from '../../functions/commons/email-events.ts';
 import * as defaults from '../../functions/commons/settings.ts';
-import { apiFunction, env, localPorts, reportFunction } from '../../functions/commons/settings.ts';
+import {
+  apiFunction,
+  emailEventsQueue,
+  env,
+  localPorts,
+  reportFunction,
+} from '../../functions/commons/settings.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { handlerEnvironment } from './handler-env.ts';
 import { handlerFunction } from './lambda.ts';
-import { createPoller } from './poller.ts';
+import { createPoller, type PollerOptions } from './poller.ts';
 import {
   ensureQueues,
   ensureTable,
@@ -20,7 +27,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources.ts';
-import { type SesEventBridgeEvent, sesEventsFor } from './ses-events.ts';
+import { ruleTakes, sesEventsFor } from './ses-events.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
 import { captureHandlerLogs, reason } from './terminal-log.ts';
@@ -34,6 +41,8 @@ export interface LocalStackOptions {
   workSeconds?: number;
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
+  /** The email-event queue's visibility timeout and receives before its dead-letter queue. */
+  emailEventsQueue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
   /** The task lease; the worker's timeout by default. */
   leaseSeconds?: number;
   senderEmail?: string;
@@ -60,19 +69,19 @@ export interface LocalStackOptions {
 /** A running local stack. */
 export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
 
-/** SES publishes an email's events about a second after the send; EventBridge retries a failed target. */
-const EVENT_DELAY_MS = 1000;
-const EVENT_ATTEMPTS = 5;
-/** How long `stop()` waits for worker invocations in flight; their messages are kept either way. */
+/** SES publishes an email's events about a second after the send. */
+const EVENT_DELAY_SECONDS = 1;
+/** How long `stop()` waits for invocations in flight; their messages are kept either way. */
 const STOP_WAIT_MS = 30_000;
 
 let startedInThisProcess = false;
 
 /**
  * Starts the whole system in this process: dynalite, local-aws-sqs and aws-ses-v2-local, the table
- * and queues as the CDK stack defines them, the real handlers behind a local API Gateway and an SQS
- * event source poller, and the daily report's schedule. One stack per process: the handlers read their
- * environment once, when first imported (vitest runs each test file in its own process).
+ * and queues as the CDK stack defines them, the real handlers behind a local API Gateway and two SQS
+ * event source pollers (the feedback queue's, the email-event queue's), and the daily report's
+ * schedule. One stack per process: the handlers read their environment once, when first imported
+ * (vitest runs each test file in its own process).
  */
 export async function startLocalStack(options: LocalStackOptions = {}) {
   if (startedInThisProcess) throw new Error('startLocalStack: one local stack per process');
@@ -89,6 +98,11 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     maxReceiveCount: options.maxReceiveCount ?? defaults.queue.maxReceiveCount,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
+    emailEvents: {
+      visibilityTimeoutSeconds:
+        options.emailEventsQueue?.visibilityTimeoutSeconds ?? emailEventsQueue.visibilityTimeoutSeconds,
+      maxReceiveCount: options.emailEventsQueue?.maxReceiveCount ?? emailEventsQueue.maxReceiveCount,
+    },
     senderEmail: options.senderEmail ?? defaults.LOCAL_SENDER_EMAIL,
     notifyEmail,
   };
@@ -116,20 +130,6 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     closers.push(() => dynamo.close());
     const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
     closers.push(() => sqsEmulator.close());
-    // SES's events (delivery, bounce, complaint) reach their handler as EventBridge hands them on AWS.
-    const emailEvents = handlerFunction('record-email-event', apiTimeoutMs);
-    const publish = (event: SesEventBridgeEvent, attempt = 1): void => {
-      setTimeout(() => {
-        emailEvents.invoke(event).catch((error: unknown) => {
-          if (attempt < EVENT_ATTEMPTS) publish(event, attempt + 1);
-          else log(`[ses] event ${event['detail-type']} not recorded: ${reason(error)}`);
-        });
-      }, EVENT_DELAY_MS * attempt).unref();
-    };
-    const ses = await startSes(at('ses'), (email) => {
-      for (const event of sesEventsFor(email)) publish(event);
-    });
-    closers.push(() => ses.close());
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
     closers.push(
@@ -140,6 +140,23 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     await ensureTable(dynamodb, tableName);
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
+    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rule puts
+    // them there, delayed by the second SES takes to publish them.
+    const queueEvent = (event: SesEmailEvent) =>
+      sqs
+        .send(
+          new SendMessageCommand({
+            QueueUrl: queues.emailEvents.queueUrl,
+            MessageBody: JSON.stringify(event),
+            DelaySeconds: EVENT_DELAY_SECONDS,
+          }),
+        )
+        .catch((error: unknown) => log(`[ses] event ${event['detail-type']} not queued: ${reason(error)}`));
+    const ses = await startSes(at('ses'), (email) => {
+      for (const event of sesEventsFor(email))
+        if (ruleTakes(event, localResourceNames.configurationSet)) queueEvent(event);
+    });
+    closers.push(() => ses.close());
 
     // The autoresponse limit's key for hashing addresses: kept with the data, so counts survive a restart.
     const keyFile = dataPath('autoresponse-key');
@@ -175,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const getTask = handlerFunction('get-task', apiTimeoutMs);
     const report = handlerFunction('daily-report', reportFunction.timeoutSeconds * 1000);
     const worker = handlerFunction('send-feedback-email', sizing.timeoutSeconds * 1000);
+    const emailEvents = handlerFunction('record-email-event', apiTimeoutMs);
     await Promise.all([submit, getTask, report, worker, emailEvents].map((target) => target.warm()));
 
     const siteDir =
@@ -182,17 +200,28 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     if (siteDir) buildSite(siteDir);
     if (siteDir && !dataDir) closers.push(() => rmSync(siteDir, { recursive: true, force: true }));
 
-    const poller = createPoller({
-      sqs,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      region: LOCAL_REGION,
-      target: worker,
-      batchSize: settings.batchSize,
-      concurrency: settings.concurrency,
-      waitTimeSeconds: options.pollWaitSeconds ?? 20,
-      onError: (error) => log(`[tasks] ${reason(error)}`),
-    });
+    // The two event sources: the feedback queue's for the worker, the email-event queue's for SES's events.
+    const pollerOf = (tag: string, source: Omit<PollerOptions, 'sqs' | 'region' | 'waitTimeSeconds'>) =>
+      createPoller({
+        sqs,
+        region: LOCAL_REGION,
+        waitTimeSeconds: options.pollWaitSeconds ?? 20,
+        onError: (error) => log(`[${tag}] ${reason(error)}`),
+        ...source,
+      });
+    const { batchSize, concurrency } = settings;
+    const pollers = [
+      pollerOf('tasks', { ...queues, target: worker, batchSize, concurrency }),
+      pollerOf('ses', {
+        ...queues.emailEvents,
+        target: emailEvents,
+        batchSize: emailEventsQueue.batchSize,
+        concurrency: emailEventsQueue.maxConcurrency,
+      }),
+    ];
+    const startPollers = () => {
+      for (const poller of pollers) poller.start();
+    };
 
     const gateway = createGateway({
       routes: [
@@ -217,18 +246,17 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       }, reportIntervalMs(options.reportSchedule)).unref();
       closers.push(() => clearInterval(timer));
     }
-    poller.start();
+    startPollers();
     const ports = { web: webPort, dynamodb: dynamo.port, sqs: sqsEmulator.port, ses: ses.port };
     claim?.publish({ ports, senderEmail: settings.senderEmail, ...(notifyEmail ? { notifyEmail } : {}) });
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
       await closeServer(gateway);
-      const stillRunning = await poller.stop(STOP_WAIT_MS);
+      const running = await Promise.all(pollers.map((poller) => poller.stop(STOP_WAIT_MS)));
+      const stillRunning = running.reduce((sum, count) => sum + count, 0);
       if (stillRunning > 0)
-        log(
-          `[stack] ${stillRunning} worker invocation(s) still running; their tasks go on at the next start`,
-        );
+        log(`[stack] ${stillRunning} invocation(s) still running; their messages go on at the next start`);
       await closeAll();
     };
     return {
@@ -240,15 +268,19 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       sqsEndpoint: sqsEmulator.endpoint,
       queueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
+      /** The email-event queue (SES's events, as the rule queues them) and its dead-letter queue. */
+      emailEvents: queues.emailEvents,
       tableName,
       ports,
       /** The settings in effect, after defaults. */
       settings,
       /** SDK clients pointed at the emulators, for tests and tools. */
       clients: { dynamodb, sqs },
-      /** Stops receiving from the queue; resolves when no worker invocation is in flight. */
-      pausePoller: () => poller.pause(),
-      resumePoller: () => poller.start(),
+      /** Stops receiving from both queues; resolves when no invocation of theirs is in flight. */
+      pausePoller: async () => {
+        await Promise.all(pollers.map((poller) => poller.pause()));
+      },
+      resumePoller: startPollers,
       /** An SES outage (connections refused) and its end; the mailbox is kept. */
       stopSes: () => ses.stop(),
       startSes: () => ses.start(),

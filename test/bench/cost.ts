@@ -54,8 +54,10 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
   const cloudFrontRequests = 4 + apiRequests;
   const workerMs = inputs.workSeconds * 1000 + inputs.workerOverheadMs;
 
-  // Each email's SES event (its delivery) invokes record-email-event for one conditional write: billed
-  // like a status read, one DynamoDB call each. SES's events on the default event bus are free.
+  // Each email's SES event (its delivery) goes through the email-event queue to record-email-event for
+  // one conditional write: billed like a status read, one DynamoDB call each. Assumed one event per
+  // batch, as at a form's traffic: a burst fills batches of up to 10, which share an invocation, a
+  // receive and a delete. SES's events on the default event bus are free.
   const emailEvents = inputs.emailsPerTask;
 
   const lines: Record<string, number> = {
@@ -69,8 +71,10 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
       emailEvents * gbSeconds(apiFunction.memoryMb, inputs.getTaskMs) * prices.lambda.arm64GbSecondUsd,
     'API Gateway (HTTP API)': (apiRequests * prices.apiGatewayHttp.requestsPerMillionUsd) / MILLION,
     CloudFront: (cloudFrontRequests * prices.cloudFront.httpsRequestsPer10kUsd) / 10_000,
-    // SendMessage, the event source's ReceiveMessage and DeleteMessage (its empty polls are a fixed cost).
-    SQS: (3 * prices.sqs.standardRequestsPerMillionUsd) / MILLION,
+    // The feedback message's SendMessage, the event source's ReceiveMessage and DeleteMessage; the same
+    // three for each SES event (EventBridge's SendMessage, then the receive and the delete). The event
+    // sources' empty polls are a fixed cost.
+    SQS: (3 * (1 + emailEvents) * prices.sqs.standardRequestsPerMillionUsd) / MILLION,
     // Writes: the record, the claim, the autoresponse limit's counter and its mark on the task, the
     // lease renewal before each email, each email's state and its delivery event, SUCCESS, and the two
     // day counters. Reads: one strongly consistent read per status poll.

@@ -1,17 +1,24 @@
 /**
  * The SES reputation construct on its own (the stack wires it in elsewhere): the configuration set, its
- * EventBridge destination, the rule and its retries, the event handler's least-privilege role, the
- * reputation alarms, what the worker gets, and cdk-nag.
+ * EventBridge destination, the rule, the queue between it and the event handler with its retries and
+ * dead-letter queue, the handler's least-privilege role, the alarms, what the worker gets, and cdk-nag.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { emailEventsQueue } from '../../functions/commons/settings.ts';
 import { readConfig } from '../../lib/config.ts';
 import { EmailReputation } from '../../lib/constructs/email-reputation.ts';
 import { createFeedbackFunction } from '../../lib/constructs/feedback-function.ts';
 import { TaskTable } from '../../lib/constructs/task-table.ts';
-import { actionsOf, functionsByService, nagViolations, statementsOfFunction } from './stack-fixture.ts';
+import {
+  actionsOf,
+  functionsByService,
+  logicalIdOf,
+  nagViolations,
+  statementsOfFunction,
+} from './stack-fixture.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alarms';
 let app: App;
@@ -55,10 +62,12 @@ describe('the SES configuration set', () => {
   });
 });
 
-describe('the email-event rule', () => {
-  it('hands the tagged events of this configuration set to record-email-event, with retries and a DLQ', () => {
-    const handler = functionsByService(template).get('record-email-event');
-    expect(handler).toBeDefined();
+describe('the email-event rule and queue', () => {
+  const queueId = () => logicalIdOf(template, 'AWS::SQS::Queue', 'EmailReputationEventQueue');
+  const deadLetterQueueId = () => logicalIdOf(template, 'AWS::SQS::Queue', 'EmailReputationDeadLetterQueue');
+
+  it('puts the tagged events of this configuration set on the queue, with the dead-letter queue for what it cannot', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ses'],
@@ -74,15 +83,93 @@ describe('the email-event rule', () => {
       },
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [handler?.logicalId, 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 7200 },
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
+          Arn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] } },
         }),
       ],
     });
   });
 
-  it('gives the handler UpdateItem and GetItem on the task table and nothing else', () => {
+  it('lets only this rule send to the queue', () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: {
+              ArnEquals: {
+                'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('EmailEvents'), 'Arn'] },
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('feeds record-email-event in batches, reporting failed records, at the concurrency of the settings', () => {
+    const handler = functionsByService(template).get('record-email-event');
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: handler?.logicalId },
+      EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      BatchSize: emailEventsQueue.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: emailEventsQueue.maxConcurrency },
+    });
+  });
+
+  it('retries an event for about an hour, then keeps it 14 days in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+        maxReceiveCount: emailEventsQueue.maxReceiveCount,
+      },
+      VisibilityTimeout: emailEventsQueue.visibilityTimeoutSeconds,
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    const retrySeconds = emailEventsQueue.maxReceiveCount * emailEventsQueue.visibilityTimeoutSeconds;
+    expect(retrySeconds).toBeGreaterThanOrEqual(3600);
+    expect(retrySeconds).toBeLessThan(2 * 3600);
+  });
+
+  it("has a visibility timeout of at least six times the handler's timeout", () => {
+    const handler = functionsByService(template).get('record-email-event');
+    const queue = template.toJSON().Resources[queueId()].Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (handler?.properties?.Timeout as number));
+  });
+
+  it('denies access to both queues that is not over TLS', () => {
+    for (const id of [queueId(), deadLetterQueueId()]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('alarms, to the alarm topic, when an event is in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: [TOPIC_ARN],
+      OKActions: [TOPIC_ARN],
+    });
+  });
+
+  it('gives the handler UpdateItem and GetItem on the task table, what its event source needs, and nothing else', () => {
     const handler = functionsByService(template).get('record-email-event');
     const statements = statementsOfFunction(template, handler?.properties);
     const table = statements.filter((statement) =>
@@ -94,9 +181,16 @@ describe('the email-event rule', () => {
     expect([table[0]?.Resource].flat()).toEqual([
       { 'Fn::GetAtt': [expect.stringMatching(/^TasksTable/), 'Arn'] },
     ]);
+    const queue = statements.filter((statement) => actionsOf([statement]).some((a) => a.startsWith('sqs:')));
+    expect(queue.map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [queueId(), 'Arn'] }]);
     expect(actionsOf(statements).filter((action) => !action.startsWith('dynamodb:'))).toEqual([
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
     ]);
     expect(handler?.properties?.Environment).toEqual({
       Variables: expect.objectContaining({ TASKS_TABLE_NAME: expect.anything() }),

@@ -114,7 +114,7 @@ describe('without context', () => {
     expect(() => synthesize(context, { templateOnly: true })).toThrow(message);
   });
 
-  it('creates no owner notification, report function or schedule without notifyEmail', () => {
+  it('creates no owner notification, report function, schedule or failed-report queue without notifyEmail', () => {
     const services = functionsByService(synthesized.template);
     expect([...services.keys()].sort()).toEqual([
       'get-task',
@@ -128,6 +128,13 @@ describe('without context', () => {
     };
     expect(workerVariables.Variables).not.toHaveProperty(env.notifyEmail);
     synthesized.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    expect(Object.keys(synthesized.template.findResources('AWS::SQS::Queue')).sort()).toEqual([
+      expect.stringMatching(/^EmailReputationDeadLetterQueue/),
+      expect.stringMatching(/^EmailReputationEventQueue/),
+      expect.stringMatching(/^EmailWorkerDeadLetterQueue/),
+      expect.stringMatching(/^EmailWorkerQueue/),
+    ]);
   });
 
   it('keeps CORS off', () => {

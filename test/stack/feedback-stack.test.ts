@@ -216,14 +216,27 @@ describe('least privilege', () => {
     );
   });
 
-  it("lets the report read counters and the DLQ's depth, and send as the sender through the configuration set", () => {
+  it("lets the report read counters and the DLQ's depth, send as the sender through the configuration set, and leave its failed event", () => {
     const statements = statementsOfFunction(synthesized.template, fn('daily-report').properties);
+    // The on-failure destination's grant, as aws-cdk-lib's SqsDestination writes it.
+    const failedEvent = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     expect(actionsOf(statements)).toEqual(
-      ['dynamodb:BatchGetItem', 'sqs:GetQueueAttributes', 'ses:SendEmail', 'ses:SendEmail', ...logs].sort(),
+      [
+        'dynamodb:BatchGetItem',
+        'sqs:GetQueueAttributes',
+        'ses:SendEmail',
+        'ses:SendEmail',
+        ...failedEvent,
+        ...logs,
+      ].sort(),
     );
     const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: 'sqs:GetQueueAttributes', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } }),
+    );
+    const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: failedEvent, Resource: { 'Fn::GetAtt': [failedReports, 'Arn'] } }),
     );
     const sends = statements.filter((statement) => [statement.Action].flat().includes('ses:SendEmail'));
     expect(JSON.stringify(sends)).toContain(':configuration-set/');
@@ -287,7 +300,8 @@ describe('least privilege', () => {
 describe('queue and worker', () => {
   it('feed the worker in batches, reporting failed items, at bounded concurrency', () => {
     const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
-    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // And the email-event queue's, for record-email-event.
+    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: fn('send-feedback-email').logicalId },
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -342,8 +356,9 @@ describe('queue and worker', () => {
         },
       },
     });
-    // The feedback queue, its dead-letter queue, and the SES events' dead-letter queue.
-    expect(Object.keys(policies)).toHaveLength(3);
+    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, and the
+    // daily report's failed reports.
+    expect(Object.keys(policies)).toHaveLength(5);
   });
 });
 
@@ -637,6 +652,46 @@ describe('daily report (notifyEmail set)', () => {
         ],
       },
     });
+  });
+});
+
+describe('daily report failures (notifyEmail set)', () => {
+  it('retries a report that throws twice, then leaves its event in a queue of failed reports', () => {
+    const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
+    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fn('daily-report').logicalId },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failedReports, 'Arn'] } } },
+    });
+    expect(synthesized.template.toJSON().Resources[failedReports].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('alarms, to the alarm topic, when a failed report is in that queue, and no longer on every failed attempt', () => {
+    const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failedReports, 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') }],
+      AlarmDescription: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+    });
+    const alarms = Object.keys(synthesized.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.filter((id) => id.includes('DailyReportFailed'))).toHaveLength(1);
+    expect(alarms.filter((id) => id.includes('DailyReportErrors'))).toEqual([]);
+    synthesized.template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      {
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn('daily-report').logicalId } }],
+      },
+      0,
+    );
   });
 });
 

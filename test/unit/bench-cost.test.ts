@@ -32,7 +32,7 @@ describe('benchmark cost model', () => {
     expect(cost.infrastructure).toBeGreaterThan(cost.lines['Lambda compute (worker)'] ?? 0);
   });
 
-  it("counts each email's SES event: one invocation of record-email-event and one more write", () => {
+  it("counts each email's SES event: three SQS requests, one invocation of record-email-event and one more write", () => {
     // Prepare
     const inputs = { workSeconds: 20, submitMs: 3, getTaskMs: 2, workerOverheadMs: 0 };
 
@@ -40,9 +40,13 @@ describe('benchmark cost model', () => {
     const one = costPerMillion({ ...inputs, emailsPerTask: 1 });
     const two = costPerMillion({ ...inputs, emailsPerTask: 2 });
 
-    // Assess: the second email adds its invocation, and its state, lease renewal and event writes.
+    // Assess: the second email adds its event's queue requests (EventBridge's send, the event source's
+    // receive and delete) and invocation, and its state, lease renewal and event writes.
     const lambdaRequests = (two.lines['Lambda requests'] ?? 0) - (one.lines['Lambda requests'] ?? 0);
+    const sqsRequests = (two.lines.SQS ?? 0) - (one.lines.SQS ?? 0);
     const writes = (two.lines['DynamoDB writes'] ?? 0) - (one.lines['DynamoDB writes'] ?? 0);
+    expect(sqsRequests).toBeCloseTo(3 * prices.sqs.standardRequestsPerMillionUsd, 6);
+    expect(one.lines.SQS).toBeCloseTo(2 * 3 * prices.sqs.standardRequestsPerMillionUsd, 6);
     expect(lambdaRequests).toBeCloseTo(prices.lambda.requestsPerMillionUsd, 6);
     expect(writes).toBeCloseTo(3 * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd, 6);
     expect(two.lines['Lambda compute (email events)']).toBeCloseTo(

@@ -1,6 +1,7 @@
 /**
- * SES's events recorded on the task's email: the mapping of SES's event records, and the conditional
- * write (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
+ * SES's events recorded on the task's email: the mapping of SES's event records, and the handler, fed
+ * SQS batches of EventBridge events as the queue's event source hands them, with the conditional write
+ * (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DailyCounterStore } from '../../functions/commons/daily-counters.ts';
@@ -12,6 +13,7 @@ import {
 import { type EmailState, utcDay } from '../../functions/commons/task-record.ts';
 import type * as RecordEmailEvent from '../../functions/record-email-event.ts';
 import { captureLogs, loadHandler } from '../helpers/handlers.ts';
+import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event.ts';
 import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table.ts';
 
 const MESSAGE_ID = '0100018f-aaaa-bbbb-cccc-000000000001';
@@ -40,7 +42,7 @@ function sesRecord(
   };
 }
 
-/** The EventBridge event around an SES event record. */
+/** The EventBridge event around an SES event record, as the rule puts it on the queue. */
 function eventOf(detail: SesEventRecord): SesEmailEvent {
   return {
     version: '0',
@@ -124,15 +126,33 @@ describe('the record-email-event handler', () => {
     captured = logs.current();
   });
 
+  /** One SQS record per body: an event is put on the queue as JSON, a string as it is. */
+  const recordsOf = (...bodies: (SesEmailEvent | string)[]) =>
+    bodies.map((body) => sqsRecord(typeof body === 'string' ? body : JSON.stringify(body)));
+
+  /** Hands the events to the handler as one batch; resolves with the ids it reported failed. */
+  async function deliver(...bodies: (SesEmailEvent | string)[]): Promise<string[]> {
+    const response = await handler(sqsEvent(...recordsOf(...bodies)), lambdaContext('RecordEmailEvent'));
+    return response.batchItemFailures.map((failure) => failure.itemIdentifier);
+  }
+
+  /** What the handler did with each event it recorded or found done, in the order logged. */
+  const outcomes = () =>
+    captured
+      .lines()
+      .filter((line) => line.message === 'Email event')
+      .map((line) => line.outcome);
+
   it('records a delivery on the email SES sent', async () => {
     // Prepare
     const taskId = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
 
     // Act
-    const outcome = await handler(eventOf(sesRecord('Delivery', taskId)));
+    const failed = await deliver(eventOf(sesRecord('Delivery', taskId)));
 
     // Assess
-    expect(outcome).toBe('recorded');
+    expect(failed).toEqual([]);
+    expect(outcomes()).toEqual(['recorded']);
     expect((await table.get(taskId))?.emails).toEqual({
       visitor: { ...SENT, status: 'DELIVERED', eventAt: '2025-06-01T12:00:05Z' },
     });
@@ -152,7 +172,7 @@ describe('the record-email-event handler', () => {
     };
 
     // Act
-    await handler(eventOf(record));
+    await deliver(eventOf(record));
 
     // Assess
     const item = await table.get(taskId);
@@ -173,19 +193,15 @@ describe('the record-email-event handler', () => {
       sesRecord('Complaint', complained, { complaint: { complaintFeedbackType: 'abuse' } }),
     );
 
-    // Act: each event twice, as EventBridge may deliver it; and a delivery, which is not counted.
-    const outcomes = [
-      await handler(bounce),
-      await handler(bounce),
-      await handler(complaint),
-      await handler(complaint),
-    ];
-    await handler(
+    // Act: each event twice, in batches of their own, as SQS may deliver it; and a delivery, which is
+    // not counted.
+    for (const event of [bounce, bounce, complaint, complaint]) await deliver(event);
+    await deliver(
       eventOf(sesRecord('Delivery', await table.put({ status: 'SUCCESS', emails: { visitor: SENT } }))),
     );
 
     // Assess
-    expect(outcomes).toEqual(['recorded', 'stale', 'recorded', 'stale']);
+    expect(outcomes()).toEqual(['recorded', 'stale', 'recorded', 'stale', 'recorded']);
     const after = await counters.read(today);
     expect(after.bounced - before.bounced).toBe(1);
     expect(after.complained - before.complained).toBe(1);
@@ -197,7 +213,7 @@ describe('the record-email-event handler', () => {
     const taskId = await table.put({ status: 'SUCCESS', emails: { visitor: SENT, owner: SENT } });
 
     // Act
-    await handler(eventOf(sesRecord('Complaint', taskId, {}, { taskId: [taskId], recipient: ['owner'] })));
+    await deliver(eventOf(sesRecord('Complaint', taskId, {}, { taskId: [taskId], recipient: ['owner'] })));
 
     // Assess
     expect((await table.get(taskId))?.emails).toMatchObject({
@@ -209,15 +225,16 @@ describe('the record-email-event handler', () => {
   it('moves only forward: a late delivery after a complaint changes nothing', async () => {
     // Prepare
     const taskId = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
-    await handler(eventOf(sesRecord('Delivery', taskId)));
-    await handler(eventOf(sesRecord('Complaint', taskId, { complaint: { complaintFeedbackType: 'abuse' } })));
+    await deliver(eventOf(sesRecord('Delivery', taskId)));
+    await deliver(eventOf(sesRecord('Complaint', taskId, { complaint: { complaintFeedbackType: 'abuse' } })));
+    captured.clear();
 
     // Act
-    const late = await handler(eventOf(sesRecord('Delivery', taskId)));
-    const again = await handler(eventOf(sesRecord('Complaint', taskId)));
+    await deliver(eventOf(sesRecord('Delivery', taskId)));
+    await deliver(eventOf(sesRecord('Complaint', taskId)));
 
     // Assess
-    expect([late, again]).toEqual(['stale', 'stale']);
+    expect(outcomes()).toEqual(['stale', 'stale']);
     expect((await table.get(taskId))?.emails).toMatchObject({
       visitor: { status: 'COMPLAINED', detail: 'abuse' },
     });
@@ -231,28 +248,66 @@ describe('the record-email-event handler', () => {
     });
 
     // Act
-    const outcome = await handler(eventOf(sesRecord('Bounce', taskId, hardBounce)));
+    const failed = await deliver(eventOf(sesRecord('Bounce', taskId, hardBounce)));
 
     // Assess
-    expect(outcome).toBe('other-message');
+    expect(failed).toEqual([]);
+    expect(outcomes()).toEqual(['other-message']);
     expect((await table.get(taskId))?.emails).toMatchObject({ visitor: { status: 'SENT' } });
   });
 
-  it('throws for an email the worker has not recorded yet, so that EventBridge retries', async () => {
-    // Prepare
-    const taskId = await table.put({ status: 'STARTED' });
+  it('reports failed only the event of an email the worker has not recorded yet, so that SQS delivers it again', async () => {
+    // Prepare: a batch of a new event, a duplicate of an event already recorded, an event that comes
+    // before the worker's write of its message id, and a body that is no event at all.
+    const delivered = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
+    const recorded = await table.put({
+      status: 'SUCCESS',
+      emails: { visitor: { ...SENT, status: 'DELIVERED' } },
+    });
+    const early = await table.put({ status: 'STARTED' });
+    const records = recordsOf(
+      eventOf(sesRecord('Delivery', delivered)),
+      eventOf(sesRecord('Delivery', recorded)),
+      eventOf(sesRecord('Delivery', early)),
+      'not json {',
+    );
 
     // Act
-    const recording = handler(eventOf(sesRecord('Delivery', taskId)));
+    const response = await handler(sqsEvent(...records), lambdaContext('RecordEmailEvent'));
 
     // Assess
-    await expect(recording).rejects.toThrow(/not recorded yet/);
-    expect(await table.get(taskId)).not.toHaveProperty('emails');
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[2]?.messageId }]);
+    expect((await table.get(delivered))?.emails).toMatchObject({ visitor: { status: 'DELIVERED' } });
+    expect(await table.get(early)).not.toHaveProperty('emails');
+    expect([...outcomes()].sort()).toEqual(['recorded', 'stale']);
+    expect(captured.lines()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Email event before its email; retried',
+        taskId: early,
+      }),
+    );
+    expect(captured.metrics().map((metric) => metric.name)).toContain('PoisonMessage');
   });
 
-  it('does nothing for a task that no longer exists, nor for an event without our tags', async () => {
-    const gone = await handler(eventOf(sesRecord('Delivery', crypto.randomUUID())));
-    const foreign = await handler(eventOf(sesRecord('Delivery', crypto.randomUUID(), {}, {})));
-    expect([gone, foreign]).toEqual(['no-task', 'ignored']);
+  it('drops, without a retry, bodies that are not an SES event of ours', async () => {
+    // Prepare
+    const bodies = ['', 'null', '{"detail":"a string"}', JSON.stringify({ source: 'aws.ses' })];
+
+    // Act
+    const failed = await deliver(...bodies, eventOf(sesRecord('Delivery', crypto.randomUUID(), {}, {})));
+
+    // Assess
+    expect(failed).toEqual([]);
+    expect(outcomes()).toEqual([]);
+  });
+
+  it('does nothing for a task that no longer exists', async () => {
+    // Act
+    const failed = await deliver(eventOf(sesRecord('Delivery', crypto.randomUUID())));
+
+    // Assess
+    expect(failed).toEqual([]);
+    expect(outcomes()).toEqual(['no-task']);
   });
 });

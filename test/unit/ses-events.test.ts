@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
+import { ruleTakes, type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
 
 const TASK_ID = '9f1c2a4e-7b3d-4e5f-8a6b-0c1d2e3f4a5b';
 
@@ -48,6 +48,29 @@ describe('sesEventsFor (the local stack publishes SES events in SES format)', ()
     // Assess
     expect(suppressed?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'Suppressed' });
     expect(bounced?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'General' });
+  });
+});
+
+describe("ruleTakes (the stack's EventBridge rule, applied by the local stack)", () => {
+  it('takes the events of emails tagged with their task and sent through the configuration set, only', () => {
+    // Prepare
+    const [ours] = sesEventsFor(sent('success@simulator.amazonses.com'));
+    const [untagged] = sesEventsFor({
+      ...sent('success@simulator.amazonses.com'),
+      tags: { recipient: 'visitor' },
+    });
+    const [otherSet] = sesEventsFor({
+      ...sent('success@simulator.amazonses.com'),
+      configurationSet: 'another-set',
+    });
+
+    // Act
+    const taken = [ours, untagged, otherSet].map(
+      (event) => event !== undefined && ruleTakes(event, 'feedback-emails'),
+    );
+
+    // Assess
+    expect(taken).toEqual([true, false, false]);
   });
 });
 
