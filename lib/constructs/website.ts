@@ -227,7 +227,7 @@ export class Website extends Construct {
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'WAF is opt-in (-c wafRateLimit=N, about $8 a month, see README "Abuse and reputation"): without it the API is throttled per stage, bodies and fields are limited, bots are caught by the honeypot, each address gets at most 3 autoresponses a day, and the static page is cached.',
+          'WAF is opt-in (-c wafRateLimit=N, about $8 a month, see docs/security.md, "Abuse limits"): without it the API is throttled per stage, bodies and fields are limited, bots are caught by the honeypot, each address gets at most 3 autoresponses a day, and the static page is cached.',
       },
       {
         id: 'AwsSolutions-CFR4',

@@ -26,9 +26,9 @@ interface KeptMessage {
  * JSON protocol, which every client here speaks).
  *
  * - Durability: local-aws-sqs keeps its queues in memory (fauxqs, which persists, loses a message
- *   released with a visibility timeout of 0: see the README). So the front writes each message through
- *   to `dataDir` before it answers (when sent, at each receive, at a visibility change) and removes it
- *   at delete, purge or the move to the dead-letter queue. When a
+ *   released with a visibility timeout of 0: see docs/local-stack.md). So the front writes each message
+ *   through to `dataDir` before it answers (when sent, at each receive, at a visibility change) and
+ *   removes it at delete, purge or the move to the dead-letter queue. When a
  *   queue is created at the next start, its kept messages are sent again with their id, receive count
  *   and sent time, delayed by what is left of their invisibility (at most SQS's 900 s): whatever ends
  *   the process, no accepted message is lost, and one in flight comes back after its visibility timeout.

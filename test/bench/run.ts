@@ -13,7 +13,10 @@
  * 5. Warm CPU per invocation (in process, the clients stubbed).
  * 6. Cost per million submissions from the stack's settings, the figures above and prices.json.
  *
- * Writes test/bench/results/latest.json and prints a table (markdown, for the README).
+ * Writes test/bench/results/latest.json, prints its tables (markdown) and writes them into
+ * docs/performance.md between `<!-- bench:start -->` and `<!-- bench:end -->`, the drain's between
+ * `<!-- bench-drain:start -->` and `<!-- bench-drain:end -->` (docs-blocks.ts). `--only drain` writes
+ * results/drain.json and only the drain's block.
  */
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,12 +31,15 @@ import { DEFAULT_WORK_SECONDS } from '../../functions/commons/settings.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
 import { costPerMillion, pricesDate } from './cost.ts';
+import { writeBlock } from './docs-blocks.ts';
 import { benchEvents } from './events.ts';
 import { benchHandlerEnv, RESOURCE_PLACEHOLDERS } from './handler-env.ts';
 import { percentile, round, type Spread, spread } from './stats.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS_DIR = join(import.meta.dirname, 'results');
+/** The page that shows the tables (docs-blocks.ts). */
+const DOCS_PAGE = join(ROOT, 'docs', 'performance.md');
 const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS ?? 9);
 const LATENCY_REPEATS = 3;
 const LATENCY_REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 400);
@@ -657,6 +663,16 @@ function drainTable(drains: DrainResult[]): string {
   ].join('\n');
 }
 
+/** The drain's table with when and where it ran: the docs' `bench-drain` block. */
+function drainReport(drains: DrainResult[], date: string): string {
+  const m = machine();
+  return [
+    `Drain of ${date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.platform}, Node ${m.node}: ${DRAIN_WORK_SECONDS} s of simulated work, feedbacks submitted at once, from the first submission to the last SUCCESS.`,
+    '',
+    drainTable(drains),
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 5. Warm CPU
 // ---------------------------------------------------------------------------------------------------
@@ -700,7 +716,9 @@ async function main() {
   if (only() === 'drain') {
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, 'drain.json'), `${JSON.stringify(drains, null, 2)}\n`);
-    console.log(drainTable(drains));
+    const report = drainReport(drains, new Date().toISOString());
+    console.log(report);
+    writeBlock(DOCS_PAGE, 'bench-drain', report);
     return;
   }
   log('starting the local stack');
@@ -759,7 +777,11 @@ async function main() {
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(table(results));
+    const tables = table(results);
+    const report = drainReport(drains, results.date);
+    console.log(`${tables}\n\n${report}`);
+    writeBlock(DOCS_PAGE, 'bench', tables);
+    if (drains.length > 0) writeBlock(DOCS_PAGE, 'bench-drain', report);
   } finally {
     dynamodb.destroy();
     sqs.destroy();
@@ -773,14 +795,13 @@ function table(r: {
   functions: Awaited<ReturnType<typeof measureColdStarts>>;
   submit: Record<string, unknown> & { ratio: number };
   throughput: Awaited<ReturnType<typeof measureThroughput>>;
-  drains: DrainResult[];
   warmCpuMs: Record<string, Spread>;
   costPerMillionUsd: { infrastructure: number; ses: number; total: number; statusPollsPerSubmission: number };
   runSeconds: number;
 }): string {
   const s = (x: Spread) => `${x.median} (${x.min}–${x.max})`;
   const lines = [
-    `Benchmark of ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; figures are median (min–max).`,
+    `Benchmark of ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, Node ${r.machine.node}; figures are median (min–max).`,
     '',
     '| function | bundle KiB | cold start ms | baseline ms | ratio | warm CPU ms/invocation |',
     '|---|---:|---:|---:|---:|---:|',
@@ -806,10 +827,6 @@ function table(r: {
     }),
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,
-    '',
-    `Drain with ${DRAIN_WORK_SECONDS} s of simulated work, feedbacks submitted at once, from the first submission to the last SUCCESS:`,
-    '',
-    drainTable(r.drains),
     '',
     `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, total $${r.costPerMillionUsd.total}.`,
     '',
