@@ -5,14 +5,14 @@
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/commons/config.ts';
+import { numberEnv } from '../functions/config/env.ts';
 import {
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
   env,
   LOCAL_SENDER_EMAIL,
-} from '../functions/commons/settings.ts';
+} from '../functions/config/settings.ts';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config.ts';
 import { PortInUseError } from '../lib/local/emulators.ts';
 import { type LocalStack, startLocalStack } from '../lib/local/stack.ts';

@@ -5,8 +5,8 @@
  * use the function's Test button in the Lambda console.
  */
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/commons/config.ts';
-import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/commons/settings.ts';
+import { numberEnv } from '../functions/config/env.ts';
+import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/config/settings.ts';
 import { handlerEnvironment } from '../lib/local/handler-env.ts';
 import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli.ts';
 

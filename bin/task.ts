@@ -3,8 +3,8 @@
  * DynamoDB as JSON — the local stack's table by default, a deployed stack's with `--aws`.
  */
 import { parseArgs } from 'node:util';
-import { TASK_ID_PATTERN } from '../functions/commons/task-record.ts';
-import { readTask } from '../functions/commons/task-store.ts';
+import { TASK_ID_PATTERN } from '../functions/task/record.ts';
+import { readTask } from '../functions/task/store.ts';
 import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 const USAGE = 'Usage: npm run task -- <taskId> [--aws | --table NAME] [--stack NAME]';

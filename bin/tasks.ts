@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TaskRecord } from '../functions/commons/task-record.ts';
+import type { TaskRecord } from '../functions/task/record.ts';
 import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 /** Items read at most (a scan of a big deployed table stops there). */

@@ -10,12 +10,12 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { ses } from './commons/clients/ses.ts';
 import { sqs } from './commons/clients/sqs.ts';
-import { optionalEnv, requireEnv } from './commons/config.ts';
-import { DailyCounterStore } from './commons/daily-counters.ts';
-import { type DailyReport, reportEmail } from './commons/email.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { env } from './commons/settings.ts';
-import { utcDay } from './commons/task-record.ts';
+import { optionalEnv, requireEnv } from './config/env.ts';
+import { env } from './config/settings.ts';
+import { type DailyReport, reportEmail } from './email/messages.ts';
+import { DailyCounterStore } from './task/daily-counters.ts';
+import { utcDay } from './task/record.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const senderEmail = requireEnv(env.senderEmail);

@@ -1,22 +1,17 @@
 /**
  * `GET /api/tasks/{taskId}`: a task's state, as JSON for the page and API clients, or as the
- * no-JavaScript status view (`commons/views.ts`) for a browser that navigated here after the form
+ * no-JavaScript status view (`http/views.ts`) for a browser that navigated here after the form
  * post's 303. Never the visitor's address or message: the record does not hold them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { requireEnv } from './commons/config.ts';
-import {
-  type HttpResult,
-  htmlResponse,
-  jsonResponse,
-  prefersHtml,
-  RETRY_AFTER_SECONDS,
-} from './commons/http.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { env } from './commons/settings.ts';
-import { TASK_ID_PATTERN, type TaskRecord, toTaskView } from './commons/task-record.ts';
-import { getTask } from './commons/task-store.ts';
-import { messagePage, taskNotFoundPage, taskStatusPage } from './commons/views.ts';
+import { requireEnv } from './config/env.ts';
+import { env } from './config/settings.ts';
+import { prefersHtml } from './http/requests.ts';
+import { type HttpResult, htmlResponse, jsonResponse, RETRY_AFTER_SECONDS } from './http/responses.ts';
+import { messagePage, taskNotFoundPage, taskStatusPage } from './http/views.ts';
+import { TASK_ID_PATTERN, type TaskRecord, toTaskView } from './task/record.ts';
+import { getTask } from './task/store.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 

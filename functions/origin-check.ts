@@ -6,8 +6,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayRequestSimpleAuthorizerHandlerV2 } from 'aws-lambda';
-import { requireEnv } from './commons/config.ts';
-import { env, ORIGIN_VERIFY_HEADER } from './commons/settings.ts';
+import { requireEnv } from './config/env.ts';
+import { env, ORIGIN_VERIFY_HEADER } from './config/settings.ts';
 
 const expected = Buffer.from(requireEnv(env.originSecret));
 

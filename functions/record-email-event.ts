@@ -19,18 +19,13 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb.ts';
-import { requireEnv } from './commons/config.ts';
-import { type Counter, DailyCounterStore } from './commons/daily-counters.ts';
-import {
-  EmailNotRecordedError,
-  emailEventOf,
-  recordEmailEvent,
-  type SesEmailEvent,
-} from './commons/email-events.ts';
 import { describeError } from './commons/errors.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { env } from './commons/settings.ts';
-import { utcDay } from './commons/task-record.ts';
+import { requireEnv } from './config/env.ts';
+import { env } from './config/settings.ts';
+import { EmailNotRecordedError, emailEventOf, recordEmailEvent, type SesEmailEvent } from './email/events.ts';
+import { type Counter, DailyCounterStore } from './task/daily-counters.ts';
+import { utcDay } from './task/record.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const observability = createObservability('record-email-event');

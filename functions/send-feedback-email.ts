@@ -10,37 +10,37 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createAutoresponseLimit } from './commons/autoresponse-limit.ts';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { ses } from './commons/clients/ses.ts';
 import { sqs } from './commons/clients/sqs.ts';
-import { DailyCounterStore } from './commons/daily-counters.ts';
-import { createEmailSender } from './commons/email-sender.ts';
-import { decideOnError, describeError, InvalidPayloadError } from './commons/errors.ts';
-import { parseFeedbackMessage } from './commons/feedback-message.ts';
+import { describeError } from './commons/errors.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { createSendRateLimiter } from './commons/send-rate.ts';
-import { TaskDelivery } from './commons/task-delivery.ts';
-import { type ClaimedTask, LeaseLostError, TaskLifecycle } from './commons/task-lifecycle.ts';
-import { readWorkerConfig } from './commons/worker-config.ts';
+import { createAutoresponseLimit } from './email/autoresponse-limit.ts';
+import { createSendRateLimiter } from './email/send-rate.ts';
+import { createEmailSender } from './email/sender.ts';
+import { parseFeedbackMessage } from './form/queue-message.ts';
+import { type ClaimedTask, LeaseLostError, TaskClaims } from './task/claim.ts';
+import { DailyCounterStore } from './task/daily-counters.ts';
+import { TaskLifecycle } from './task/lifecycle.ts';
+import { readWorkerConfig } from './worker/config.ts';
+import { TaskDelivery } from './worker/delivery.ts';
+import { decideOnError, InvalidPayloadError } from './worker/retry-policy.ts';
 
 const config = readWorkerConfig();
 const { tableName } = config;
 const observability = createObservability('send-feedback-email');
 const { logger, metrics } = observability;
-const lifecycle = new TaskLifecycle({
+const counters = new DailyCounterStore({
   dynamodb,
   tableName,
-  leaseSeconds: config.leaseSeconds,
-  counters: new DailyCounterStore({
-    dynamodb,
-    tableName,
-    onError: (error, day, counter) =>
-      logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
-  }),
+  onError: (error, day, counter) =>
+    logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
 });
+const claims = new TaskClaims({ dynamodb, tableName, leaseSeconds: config.leaseSeconds, counters });
+const lifecycle = new TaskLifecycle({ dynamodb, tableName, counters });
 const delivery = new TaskDelivery({
   ...config,
+  claims,
   lifecycle,
   metrics,
   sender: createEmailSender(ses),
@@ -80,7 +80,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
   let claim: ClaimedTask | undefined;
   try {
-    const result = await lifecycle.claim(feedback.taskId);
+    const result = await claims.claim(feedback.taskId);
     if (result.outcome === 'finished')
       return log.info('Task already finished; nothing sent', { status: result.status });
     if (result.outcome === 'missing') {

@@ -1,41 +1,43 @@
 /**
  * `POST /api/feedback`: refuses other sites' posts, validates a visitor's feedback, records the task as
  * `PENDING`, then queues the email, and answers `202` at once (or `303` to the status page for a
- * browser's form post). The HTML views are in `commons/views.ts`.
+ * browser's form post). The HTML views are in `http/views.ts`.
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { sqs } from './commons/clients/sqs.ts';
-import { numberEnv, optionalEnv, requireEnv } from './commons/config.ts';
+import { createObservability, observed } from './commons/observability.ts';
+import { numberEnv, optionalEnv, requireEnv } from './config/env.ts';
+import { DEFAULT_TASK_TTL_DAYS, env } from './config/settings.ts';
 import {
   type FeedbackFieldErrors,
   isHoneypotFilled,
   submittedValues,
   validateFeedback,
-} from './commons/feedback-form.ts';
-import type { FeedbackMessage } from './commons/feedback-message.ts';
+} from './form/fields.ts';
+import type { FeedbackMessage } from './form/queue-message.ts';
 import {
   type BodyError,
-  emptyResponse,
   FORM_TYPE,
-  type HttpResult,
   header,
-  htmlResponse,
   isCrossSite,
-  jsonResponse,
   parseAllowedOrigins,
   parseBody,
   parseMediaType,
   prefersHtml,
+} from './http/requests.ts';
+import {
+  emptyResponse,
+  type HttpResult,
+  htmlResponse,
+  jsonResponse,
   RETRY_AFTER_SECONDS,
-} from './commons/http.ts';
-import { createObservability, observed } from './commons/observability.ts';
-import { DEFAULT_TASK_TTL_DAYS, env } from './commons/settings.ts';
-import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './commons/task-record.ts';
-import { createTask, removeUnqueuedTask } from './commons/task-store.ts';
-import { type FormValues, formPage, messagePage } from './commons/views.ts';
+} from './http/responses.ts';
+import { type FormValues, formPage, messagePage } from './http/views.ts';
+import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './task/record.ts';
+import { createTask, removeUnqueuedTask } from './task/store.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);

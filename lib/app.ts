@@ -1,6 +1,6 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STACK_NAME } from '../functions/commons/settings.ts';
+import { STACK_NAME } from '../functions/config/settings.ts';
 import { readConfig } from './config.ts';
 import { FeedbackStack } from './feedback-stack.ts';
 import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack.ts';

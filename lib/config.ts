@@ -1,4 +1,3 @@
-import { parseAllowedOrigins } from '../functions/commons/http.ts';
 import {
   apiThrottling,
   autoresponse,
@@ -13,7 +12,8 @@ import {
   SizingError,
   type WorkerSizing,
   workerSizing,
-} from '../functions/commons/settings.ts';
+} from '../functions/config/settings.ts';
+import { parseAllowedOrigins } from '../functions/http/requests.ts';
 
 /** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
 export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { formFieldsHtml } from '../functions/commons/views.ts';
+import { formFieldsHtml } from '../functions/http/views.ts';
 
 /** Where the page's sources live. */
 export const SITE_SOURCE_DIR = join(import.meta.dirname, '..', 'static');

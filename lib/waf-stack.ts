@@ -1,8 +1,8 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
-import { clientRateLimit } from '../functions/commons/settings.ts';
-import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../functions/commons/views.ts';
+import { clientRateLimit } from '../functions/config/settings.ts';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../functions/http/views.ts';
 import { ConfigError } from './config.ts';
 
 export interface WafStackProps extends StackProps {

@@ -2,8 +2,8 @@
  * The page's two calls to the API (`POST /api/feedback`, `GET /api/tasks/{id}`), each turned into an
  * outcome the page can show: no exceptions escape, so every path has its own message.
  */
-import type { FeedbackFieldErrors, FieldName } from '../functions/commons/feedback-form.ts';
-import type { TaskView } from '../functions/commons/task-record.ts';
+import type { FeedbackFieldErrors, FieldName } from '../functions/form/fields.ts';
+import type { TaskView } from '../functions/task/record.ts';
 import { isTaskStatus } from './task-status.ts';
 
 export type SubmitOutcome =

@@ -11,9 +11,9 @@ import {
   type FieldName,
   feedbackFields,
   validateFeedback,
-} from '../functions/commons/feedback-form.ts';
-import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/commons/status-words.ts';
-import { TASK_ID_PATTERN, type TaskView } from '../functions/commons/task-record.ts';
+} from '../functions/form/fields.ts';
+import { TASK_ID_PATTERN, type TaskView } from '../functions/task/record.ts';
+import { DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS } from '../functions/task/status-words.ts';
 import { fetchTask, submitFeedback } from './api.ts';
 import { DELIVERY_POLL_MS, formatElapsed, pollDelayMs, presentStatus, type Step } from './task-status.ts';
 

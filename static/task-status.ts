@@ -1,8 +1,9 @@
 /**
  * How the page puts a task's state into words: pure functions, so they are tested without a browser.
  */
-import { awaitsDelivery, statusWords } from '../functions/commons/status-words.ts';
-import { isFinal, TaskStatus, type TaskView } from '../functions/commons/task-record.ts';
+
+import { isFinal, TaskStatus, type TaskView } from '../functions/task/record.ts';
+import { awaitsDelivery, statusWords } from '../functions/task/status-words.ts';
 
 /** The three steps the visitor sees; RETRY is still "sending", FAILURE stops at it. */
 export type Step = 'queued' | 'sending' | 'sent';
@@ -37,7 +38,7 @@ const STEPS: Record<TaskView['status'], Step> = {
   FAILURE: 'sending',
 };
 
-/** The words of functions/commons/status-words.ts, with what the thank-you view draws of them. */
+/** The words of functions/task/status-words.ts, with what the thank-you view draws of them. */
 export function presentStatus(
   view: Pick<TaskView, 'status' | 'attempts' | 'runtimeMs' | 'error' | 'emails'>,
 ): StatusPresentation {

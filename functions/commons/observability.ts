@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { METRICS_NAMESPACE } from './settings.ts';
+import { METRICS_NAMESPACE } from '../config/settings.ts';
 
 /** A handler's logger and metrics emitter, created once per container. */
 export interface Observability {

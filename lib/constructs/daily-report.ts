@@ -8,7 +8,7 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { env, reportFunction } from '../../functions/commons/settings.ts';
+import { env, reportFunction } from '../../functions/config/settings.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 

@@ -24,8 +24,8 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { emailEventRule } from '../../functions/commons/email-events.ts';
-import { apiFunction, autoresponse, emailEventsQueue, env } from '../../functions/commons/settings.ts';
+import { apiFunction, autoresponse, emailEventsQueue, env } from '../../functions/config/settings.ts';
+import { emailEventRule } from '../../functions/email/events.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
@@ -57,7 +57,7 @@ export const REPUTATION_THRESHOLDS = { bounceRate: 0.05, complaintRate: 0.001 } 
  * - its Delivery, Bounce, Complaint and Reject events published to the default EventBridge bus, and a rule
  *   that puts those of our tasks (tagged `taskId`) on a queue, from which `record-email-event` writes the
  *   outcome on the task's email; an event it cannot record is delivered again for about an hour (see
- *   `emailEventsQueue` in functions/commons/settings.ts), then lands in a dead-letter queue with an alarm;
+ *   `emailEventsQueue` in functions/config/settings.ts), then lands in a dead-letter queue with an alarm;
  * - alarms on the account's bounce and complaint rates (`AWS/SES` `Reputation.*`);
  * - the key of the per-recipient autoresponse limit's hashed addresses.
  *

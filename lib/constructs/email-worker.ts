@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumer, env, queue, type WorkerSizing } from '../../functions/commons/settings.ts';
+import { consumer, env, queue, type WorkerSizing } from '../../functions/config/settings.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 

@@ -22,7 +22,7 @@ import {
   LOG_RETENTION_DAYS,
   ORIGIN_VERIFY_HEADER,
   statusThrottling,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface FeedbackApiProps {

@@ -5,7 +5,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LOG_RETENTION_DAYS, METRICS_NAMESPACE } from '../../functions/commons/settings.ts';
+import { LOG_RETENTION_DAYS, METRICS_NAMESPACE } from '../../functions/config/settings.ts';
 
 /** The folder of the handler entry files (`<name>.ts`, each exporting `handler`). */
 export const FUNCTIONS_DIR = join(import.meta.dirname, '..', '..', 'functions');
@@ -42,10 +42,10 @@ export interface FeedbackFunctionProps {
   /** The entry file's name in `functions/` without `.ts`; also the Powertools service name. */
   readonly handlerName: string;
   readonly description: string;
-  /** In the settings' units, so that a sizing object of functions/commons/settings.ts can be spread in. */
+  /** In the settings' units, so that a sizing object of functions/config/settings.ts can be spread in. */
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
-  /** The handler's own variables (names from `env` of functions/commons/settings.ts). */
+  /** The handler's own variables (names from `env` of functions/config/settings.ts). */
   readonly environment: Record<string, string>;
 }
 

@@ -18,7 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, queue as queueSettings } from '../../functions/commons/settings.ts';
+import { METRICS_NAMESPACE, queue as queueSettings } from '../../functions/config/settings.ts';
 
 export interface MonitoringProps {
   readonly httpApi: HttpApi;

@@ -37,7 +37,7 @@ import {
   LOG_RETENTION_DAYS,
   ORIGIN_VERIFY_HEADER,
   VIEWER_HOST_HEADER,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 import { nagPseudo } from '../nag.ts';
 import {
   CONTENT_SECURITY_POLICY,

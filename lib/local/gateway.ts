@@ -6,8 +6,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
 import sirv from 'sirv';
-import { clientRateLimit } from '../../functions/commons/settings.ts';
-import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../../functions/commons/views.ts';
+import { clientRateLimit } from '../../functions/config/settings.ts';
+import { TOO_MANY_REQUESTS_BODY, tooManyRequestsPage } from '../../functions/http/views.ts';
 import type { Handler, LambdaFunction } from './lambda.ts';
 import { LOCAL_ACCOUNT_ID } from './resources.ts';
 

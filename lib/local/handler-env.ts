@@ -1,7 +1,7 @@
-import { env } from '../../functions/commons/settings.ts';
+import { env } from '../../functions/config/settings.ts';
 import { LOCAL_REGION } from './resources.ts';
 
-/** The handlers' settings, keyed as `env` in functions/commons/settings.ts names their variables. */
+/** The handlers' settings, keyed as `env` in functions/config/settings.ts names their variables. */
 export type HandlerSettings = { [name in keyof typeof env]?: string | number | undefined };
 
 /**

@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { emailEventsQueue, queue } from '../../functions/commons/settings.ts';
+import { emailEventsQueue, queue } from '../../functions/config/settings.ts';
 
 /**
  * Names of the local resources. On AWS, CloudFormation names them; locally they are fixed so that

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { MAILBOX_SIMULATOR } from '../../functions/commons/email.ts';
-import {
-  emailEventRule,
-  type SesEmailEvent,
-  type SesEventRecord,
-} from '../../functions/commons/email-events.ts';
+import { emailEventRule, type SesEmailEvent, type SesEventRecord } from '../../functions/email/events.ts';
+import { MAILBOX_SIMULATOR } from '../../functions/email/messages.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
 
 /** An email SES accepted through a configuration set: what its events are made of. */

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SesEmailEvent } from '../../functions/commons/email-events.ts';
-import * as defaults from '../../functions/commons/settings.ts';
+import * as defaults from '../../functions/config/settings.ts';
 import {
   apiFunction,
   emailEventsQueue,
   env,
   localPorts,
   reportFunction,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
+import type { SesEmailEvent } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
@@ -32,7 +32,7 @@ import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
 import { captureHandlerLogs, reason } from './terminal-log.ts';
 
-/** Options of {@link startLocalStack}; each defaults to the deployed stack's (functions/commons/settings.ts). */
+/** Options of {@link startLocalStack}; each defaults to the deployed stack's (functions/config/settings.ts). */
 export interface LocalStackOptions {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localPorts, STACK_NAME } from '../../functions/commons/settings.ts';
+import { localPorts, STACK_NAME } from '../../functions/config/settings.ts';
 import { LOCAL_CLIENT_CONFIG, localResourceNames } from '../local/resources.ts';
 import { LOCAL_DATA_DIR, type LocalStackState, readStackState } from '../local/state.ts';
 

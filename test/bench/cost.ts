@@ -3,7 +3,7 @@
  * durations and the public list prices in prices.json (dated). Infrastructure and SES are kept apart:
  * at $0.10 per thousand emails, SES is most of the bill.
  */
-import { apiFunction, consumer } from '../../functions/commons/settings.ts';
+import { apiFunction, consumer } from '../../functions/config/settings.ts';
 import { pollDelayMs } from '../../static/task-status.ts';
 import prices from './prices.json' with { type: 'json' };
 

@@ -27,7 +27,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { DEFAULT_WORK_SECONDS } from '../../functions/commons/settings.ts';
+import { DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
 import { costPerMillion, pricesDate } from './cost.ts';

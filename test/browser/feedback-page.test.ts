@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { FIELD_NAMES } from '../../functions/commons/feedback-form.ts';
+import { FIELD_NAMES } from '../../functions/form/fields.ts';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
 import { browserAndStack, screenshot, skipBrowserTests } from './browser.ts';
 

@@ -2,7 +2,7 @@
  * The page's words for task states and API answers, checked without a browser.
  */
 import { describe, expect, it } from 'vitest';
-import { reasonFor } from '../../functions/commons/status-words.ts';
+import { reasonFor } from '../../functions/task/status-words.ts';
 import { submitErrorText, waitText } from '../../static/api.ts';
 import {
   formatElapsed,

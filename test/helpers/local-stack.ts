@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { TaskStatus, TaskView } from '../../functions/commons/task-record.ts';
+import type { TaskStatus, TaskView } from '../../functions/task/record.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack.ts';
 
 export type { LocalStack, LocalStackOptions };

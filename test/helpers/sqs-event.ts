@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { FeedbackMessage } from '../../functions/commons/feedback-message.ts';
+import type { FeedbackMessage } from '../../functions/form/queue-message.ts';
 
 /** Options of {@link sqsRecord}. */
 export interface SqsRecordOptions {

@@ -4,7 +4,7 @@
  */
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TaskRecord } from '../../functions/commons/task-record.ts';
+import type { TaskRecord } from '../../functions/task/record.ts';
 import { startDynamoDb } from '../../lib/local/emulators.ts';
 
 /** A running dynalite with the task table, and a client for it. */

@@ -12,7 +12,7 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expiresAt, type TaskRecord } from '../../functions/commons/task-record.ts';
+import { expiresAt, type TaskRecord } from '../../functions/task/record.ts';
 import { LOCAL_CLIENT_CONFIG, localResourceNames } from '../../lib/local/resources.ts';
 import { getTask, type LocalStack, queueDepth, startTestStack, waitFor } from '../helpers/local-stack.ts';
 

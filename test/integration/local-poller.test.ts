@@ -325,7 +325,7 @@ describe('execution environments', () => {
   });
 
   it('gets its own module instance from an import with its own query, as the local stack loads the worker', async () => {
-    const url = new URL('../../functions/commons/send-rate.ts', import.meta.url).href;
+    const url = new URL('../../functions/email/send-rate.ts', import.meta.url).href;
     const first = await import(`${url}?environment=1`);
     const second = await import(`${url}?environment=2`);
     const firstAgain = await import(`${url}?environment=1`);

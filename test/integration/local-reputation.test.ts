@@ -4,7 +4,7 @@
  * in SES's own event format — recorded on each task's email and shown by the status API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DailyCounterStore } from '../../functions/commons/daily-counters.ts';
+import { DailyCounterStore } from '../../functions/task/daily-counters.ts';
 import {
   type LocalStack,
   readMailbox,

@@ -9,7 +9,7 @@ import {
   DEFAULT_WORK_SECONDS,
   queue,
   workerSizing,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 import {
   ConfigError,
   type ContextKey,

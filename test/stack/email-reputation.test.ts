@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { emailEventsQueue } from '../../functions/commons/settings.ts';
+import { emailEventsQueue } from '../../functions/config/settings.ts';
 import { readConfig } from '../../lib/config.ts';
 import { EmailReputation } from '../../lib/constructs/email-reputation.ts';
 import { createFeedbackFunction } from '../../lib/constructs/feedback-function.ts';

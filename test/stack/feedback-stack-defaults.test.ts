@@ -9,7 +9,7 @@ import {
   DEFAULT_WORK_SECONDS,
   env,
   workerSizing,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 import { ConfigError, PLACEHOLDER_SENDER_EMAIL } from '../../lib/config.ts';
 import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture.ts';
 

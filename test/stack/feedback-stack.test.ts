@@ -12,7 +12,7 @@ import {
   reportFunction,
   statusThrottling,
   workerSizing,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
 import {
   actionsOf,

@@ -5,7 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TOO_MANY_REQUESTS_MESSAGE } from '../../functions/commons/views.ts';
+import { TOO_MANY_REQUESTS_MESSAGE } from '../../functions/http/views.ts';
 import { ConfigError, readConfig } from '../../lib/config.ts';
 import { crossRegionAccount, WafStack } from '../../lib/waf-stack.ts';
 import { nagViolations, synthesize } from './stack-fixture.ts';

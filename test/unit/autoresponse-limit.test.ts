@@ -3,8 +3,8 @@
  * conditions are DynamoDB's own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAutoresponseLimit, limitKey } from '../../functions/commons/autoresponse-limit.ts';
-import { autoresponse } from '../../functions/commons/settings.ts';
+import { autoresponse } from '../../functions/config/settings.ts';
+import { createAutoresponseLimit, limitKey } from '../../functions/email/autoresponse-limit.ts';
 import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
 const KEY = 'test-pepper';

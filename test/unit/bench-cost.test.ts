@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumer } from '../../functions/commons/settings.ts';
+import { consumer } from '../../functions/config/settings.ts';
 import { costPerMillion, pollsUntil } from '../bench/cost.ts';
 import prices from '../bench/prices.json' with { type: 'json' };
 

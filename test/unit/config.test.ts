@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { numberEnv, optionalEnv, requireEnv } from '../../functions/commons/config.ts';
+import { numberEnv, optionalEnv, requireEnv } from '../../functions/config/env.ts';
 
 const NAME = 'CONFIG_TEST_VARIABLE';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorTexts, isHoneypotFilled, validateFeedback } from '../../functions/commons/feedback-form.ts';
-import { characterCount, isValidEmail } from '../../functions/commons/text-rules.ts';
+import { errorTexts, isHoneypotFilled, validateFeedback } from '../../functions/form/fields.ts';
+import { characterCount, isValidEmail } from '../../functions/form/text-rules.ts';
 
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   header,
   isCrossSite,
-  jsonResponse,
   parseAllowedOrigins,
   parseBody,
   parseMediaType,
   prefersHtml,
-} from '../../functions/commons/http.ts';
+} from '../../functions/http/requests.ts';
+import { jsonResponse } from '../../functions/http/responses.ts';
 import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
 
 describe('parseBody', () => {

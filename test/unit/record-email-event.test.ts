@@ -4,14 +4,10 @@
  * (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DailyCounterStore } from '../../functions/commons/daily-counters.ts';
-import {
-  emailEventOf,
-  type SesEmailEvent,
-  type SesEventRecord,
-} from '../../functions/commons/email-events.ts';
-import { type EmailState, utcDay } from '../../functions/commons/task-record.ts';
+import { emailEventOf, type SesEmailEvent, type SesEventRecord } from '../../functions/email/events.ts';
 import type * as RecordEmailEvent from '../../functions/record-email-event.ts';
+import { DailyCounterStore } from '../../functions/task/daily-counters.ts';
+import { type EmailState, utcDay } from '../../functions/task/record.ts';
 import { captureLogs, loadHandler } from '../helpers/handlers.ts';
 import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event.ts';
 import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readWorkerConfig } from '../../functions/commons/worker-config.ts';
+import { readWorkerConfig } from '../../functions/worker/config.ts';
 import { TEST_ENV } from '../helpers/handlers.ts';
 
 function withEnv(env: Record<string, string | undefined>): void {

@@ -4,9 +4,9 @@
  */
 import { SESClient } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
-import { visitorEmail } from '../../functions/commons/email.ts';
-import { createEmailSender } from '../../functions/commons/email-sender.ts';
-import { classifyError, RequestBuildError } from '../../functions/commons/errors.ts';
+import { visitorEmail } from '../../functions/email/messages.ts';
+import { createEmailSender, RequestBuildError } from '../../functions/email/sender.ts';
+import { classifyError } from '../../functions/worker/retry-policy.ts';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 

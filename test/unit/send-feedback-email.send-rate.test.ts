@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSendRateLimiter } from '../../functions/commons/send-rate.ts';
+import { createSendRateLimiter } from '../../functions/email/send-rate.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();

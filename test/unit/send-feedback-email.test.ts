@@ -9,10 +9,10 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { limitKey } from '../../functions/commons/autoresponse-limit.ts';
-import { DailyCounterStore, NO_COUNTS } from '../../functions/commons/daily-counters.ts';
-import type { FeedbackMessage } from '../../functions/commons/feedback-message.ts';
-import { type TaskRecord, utcDay } from '../../functions/commons/task-record.ts';
+import { limitKey } from '../../functions/email/autoresponse-limit.ts';
+import type { FeedbackMessage } from '../../functions/form/queue-message.ts';
+import { DailyCounterStore, NO_COUNTS } from '../../functions/task/daily-counters.ts';
+import { type TaskRecord, utcDay } from '../../functions/task/record.ts';
 import { type CapturedLogs, captureLogs, loadHandler } from '../helpers/handlers.ts';
 import { feedbackMessage, feedbackRecord, lambdaContext, sqsEvent, sqsRecord } from '../helpers/sqs-event.ts';
 import { startTaskTable, type TaskTable, taskTableEnv } from '../helpers/task-table.ts';
@@ -25,12 +25,15 @@ const sesMock = mockClient(SESClient);
 const sqsMock = mockClient(SQSClient);
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
-type Lifecycle = typeof import('../../functions/commons/task-lifecycle.ts');
+type Lifecycle = typeof import('../../functions/task/lifecycle.ts');
+type Claims = typeof import('../../functions/task/claim.ts');
 
 let table: TaskTable;
 let logs: CapturedLogs;
 /** The lifecycle module the loaded worker uses, to inject faults at its boundary. */
 let lifecycleModule: Lifecycle;
+/** The claim module the loaded worker uses. */
+let claimModule: Claims;
 
 beforeAll(async () => {
   table = await startTaskTable();
@@ -62,7 +65,8 @@ async function loadWorker(env: Record<string, string | undefined> = {}): Promise
     'send-feedback-email',
     { ...taskTableEnv(table), ...env },
   );
-  lifecycleModule = await import('../../functions/commons/task-lifecycle.ts');
+  lifecycleModule = await import('../../functions/task/lifecycle.ts');
+  claimModule = await import('../../functions/task/claim.ts');
   return (event) => handler(event, lambdaContext());
 }
 
@@ -177,7 +181,7 @@ describe('send-feedback-email: the visitor email', () => {
     // Prepare
     const handler = await loadWorker();
     const message = await accepted();
-    const renew = vi.spyOn(lifecycleModule.TaskLifecycle.prototype, 'renewLease');
+    const renew = vi.spyOn(claimModule.TaskClaims.prototype, 'renewLease');
     let renewalsAtSend = -1;
     sesMock.on(SendEmailCommand).callsFake(() => {
       renewalsAtSend = renew.mock.calls.length;
@@ -237,8 +241,8 @@ describe('send-feedback-email: redelivery and concurrent holders', () => {
     const handler = await loadWorker();
     const message = await accepted();
     const record = feedbackRecord(message);
-    vi.spyOn(lifecycleModule.TaskLifecycle.prototype, 'renewLease').mockRejectedValue(
-      new lifecycleModule.LeaseLostError('claimed by another worker'),
+    vi.spyOn(claimModule.TaskClaims.prototype, 'renewLease').mockRejectedValue(
+      new claimModule.LeaseLostError('claimed by another worker'),
     );
 
     // Act
@@ -372,7 +376,7 @@ describe('send-feedback-email: retries and failures', () => {
     const handler = await loadWorker();
     const message = await accepted();
     const record = feedbackRecord(message);
-    vi.spyOn(lifecycleModule.TaskLifecycle.prototype, 'claim').mockRejectedValue(
+    vi.spyOn(claimModule.TaskClaims.prototype, 'claim').mockRejectedValue(
       new ProvisionedThroughputExceededException({ message: 'Throughput exceeded', $metadata: {} }),
     );
 
@@ -727,8 +731,8 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
   it('takes no send slot for a skipped visitor email, so that it does not slow the other emails', async () => {
     // Prepare: the worker's limiter, counting the slots it hands out.
     const slots = vi.fn();
-    vi.doMock('../../functions/commons/send-rate', async (importOriginal) => {
-      const original = await importOriginal<typeof import('../../functions/commons/send-rate.ts')>();
+    vi.doMock('../../functions/email/send-rate.ts', async (importOriginal) => {
+      const original = await importOriginal<typeof import('../../functions/email/send-rate.ts')>();
       return {
         ...original,
         createSendRateLimiter: (...args: Parameters<typeof original.createSendRateLimiter>) => {
@@ -742,7 +746,9 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
         },
       };
     });
-    const handler = await loadWorker(limited).finally(() => vi.doUnmock('../../functions/commons/send-rate'));
+    const handler = await loadWorker(limited).finally(() =>
+      vi.doUnmock('../../functions/email/send-rate.ts'),
+    );
     const tasks = [];
     for (let n = 0; n < 5; n++) tasks.push(await accepted({ email: 'slots@example.com' }));
 

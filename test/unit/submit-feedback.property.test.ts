@@ -10,9 +10,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { validateFeedback } from '../../functions/commons/feedback-form.ts';
-import { TASK_ID_PATTERN } from '../../functions/commons/task-record.ts';
-import { characterCount } from '../../functions/commons/text-rules.ts';
+import { validateFeedback } from '../../functions/form/fields.ts';
+import { characterCount } from '../../functions/form/text-rules.ts';
+import { TASK_ID_PATTERN } from '../../functions/task/record.ts';
 import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
 import { captureLogs, loadHandler } from '../helpers/handlers.ts';
 

@@ -9,7 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TASK_ID_PATTERN } from '../../functions/commons/task-record.ts';
+import { TASK_ID_PATTERN } from '../../functions/task/record.ts';
 import { BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
 import { type CapturedLogs, captureLogs, loadHandler, TEST_ENV } from '../helpers/handlers.ts';
 

@@ -3,13 +3,14 @@
  * they run here against a real DynamoDB implementation: dynalite, in memory, on a free port.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LeaseLostError, TaskClaims } from '../../functions/task/claim.ts';
 import {
   type Counter,
   DailyCounterStore,
   NO_COUNTS,
   STATS_TTL_DAYS,
-} from '../../functions/commons/daily-counters.ts';
-import { LeaseLostError, TaskLifecycle } from '../../functions/commons/task-lifecycle.ts';
+} from '../../functions/task/daily-counters.ts';
+import { TaskLifecycle } from '../../functions/task/lifecycle.ts';
 import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
 const LEASE_SECONDS = 60;
@@ -17,6 +18,7 @@ const NOW = new Date('2025-06-01T12:00:00.000Z');
 const throttled = { type: 'Throttling', message: 'Maximum sending rate exceeded.' };
 
 let table: TaskTable;
+let claims: TaskClaims;
 let lifecycle: TaskLifecycle;
 let counted: [string, Counter][];
 
@@ -32,16 +34,17 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
   counted = [];
-  lifecycle = new TaskLifecycle({
+  const options = {
     dynamodb: table.dynamodb,
     tableName: table.tableName,
-    leaseSeconds: LEASE_SECONDS,
     counters: {
-      add: async (day, counter) => {
+      add: async (day: string, counter: Counter) => {
         counted.push([day, counter]);
       },
     },
-  });
+  };
+  claims = new TaskClaims({ ...options, leaseSeconds: LEASE_SECONDS });
+  lifecycle = new TaskLifecycle(options);
 });
 
 afterEach(() => {
@@ -63,7 +66,7 @@ function advance(seconds: number): void {
 }
 
 async function claimed(taskId: string) {
-  const result = await lifecycle.claim(taskId);
+  const result = await claims.claim(taskId);
   if (result.outcome !== 'claimed') throw new Error(`expected a claim, got ${result.outcome}`);
   return result.task;
 }
@@ -74,7 +77,7 @@ describe('TaskLifecycle.claim', () => {
     const taskId = await pendingTask();
 
     // Act
-    const result = await lifecycle.claim(taskId);
+    const result = await claims.claim(taskId);
 
     // Assess
     expect(result).toEqual({
@@ -105,7 +108,7 @@ describe('TaskLifecycle.claim', () => {
     advance(LEASE_SECONDS - 1);
 
     // Act
-    const result = await lifecycle.claim(taskId);
+    const result = await claims.claim(taskId);
 
     // Assess
     // The lease has a second left: look again a second after it runs out.
@@ -124,9 +127,9 @@ describe('TaskLifecycle.claim', () => {
 
     // Assess
     expect(reclaimed.attempts).toBe(2);
-    await expect(lifecycle.renewLease(crashed)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(claims.renewLease(crashed)).rejects.toBeInstanceOf(LeaseLostError);
     await expect(lifecycle.succeed(crashed)).resolves.toMatchObject({ recorded: false });
-    await expect(lifecycle.renewLease(reclaimed)).resolves.toBeUndefined();
+    await expect(claims.renewLease(reclaimed)).resolves.toBeUndefined();
   });
 
   it('writes a renewal only once half the lease is gone: before that nobody else can hold the task', async () => {
@@ -137,10 +140,10 @@ describe('TaskLifecycle.claim', () => {
 
     // Act
     advance(LEASE_SECONDS / 2 - 1);
-    await lifecycle.renewLease(task);
+    await claims.renewLease(task);
     const leaseEarly = (await stored(taskId))?.leaseExpiresAt;
     advance(2);
-    await lifecycle.renewLease(task);
+    await claims.renewLease(task);
     const leaseLate = (await stored(taskId))?.leaseExpiresAt;
 
     // Assess
@@ -154,8 +157,8 @@ describe('TaskLifecycle.claim', () => {
     await lifecycle.succeed(await claimed(taskId));
 
     // Act
-    const finished = await lifecycle.claim(taskId);
-    const missing = await lifecycle.claim(crypto.randomUUID());
+    const finished = await claims.claim(taskId);
+    const missing = await claims.claim(crypto.randomUUID());
 
     // Assess
     expect(finished).toEqual({ outcome: 'finished', status: 'SUCCESS' });
@@ -233,8 +236,8 @@ describe('TaskLifecycle transitions', () => {
     });
 
     // Act
-    const redriven = await lifecycle.claim(exhausted);
-    const again = await lifecycle.claim(rejected);
+    const redriven = await claims.claim(exhausted);
+    const again = await claims.claim(rejected);
 
     // Assess
     expect(redriven).toMatchObject({ outcome: 'claimed', task: { attempts: 2 } });

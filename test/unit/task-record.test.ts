@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type TaskRecord, toTaskView } from '../../functions/commons/task-record.ts';
+import { type TaskRecord, toTaskView } from '../../functions/task/record.ts';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 

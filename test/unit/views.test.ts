@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskView } from '../../functions/commons/task-record.ts';
 import {
   escapeHtml,
   formPage,
@@ -7,7 +6,8 @@ import {
   messagePage,
   taskNotFoundPage,
   taskStatusPage,
-} from '../../functions/commons/views.ts';
+} from '../../functions/http/views.ts';
+import type { TaskView } from '../../functions/task/record.ts';
 
 const TASK_ID = '3f1c2b9a-7d4e-4c1b-9a2f-0e8d7c6b5a49';
 const INLINE_CODE = /<script|<style|style=|\son[a-z]+=/i;

@@ -6,7 +6,7 @@ import {
   queue,
   SizingError,
   workerSizing,
-} from '../../functions/commons/settings.ts';
+} from '../../functions/config/settings.ts';
 
 describe('workerSizing', () => {
   it('derives the concurrency that keeps SES busy: rate × (work + overhead) / emails per batch', () => {

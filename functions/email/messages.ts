@@ -3,8 +3,8 @@
  * seed's), the owner's notification, and the owner's daily report.
  */
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
-import type { DailyCounters } from './daily-counters.ts';
-import type { Feedback } from './feedback-form.ts';
+import type { Feedback } from '../form/fields.ts';
+import type { DailyCounters } from '../task/daily-counters.ts';
 
 const UTF8 = 'UTF-8';
 

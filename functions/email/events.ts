@@ -5,9 +5,9 @@
  */
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { isConditionFailure } from './errors.ts';
-import { type EmailStatus, type Recipient, TASK_ID_PATTERN } from './task-record.ts';
-import { readTask } from './task-store.ts';
+import { isConditionFailure } from '../commons/errors.ts';
+import { type EmailStatus, type Recipient, TASK_ID_PATTERN } from '../task/record.ts';
+import { readTask } from '../task/store.ts';
 
 /** The part of SES's event record (EventBridge's `detail`) this handler reads. */
 export interface SesEventRecord {

@@ -1,13 +1,10 @@
 /**
- * HTTP plumbing of the API handlers (API Gateway HTTP API, payload 2.0): reading headers, content
- * negotiation, body parsing (JSON and HTML form posts, base64 bodies, charsets, the size limit) and the
- * JSON and HTML answers (the HTML itself is built in `views.ts`), and the cross-site check.
+ * What the API handlers read of a request (API Gateway HTTP API, payload 2.0): headers, content
+ * negotiation, the body (JSON and HTML form posts, base64 bodies, charsets, the size limit) and the
+ * cross-site check. Their answers are built in `responses.ts`, the HTML in `views.ts`.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { limits, VIEWER_HOST_HEADER } from './settings.ts';
-
-/** A handler's answer. */
-export type HttpResult = APIGatewayProxyStructuredResultV2;
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { limits, VIEWER_HOST_HEADER } from '../config/settings.ts';
 
 /** The value of a request header, whatever the case of its name (API Gateway lower-cases them; others may not). */
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
@@ -199,42 +196,6 @@ export function parseBody(event: APIGatewayProxyEventV2): ParsedBody {
   } catch {
     return malformed(`The body is not valid ${charset}.`);
   }
-}
-
-const NO_STORE = { 'Cache-Control': 'no-store' };
-
-/** Seconds a client is asked to wait after a 503 before it tries again (`Retry-After`). */
-export const RETRY_AFTER_SECONDS = 5;
-
-/** A JSON answer; API answers are never cached. */
-export function jsonResponse(
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): HttpResult {
-  return {
-    statusCode,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE, ...headers },
-    body: JSON.stringify(body),
-  };
-}
-
-/** An HTML answer; API answers are never cached. */
-export function htmlResponse(
-  statusCode: number,
-  html: string,
-  headers: Record<string, string> = {},
-): HttpResult {
-  return {
-    statusCode,
-    headers: { 'Content-Type': 'text/html; charset=utf-8', ...NO_STORE, ...headers },
-    body: html,
-  };
-}
-
-/** An answer without a body (a redirect). */
-export function emptyResponse(statusCode: number, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode, headers: { ...NO_STORE, ...headers }, body: '' };
 }
 
 /** The origin (`scheme://host[:port]`) of a URL, lower-cased; undefined for `null` or a value that is no URL. */

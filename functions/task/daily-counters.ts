@@ -14,7 +14,7 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { expiresAt } from './task-record.ts';
+import { expiresAt } from './record.ts';
 
 /** The per-day counters, numeric attributes of a day's counter items. */
 export interface DailyCounters {

@@ -4,8 +4,8 @@
  * own fields and rules (`feedback-form.ts`), so a message the submit could not have queued is refused.
  */
 import * as z from 'zod/mini';
-import { type Feedback, FIELD_NAMES, feedbackFields, fieldErrors } from './feedback-form.ts';
-import { TASK_ID_PATTERN } from './task-record.ts';
+import { TASK_ID_PATTERN } from '../task/record.ts';
+import { type Feedback, FIELD_NAMES, feedbackFields, fieldErrors } from './fields.ts';
 
 /** A value as the submit queues it: valid for its field, and already in its cleaned, normalized form. */
 function queuedValue(name: (typeof FIELD_NAMES)[number]) {

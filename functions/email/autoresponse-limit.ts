@@ -16,7 +16,7 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { MAILBOX_SIMULATOR } from './email.ts';
+import { MAILBOX_SIMULATOR } from './messages.ts';
 
 /** What {@link createAutoresponseLimit} needs. */
 export interface AutoresponseLimitOptions {

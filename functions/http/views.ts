@@ -13,9 +13,14 @@ import {
   type FieldName,
   feedbackFields,
   HONEYPOT_FIELD,
-} from './feedback-form.ts';
-import { awaitsDelivery, DAILY_QUOTA_ERROR_TYPE, DELIVERY_WAIT_MS, statusWords } from './status-words.ts';
-import { isFinal, statusUrl, type TaskView } from './task-record.ts';
+} from '../form/fields.ts';
+import { isFinal, statusUrl, type TaskView } from '../task/record.ts';
+import {
+  awaitsDelivery,
+  DAILY_QUOTA_ERROR_TYPE,
+  DELIVERY_WAIT_MS,
+  statusWords,
+} from '../task/status-words.ts';
 
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',

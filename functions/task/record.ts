@@ -3,6 +3,7 @@
  * It is the result backend (what `GET /api/tasks/{taskId}` shows) and the worker's claim on a task.
  * It never holds the visitor's email address or message.
  */
+import type { TaskError } from '../commons/errors.ts';
 
 /** Celery's task states, so the seed's users know them. */
 export const TaskStatus = {
@@ -17,12 +18,6 @@ export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 /** Whether a task can no longer change (`SUCCESS` or `FAILURE`): nothing more is sent, polling may stop. */
 export function isFinal(status: TaskStatus): boolean {
   return status === TaskStatus.SUCCESS || status === TaskStatus.FAILURE;
-}
-
-/** Why a task failed or is being retried, as the status API shows it. */
-export interface TaskError {
-  type: string;
-  message: string;
 }
 
 /** What the status API answers: the record's public fields, under the same names as in the table. */

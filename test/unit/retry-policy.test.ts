@@ -8,18 +8,17 @@ import {
   SESServiceException,
 } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
+import { describeError, isConditionFailure } from '../../functions/commons/errors.ts';
+import { RequestBuildError } from '../../functions/email/sender.ts';
 import {
   classifyError,
   decideOnError,
-  describeError,
   InvalidPayloadError,
-  isConditionFailure,
   isKnownTransient,
   QUOTA_ERROR,
   quotaDelaySeconds,
-  RequestBuildError,
   retryDelaySeconds,
-} from '../../functions/commons/errors.ts';
+} from '../../functions/worker/retry-policy.ts';
 
 function sdkError(name: string, fields: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`${name} happened`), { name, ...fields });

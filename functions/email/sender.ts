@@ -14,7 +14,15 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-ses';
 import type { SerializeMiddleware } from '@smithy/types';
-import { describeError, RequestBuildError } from './errors.ts';
+import { describeError } from '../commons/errors.ts';
+
+/**
+ * An SDK request that could not even be built from its input (e.g. the query serializer's
+ * `URIError: URI malformed` on a lone surrogate): the same input fails the same way every time.
+ */
+export class RequestBuildError extends Error {
+  override name = 'RequestBuildError';
+}
 
 /** Sends one email through SES and resolves to SES's message id. */
 export interface EmailSender {

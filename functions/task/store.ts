@@ -11,9 +11,9 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { dynamodb } from './clients/dynamodb.ts';
-import { isConditionFailure } from './errors.ts';
-import { type TaskRecord, TaskStatus } from './task-record.ts';
+import { dynamodb } from '../commons/clients/dynamodb.ts';
+import { isConditionFailure } from '../commons/errors.ts';
+import { type TaskRecord, TaskStatus } from './record.ts';
 
 /**
  * Writes a new task record. Conditional on no record with this id existing, so that a task id is

@@ -2,7 +2,7 @@
  * The email worker's settings, read from its environment once, at load, and sized with the same
  * {@link workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
  */
-import { numberEnv, optionalEnv, requireEnv } from './config.ts';
+import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
 import {
   autoresponse,
   consumer,
@@ -11,8 +11,8 @@ import {
   env,
   queue,
   workerSizing,
-} from './settings.ts';
-import type { Recipient } from './task-record.ts';
+} from '../config/settings.ts';
+import type { Recipient } from '../task/record.ts';
 
 /** What the worker needs to know about its deployment. */
 export interface WorkerConfig {

@@ -4,7 +4,8 @@
  * person understands when it is not going well, and once sent, the visitor's copy: on its way,
  * delivered, bounced, marked as spam, or not emailed because the address had its copies for the day.
  */
-import type { EmailStatus, TaskError, TaskView } from './task-record.ts';
+import type { TaskError } from '../commons/errors.ts';
+import type { EmailStatus, TaskView } from './record.ts';
 
 /** The worker's error type while SES's daily quota holds a task back (a `RETRY` of hours, not seconds). */
 export const DAILY_QUOTA_ERROR_TYPE = 'DailyQuotaExceeded';

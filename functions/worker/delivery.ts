@@ -10,17 +10,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
-import type { AutoresponseLimit } from './autoresponse-limit.ts';
-import { ownerEmail, visitorEmail } from './email.ts';
-import type { EmailSender } from './email-sender.ts';
-import { classifyError, describeError } from './errors.ts';
-import type { FeedbackMessage } from './feedback-message.ts';
-import type { SendRateLimiter } from './send-rate.ts';
-import type { ClaimedTask, TaskLifecycle } from './task-lifecycle.ts';
-import { EmailStatus, type Recipient } from './task-record.ts';
+import { describeError } from '../commons/errors.ts';
+import type { AutoresponseLimit } from '../email/autoresponse-limit.ts';
+import { ownerEmail, visitorEmail } from '../email/messages.ts';
+import type { SendRateLimiter } from '../email/send-rate.ts';
+import type { EmailSender } from '../email/sender.ts';
+import type { FeedbackMessage } from '../form/queue-message.ts';
+import type { ClaimedTask, TaskClaims } from '../task/claim.ts';
+import type { TaskLifecycle } from '../task/lifecycle.ts';
+import { EmailStatus, type Recipient } from '../task/record.ts';
+import { classifyError } from './retry-policy.ts';
 
 /** What {@link TaskDelivery} works with. */
 export interface TaskDeliveryOptions {
+  /** Renews the claim before each send. */
+  claims: TaskClaims;
   lifecycle: TaskLifecycle;
   sender: EmailSender;
   limiter: SendRateLimiter;
@@ -88,8 +92,8 @@ export class TaskDelivery {
     feedback: FeedbackMessage,
     log: Logger,
   ): Promise<void> {
-    const { lifecycle, sender, metrics } = this.#options;
-    await lifecycle.renewLease(claim);
+    const { claims, lifecycle, sender, metrics } = this.#options;
+    await claims.renewLease(claim);
     let messageId: string;
     try {
       messageId = await sender.send(this.#email(claim.taskId, recipient, feedback));
