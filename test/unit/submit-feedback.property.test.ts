@@ -1,5 +1,5 @@
 /**
- * Property-based test of `POST /api/feedback` (issue 6): over arbitrary bodies, content types,
+ * Property-based test of `POST /api/feedback`: over arbitrary bodies, content types,
  * encodings and headers, with the SDK calls succeeding, the handler always answers 2xx, 3xx or 4xx with a
  * body of the contract's shape, and never queues feedback that breaks a rule.
  */
