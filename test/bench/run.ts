@@ -177,9 +177,15 @@ interface ColdRun {
   result: unknown;
 }
 
+/**
+ * The Node that loads the bundles: this one (Lambda's major), or `BENCH_COLD_NODE=<path to node>` to
+ * compare another runtime's cold starts on the same bundles (`npm run bench -- --only cold`).
+ */
+const COLD_NODE = process.env.BENCH_COLD_NODE ?? process.execPath;
+
 function coldStart(bundlePath: string, event: unknown, env: Record<string, string>): Promise<ColdRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', COLD_START_CHILD], {
+    const child = spawn(COLD_NODE, ['--input-type=module', '-e', COLD_START_CHILD], {
       env: { ...env, BENCH_BUNDLE: bundlePath, BENCH_EVENT: JSON.stringify(event) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -728,7 +734,19 @@ async function main() {
   try {
     const functions = await measureColdStarts(info, dynamodb);
     if (only() === 'cold') {
-      console.log(JSON.stringify(functions, null, 2));
+      const node = execFileSync(COLD_NODE, ['--version'], { encoding: 'utf8' }).trim();
+      const s = (x: Spread) => `${x.median} (${x.min}–${x.max})`;
+      console.log(
+        [
+          `Cold starts on Node ${node}; figures are median (min–max) of ${COLD_REPEATS} runs.`,
+          '',
+          '| function | cold start ms | baseline ms | ratio |',
+          '|---|---:|---:|---:|',
+          ...functions.map(
+            (f) => `| ${f.name} | ${s(f.coldStart)} | ${s(f.baselineColdStart)} | ${f.ratio} |`,
+          ),
+        ].join('\n'),
+      );
       return;
     }
     await control(child, 'pause');
