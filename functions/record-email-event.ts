@@ -15,12 +15,12 @@
  * the daily report.
  */
 
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { describeError } from './commons/errors.ts';
-import { createObservability, observed } from './commons/observability.ts';
+import { createObservability } from './commons/observability.ts';
+import { sqsBatchHandler } from './commons/sqs-batch.ts';
 import { requireEnv } from './config/env.ts';
 import { env } from './config/settings.ts';
 import { EmailNotRecordedError, emailEventOf, recordEmailEvent, type SesEmailEvent } from './email/events.ts';
@@ -48,16 +48,7 @@ const COUNTED: Partial<Record<string, Counter>> = {
  * The SQS event source's entry point: one SES event (as EventBridge put it on the queue) per record.
  * Returns the ids of the records to deliver again (`ReportBatchItemFailures`).
  */
-export const handler = observed(
-  observability,
-  async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
-    // One processor per invocation: the local stack runs invocations concurrently in one process.
-    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
-      ...(context === undefined ? {} : { context }),
-      // A batch whose every record failed is answered the same way, not by an invocation error.
-      throwOnFullBatchFailure: false,
-    }),
-);
+export const handler = sqsBatchHandler(observability, processRecord);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const event = sesEventOf(record.body);

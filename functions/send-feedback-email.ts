@@ -5,16 +5,16 @@
  * outcome. The visitor's email is skipped when its address had its autoresponses for the day
  * (`AUTORESPONSE_HASH_KEY`, `AUTORESPONSE_LIMIT`). Records of a batch run concurrently; a failing record fails alone (partial batch response).
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { ses } from './commons/clients/ses.ts';
 import { sqs } from './commons/clients/sqs.ts';
 import { describeError } from './commons/errors.ts';
-import { createObservability, observed } from './commons/observability.ts';
+import { createObservability } from './commons/observability.ts';
+import { sqsBatchHandler } from './commons/sqs-batch.ts';
 import { createAutoresponseLimit } from './email/autoresponse-limit.ts';
 import { createSendRateLimiter } from './email/send-rate.ts';
 import { createEmailSender } from './email/sender.ts';
@@ -61,16 +61,7 @@ class DeferredError extends Error {
  * they come back after their visibility timeout, or move to the dead-letter queue after
  * `MAX_RECEIVE_COUNT` receives.
  */
-export const handler = observed(
-  observability,
-  async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
-    // One processor per invocation: the local stack runs invocations concurrently in one process.
-    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
-      ...(context === undefined ? {} : { context }),
-      // A batch whose every record failed is answered the same way, not by an invocation error.
-      throwOnFullBatchFailure: false,
-    }),
-);
+export const handler = sqsBatchHandler(observability, processRecord);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const parsed = parseFeedbackMessage(record.body);

@@ -13,6 +13,7 @@ import { numberEnv, optionalEnv, requireEnv } from './config/env.ts';
 import { DEFAULT_TASK_TTL_DAYS, env } from './config/settings.ts';
 import {
   type FeedbackFieldErrors,
+  type FormValues,
   isHoneypotFilled,
   submittedValues,
   validateFeedback,
@@ -35,7 +36,7 @@ import {
   jsonResponse,
   RETRY_AFTER_SECONDS,
 } from './http/responses.ts';
-import { type FormValues, formPage, messagePage } from './http/views.ts';
+import { formPage, messagePage } from './http/views.ts';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './task/record.ts';
 import { createTask, removeUnqueuedTask } from './task/store.ts';
 

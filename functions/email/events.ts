@@ -32,7 +32,13 @@ export type SesEmailEvent = EventBridgeEvent<string, SesEventRecord>;
  */
 export const emailEventRule = {
   source: 'aws.ses',
-  detailTypes: ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
+  /** EventBridge's detail type of each SES event type recorded. */
+  detailTypes: {
+    Delivery: 'Email Delivered',
+    Bounce: 'Email Bounced',
+    Complaint: 'Email Complaint Received',
+    Reject: 'Email Rejected',
+  },
   /** The worker's tag of each email with its task: an event without it is not one of ours. */
   taskTag: 'taskId',
   /** SES's own tag of the configuration set the email went through. */

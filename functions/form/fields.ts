@@ -198,9 +198,12 @@ export function isHoneypotFilled(input: Record<string, unknown>): boolean {
   return value === undefined || value.trim() !== '';
 }
 
-/** The fields' values as submitted, where they are text: what the form shows again after an error. */
-export function submittedValues(input: Record<string, unknown>): Partial<Record<FieldName, string>> {
-  const values: Partial<Record<FieldName, string>> = {};
+/** What the visitor typed, field by field: what the form shows again after an error. */
+export type FormValues = Partial<Record<FieldName, string>>;
+
+/** The fields' values as submitted, where they are text. */
+export function submittedValues(input: Record<string, unknown>): FormValues {
+  const values: FormValues = {};
   for (const name of FIELD_NAMES) {
     const value = input[name];
     if (typeof value === 'string') values[name] = value;

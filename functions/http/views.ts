@@ -11,6 +11,7 @@ import {
   FIELD_NAMES,
   type FieldDefinition,
   type FieldName,
+  type FormValues,
   feedbackFields,
   HONEYPOT_FIELD,
 } from '../form/fields.ts';
@@ -90,9 +91,6 @@ export const TOO_MANY_REQUESTS_BODY = { error: 'too_many_requests', message: TOO
 export function tooManyRequestsPage(): string {
   return messagePage('Please wait a moment', TOO_MANY_REQUESTS_MESSAGE);
 }
-
-/** What the visitor typed, to show the form again with it. */
-export type FormValues = Partial<Record<FieldName, string>>;
 
 /** The form's fields, with what was typed and each field's errors. */
 export interface FormFieldsOptions {

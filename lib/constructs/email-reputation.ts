@@ -144,7 +144,7 @@ export class EmailReputation extends Construct {
         "SES's events of the feedback emails (tagged with their task), queued for record-email-event",
       eventPattern: {
         source: [emailEventRule.source],
-        detailType: [...emailEventRule.detailTypes],
+        detailType: Object.values(emailEventRule.detailTypes),
         detail: {
           mail: {
             tags: {

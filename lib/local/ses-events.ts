@@ -12,12 +12,6 @@ export interface SentEmail {
   tags: Record<string, string>;
 }
 
-const DETAIL_TYPES = {
-  Delivery: 'Email Delivered',
-  Bounce: 'Email Bounced',
-  Complaint: 'Email Complaint Received',
-} as const;
-
 /**
  * The events SES would publish for an email, by the mailbox simulator's addresses: `bounce@` a hard
  * bounce, `suppressionlist@` a bounce for an address on the suppression list, `complaint@` a delivery
@@ -78,7 +72,7 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[
   return records.map((detail) => ({
     version: '0' as const,
     id: randomUUID(),
-    'detail-type': DETAIL_TYPES[detail.eventType as keyof typeof DETAIL_TYPES],
+    'detail-type': emailEventRule.detailTypes[detail.eventType as keyof typeof emailEventRule.detailTypes],
     source: 'aws.ses',
     account: LOCAL_ACCOUNT_ID,
     time,
@@ -98,7 +92,7 @@ export function ruleTakes(event: SesEmailEvent, configurationSet: string): boole
   const tags = event.detail.mail.tags ?? {};
   return (
     event.source === emailEventRule.source &&
-    (emailEventRule.detailTypes as readonly string[]).includes(event['detail-type']) &&
+    (Object.values(emailEventRule.detailTypes) as string[]).includes(event['detail-type']) &&
     tags[emailEventRule.taskTag] !== undefined &&
     (tags[emailEventRule.configurationSetTag] ?? []).includes(configurationSet)
   );
