@@ -469,6 +469,8 @@ describe('send-feedback-email: a batch', () => {
     ['an address the submit refuses', { email: 'visitor@localhost' }],
     ['a lone surrogate in the message', { message: 'x \ud800' }],
     ['a lone surrogate in the address', { email: 'visit\udc00or@example.com' }],
+    ['a name over 100 characters', { name: 'n'.repeat(101) }],
+    ['a blank name (the submit leaves it out)', { name: '' }],
   ])(
     'marks the task of a message with %s FAILURE (invalid payload) and sends nothing',
     async (_label, fields) => {
