@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { benchFeedback } from './events.ts';
 
 export interface FloorTarget {
   dynamodbEndpoint: string;
@@ -86,7 +87,7 @@ export async function floorLatencies(
 ): Promise<number[]> {
   const dynamodb = new DynamoDBClient({ ...config, endpoint: target.dynamodbEndpoint });
   const sqs = new SQSClient({ ...config, endpoint: target.sqsEndpoint });
-  const body = JSON.stringify({ email: 'visitor@example.com', message: 'Benchmark feedback.' });
+  const body = JSON.stringify(benchFeedback);
   const calls = submitCalls(target, dynamodb, sqs);
   const times: number[] = [];
   let next = 0;

@@ -29,10 +29,11 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
 import { costPerMillion, pricesDate } from './cost.ts';
 import { writeBlock } from './docs-blocks.ts';
-import { benchEvents } from './events.ts';
+import { benchEvents, benchFeedback } from './events.ts';
 import { benchHandlerEnv, RESOURCE_PLACEHOLDERS } from './handler-env.ts';
 import { percentile, round, type Spread, spread } from './stats.ts';
 
@@ -335,7 +336,7 @@ function submitLoad(
         url: `${url}${path}`,
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ email: 'visitor@example.com', message: 'Benchmark feedback.' }),
+        body: JSON.stringify(benchFeedback),
         connections,
         amount,
         timeout: 10,
@@ -435,7 +436,9 @@ async function measureThroughput(info: StackInfo, dynamodb: DynamoDBClient) {
         const response = await fetch(`${info.url}/api/feedback`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ email: `visitor${n}@example.com`, message: `${marker} #${n}` }),
+          body: JSON.stringify(
+            validFeedback({ email: `visitor${n}@example.com`, message: `${marker} #${n}` }),
+          ),
         });
         if (response.status !== 202) throw new Error(`submit answered ${response.status}`);
         taskIds.push(((await response.json()) as { taskId: string }).taskId);
@@ -559,7 +562,9 @@ async function measureDrain(sesMaxSendRate: number): Promise<DrainResult> {
         const response = await fetch(`${info.url}/api/feedback`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ email: `visitor${n}@example.com`, message: `${marker} #${n}` }),
+          body: JSON.stringify(
+            validFeedback({ email: `visitor${n}@example.com`, message: `${marker} #${n}` }),
+          ),
         });
         if (response.status !== 202) throw new Error(`submit answered ${response.status}`);
         return ((await response.json()) as { taskId: string }).taskId;

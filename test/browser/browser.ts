@@ -15,6 +15,7 @@ import {
 } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 
 /** Where Debian installs Chromium (`apt-get install chromium`); `CHROMIUM_PATH` points elsewhere. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -63,6 +64,19 @@ export async function openPage(browser: Browser, options: BrowserContextOptions 
   });
   page.on('pageerror', (error) => problems.push(error.message));
   return { context, page, problems };
+}
+
+/**
+ * Fills the page's form with {@link validFeedback}'s fields and the test's own values (by the fields'
+ * names, which are the controls' ids); `undefined` leaves a field as it is.
+ */
+export async function fillFeedbackForm(
+  page: Page,
+  overrides: Record<string, string | undefined> = {},
+): Promise<void> {
+  for (const [name, value] of Object.entries(validFeedback(overrides))) {
+    await page.locator(`#${name}`).fill(String(value));
+  }
 }
 
 /** Saves a full-page screenshot as test/output/screenshots/<name>.png and returns its path. */

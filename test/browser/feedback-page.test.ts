@@ -8,7 +8,8 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { FIELD_NAMES } from '../../functions/form/fields.ts';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
-import { browserAndStack, screenshot, skipBrowserTests } from './browser.ts';
+import { validFeedback } from '../helpers/feedback.ts';
+import { browserAndStack, fillFeedbackForm, screenshot, skipBrowserTests } from './browser.ts';
 
 const TASK_URL = /\/\?task=[0-9a-f-]{36}$/;
 const SENT_TIMEOUT_MS = 20_000;
@@ -38,18 +39,13 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   }
 
-  async function fill(page: Page, email: string, message: string): Promise<void> {
-    await page.getByLabel('Email address', { exact: true }).fill(email);
-    await page.getByLabel('Message').fill(message);
-  }
-
   it('takes valid feedback to the sent state, with history and reload', async () => {
     // Prepare
     const { page, problems } = await open();
     const answer = await page.goto(setup.stack.url);
     expect(answer?.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     await screenshot(page, 'form-desktop-light');
-    await fill(page, 'sent@example.com', 'The form is lovely.');
+    await fillFeedbackForm(page, { email: 'sent@example.com', message: 'The form is lovely.' });
 
     // Act
     await page.getByRole('button', { name: 'Submit' }).click();
@@ -96,7 +92,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     });
     await page.goto(setup.stack.url);
     await screenshot(page, 'form-320-light');
-    await fill(page, 'not-an-email', '');
+    await fillFeedbackForm(page, { email: 'not-an-email', message: '' });
 
     // Act
     await page.getByRole('button', { name: 'Submit' }).click();
@@ -153,7 +149,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
       await route.continue();
     });
     await page.goto(setup.stack.url);
-    await fill(page, 'double-click@example.com', 'Clicked twice.');
+    await fillFeedbackForm(page, { email: 'double-click@example.com', message: 'Clicked twice.' });
 
     // Act
     await page.getByRole('button', { name: 'Submit' }).dblclick();
@@ -168,7 +164,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     // Prepare
     const { page } = await open();
     await page.goto(setup.stack.url);
-    await fill(page, 'visitor@example.com', 'Please keep this text.');
+    await fillFeedbackForm(page, { email: 'visitor@example.com', message: 'Please keep this text.' });
     const alert = page.getByRole('alert');
     const submit = page.getByRole('button', { name: 'Submit' });
 
@@ -319,7 +315,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     const known = await fetch(`${setup.stack.url}/api/feedback`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'link@example.com', message: 'From a link.' }),
+      body: JSON.stringify(validFeedback({ email: 'link@example.com', message: 'From a link.' })),
     });
     const { taskId } = (await known.json()) as { taskId: string };
     await page.goto(`${setup.stack.url}/?task=${taskId}`);
@@ -332,7 +328,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     // Prepare
     const { page, problems } = await open({ viewport: { width: 320, height: 640 } });
     await page.goto(setup.stack.url);
-    await fill(page, 'bounce@simulator.amazonses.com', 'Will this bounce?');
+    await fillFeedbackForm(page, { email: 'bounce@simulator.amazonses.com', message: 'Will this bounce?' });
 
     // Act
     await page.getByRole('button', { name: 'Submit' }).click();
@@ -429,7 +425,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     // Prepare: the per-client limit's answer
     const { page, problems } = await open();
     await page.goto(setup.stack.url);
-    await fill(page, 'busy@example.com', 'Sent once too often.');
+    await fillFeedbackForm(page, { email: 'busy@example.com', message: 'Sent once too often.' });
     await page.route('**/api/feedback', (route) =>
       route.fulfill({
         status: 429,
@@ -457,7 +453,7 @@ describe.skipIf(skipBrowserTests)('feedback page', () => {
     // Prepare
     const { page, problems } = await open({ javaScriptEnabled: false });
     await page.goto(setup.stack.url);
-    await fill(page, 'no-script@example.com', 'No script here.');
+    await fillFeedbackForm(page, { email: 'no-script@example.com', message: 'No script here.' });
 
     // Act
     const [response] = await Promise.all([

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { browserAndStack, screenshot, skipBrowserTests } from './browser.ts';
+import { browserAndStack, fillFeedbackForm, screenshot, skipBrowserTests } from './browser.ts';
 
 const WORK_SECONDS = 3;
 const DONE_TIMEOUT_MS = 25_000;
@@ -33,8 +33,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     const { page, problems } = await open();
     await page.goto(setup.stack.url);
     const message = 'A long message I do not want to type again.\nSecond line.';
-    await page.getByLabel('Email address', { exact: true }).fill('visitor@localhost');
-    await page.getByLabel('Message').fill(message);
+    await fillFeedbackForm(page, { email: 'visitor@localhost', message });
 
     // Act
     const refused = await submit(page);
@@ -82,8 +81,7 @@ describe.skipIf(skipBrowserTests)('without JavaScript', () => {
     // Prepare
     const { page, problems } = await open();
     await page.goto(setup.stack.url);
-    await page.getByLabel('Email address', { exact: true }).fill('patient@example.com');
-    await page.getByLabel('Message').fill('I will watch it go.');
+    await fillFeedbackForm(page, { email: 'patient@example.com', message: 'I will watch it go.' });
 
     // Act
     expect(await submit(page)).toBe(303);

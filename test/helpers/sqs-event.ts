@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FeedbackMessage } from '../../functions/form/queue-message.ts';
+import { validFeedback } from './feedback.ts';
 
 /** Options of {@link sqsRecord}. */
 export interface SqsRecordOptions {
@@ -36,15 +37,13 @@ export function sqsRecord(body: string, options: SqsRecordOptions = {}): SQSReco
   };
 }
 
-/** A feedback message (the submit handler's) with a fresh task id unless given. */
+/** A feedback message (the submit handler's): {@link validFeedback}'s fields, a fresh task id unless given. */
 export function feedbackMessage(overrides: Partial<FeedbackMessage> = {}): FeedbackMessage {
-  return {
+  return validFeedback({
     taskId: randomUUID(),
-    email: 'visitor@example.com',
-    message: 'Great site!',
     createdAt: new Date().toISOString(),
     ...overrides,
-  };
+  }) as FeedbackMessage;
 }
 
 /** An SQS record carrying a feedback message. */

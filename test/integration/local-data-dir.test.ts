@@ -15,6 +15,7 @@ import {
   LOCAL_STACK_STATE_FILE,
   readStackState,
 } from '../../lib/local/state.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   type LocalStack,
   readMailbox,
@@ -61,7 +62,10 @@ describe('a local stack with a data folder', () => {
   });
 
   it('logs each request and each task from received to succeeded, from the handlers’ own log lines', async () => {
-    const accepted = await submitFeedback(stack, { email: 'logged@example.com', message: 'hello' });
+    const accepted = await submitFeedback(
+      stack,
+      validFeedback({ email: 'logged@example.com', message: 'hello' }),
+    );
     const taskId = accepted.body.taskId;
     await waitForStatus(stack, taskId, 'SUCCESS');
     // The outcome's line follows the invocation's end, a little after the record says SUCCESS.
@@ -83,7 +87,9 @@ describe('a local stack with a data folder', () => {
     const taskIds = await Promise.all(
       Array.from(
         { length: 8 },
-        async () => (await submitFeedback(stack, { email: 'many@example.com', message: 'hi' })).body.taskId,
+        async () =>
+          (await submitFeedback(stack, validFeedback({ email: 'many@example.com', message: 'hi' }))).body
+            .taskId,
       ),
     );
     await Promise.all(taskIds.map((taskId) => waitForStatus(stack, taskId, 'SUCCESS')));
@@ -149,7 +155,10 @@ describe('the data folder', () => {
   it('holds each queued message from the moment it is accepted, and nothing once it is done', async () => {
     // Prepare: with the worker paused, the task's message stays on the queue.
     await stack.pausePoller();
-    const accepted = await submitFeedback(stack, { email: 'kept@example.com', message: 'for later' });
+    const accepted = await submitFeedback(
+      stack,
+      validFeedback({ email: 'kept@example.com', message: 'for later' }),
+    );
     const queueDir = join(dataDir, 'sqs', 'feedback-queue');
 
     // Act

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   getTask,
   readMailbox,
@@ -101,7 +102,7 @@ async function submitTasks(stack: Pick<RunningStack, 'url'>): Promise<Map<string
   const tasks = new Map<string, string>();
   for (let n = 0; n < TASKS; n += 1) {
     const email = uniqueAddress(`durable-${n}`);
-    const accepted = await submitFeedback(stack, { email, message: `task ${n}` });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: `task ${n}` }));
     expect(accepted.status).toBe(202);
     tasks.set(accepted.body.taskId, email);
   }

@@ -4,6 +4,7 @@
  * with the dead-letter queue's depth, as it arrives in the mailbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   type LocalStack,
   queueDepth,
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 async function submit(email: string, message: string): Promise<string> {
-  const accepted = await submitFeedback(stack, { email, message });
+  const accepted = await submitFeedback(stack, validFeedback({ email, message }));
   expect(accepted.status).toBe(202);
   const { task } = await waitForStatus(stack, accepted.body.taskId, [
     'PENDING',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   type LocalStack,
   queueDepth,
@@ -91,7 +92,7 @@ describe('redelivery', () => {
     // Prepare
     const email = uniqueAddress('twice');
     await stack.pausePoller();
-    const accepted = await submitFeedback(stack, { email, message: 'twice delivered' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'twice delivered' }));
     const body = await receiveMessageOf(accepted.body.taskId);
     await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: body }));
 
@@ -108,7 +109,7 @@ describe('redelivery', () => {
     const email = uniqueAddress('two-holders');
 
     // Act
-    const accepted = await submitFeedback(stack, { email, message: 'held twice' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'held twice' }));
     const done = waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
     const receives = await mostReceives(accepted.body.taskId, done);
     const { task } = await done;
@@ -123,7 +124,7 @@ describe('redelivery', () => {
     // Prepare: a worker received the message and claimed the task, then stopped (no email, no outcome).
     const email = uniqueAddress('crashed');
     await stack.pausePoller();
-    const accepted = await submitFeedback(stack, { email, message: 'crashed worker' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'crashed worker' }));
     const taskId = accepted.body.taskId;
     await receiveMessageOf(taskId);
     const now = Date.now();

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DailyCounterStore } from '../../functions/task/daily-counters.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   type LocalStack,
   readMailbox,
@@ -41,7 +42,9 @@ describe('the autoresponse limit', () => {
 
     // Act
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => submitFeedback(stack, { email: victim, message: `Post ${n}` })),
+      Array.from({ length: 20 }, (_, n) =>
+        submitFeedback(stack, validFeedback({ email: victim, message: `Post ${n}` })),
+      ),
     );
     const taskIds = answers.map((answer) => answer.body.taskId);
     for (const taskId of taskIds) await waitForStatus(stack, taskId, 'SUCCESS');
@@ -68,7 +71,10 @@ describe('delivery events', () => {
     ['suppressionlist@simulator.amazonses.com', 'SUPPRESSED'],
   ])('a feedback for %s shows %s in the status API within a few seconds', async (address, expected) => {
     // Act
-    const accepted = await submitFeedback(stack, { email: address, message: 'Delivery check' });
+    const accepted = await submitFeedback(
+      stack,
+      validFeedback({ email: address, message: 'Delivery check' }),
+    );
     await waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
 
     // Assess

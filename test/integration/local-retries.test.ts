@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validFeedback } from '../helpers/feedback.ts';
 import {
   type LocalStack,
   queueDepth,
@@ -46,7 +47,7 @@ describe('SES unreachable for a while', () => {
     await stack.stopSes();
 
     // Act
-    const accepted = await submitFeedback(stack, { email, message: 'during the outage' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'during the outage' }));
     const retry = await waitForStatus(stack, accepted.body.taskId, 'RETRY');
     await stack.startSes();
     const done = await waitForStatus(stack, accepted.body.taskId, ['SUCCESS', 'FAILURE']);
@@ -73,7 +74,7 @@ describe('SES unreachable for good', () => {
     await stack.stopSes();
 
     // Act
-    const accepted = await submitFeedback(stack, { email, message: 'never delivered' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'never delivered' }));
     taskId = accepted.body.taskId;
     const failed = await waitForStatus(stack, taskId, 'FAILURE');
     await waitFor(async () => (await queueDepth(stack, stack.deadLetterQueueUrl)).total === 1, {
@@ -102,11 +103,14 @@ describe('SES unreachable for good', () => {
 
   it('lists it with `npm run tasks`, but not a honeypot decoy nor the counters beside the tasks', async () => {
     // Prepare
-    const decoy = await submitFeedback(stack, {
-      email: uniqueAddress('bot'),
-      message: 'spam',
-      website: 'http://spam.example',
-    });
+    const decoy = await submitFeedback(
+      stack,
+      validFeedback({
+        email: uniqueAddress('bot'),
+        message: 'spam',
+        website: 'http://spam.example',
+      }),
+    );
 
     // Act
     const result = await runTool('tasks.ts');

@@ -6,6 +6,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
+import { validFeedback, validFeedbackForm } from '../helpers/feedback.ts';
 import {
   type Accepted,
   getTask,
@@ -66,7 +67,7 @@ describe('the local stack', () => {
     const message = 'Grüße aus dem Test 👋\nZweite Zeile';
 
     // Act
-    const accepted = await submitFeedback(stack, { email, message });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message }));
     const { task } = await waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
     const emails = await waitForEmails(stack, email);
 
@@ -92,7 +93,7 @@ describe('the local stack', () => {
 
   it('never shows the address or the message in the status answer', async () => {
     const email = uniqueAddress('private');
-    const accepted = await submitFeedback(stack, { email, message: 'secret words' });
+    const accepted = await submitFeedback(stack, validFeedback({ email, message: 'secret words' }));
     await waitForStatus(stack, accepted.body.taskId, 'SUCCESS');
     const { text, headers } = await getTask(stack, accepted.body.taskId);
     expect(text).not.toContain(email);
@@ -103,7 +104,7 @@ describe('the local stack', () => {
   it('answers a plain form post from a browser with 303 to the status page, which shows it as HTML', async () => {
     // Prepare
     const email = uniqueAddress('form');
-    const form = new URLSearchParams({ email, message: 'Sent without JavaScript', website: '' });
+    const form = validFeedbackForm({ email, message: 'Sent without JavaScript', website: '' });
 
     // Act
     const answer = await submitFeedback(stack, form, { accept: 'text/html,application/xhtml+xml' });
@@ -123,7 +124,7 @@ describe('the local stack', () => {
 
   it('accepts a form post from a script (no text/html) with the 202 JSON answer', async () => {
     const email = uniqueAddress('form-json');
-    const answer = await submitFeedback<Accepted>(stack, new URLSearchParams({ email, message: 'hi' }));
+    const answer = await submitFeedback<Accepted>(stack, validFeedbackForm({ email, message: 'hi' }));
     expect(answer.status).toBe(202);
     await waitForStatus(stack, answer.body.taskId, 'SUCCESS');
   });
@@ -158,7 +159,7 @@ describe('the local stack', () => {
       const tasksBefore = await taskCount();
 
       // Act
-      const answer = await submitFeedback(stack, input);
+      const answer = await submitFeedback(stack, validFeedback(input));
 
       // Assess
       expect(answer.status).toBe(400);
@@ -176,7 +177,10 @@ describe('the local stack', () => {
 
     it('refuses another content type with 415 and a body over 64 KiB with 413', async () => {
       expect((await submitFeedback(stack, 'email=a', { contentType: 'text/plain' })).status).toBe(415);
-      const big = await submitFeedback(stack, { email: 'a@example.com', message: 'x'.repeat(70 * 1024) });
+      const big = await submitFeedback(
+        stack,
+        validFeedback({ email: 'a@example.com', message: 'x'.repeat(70 * 1024) }),
+      );
       expect(big.status).toBe(413);
       expect(await queueDepth(stack, stack.queueUrl)).toMatchObject({ total: 0 });
     });
@@ -204,7 +208,7 @@ describe('the local stack', () => {
 
     // Act
     const answers = await Promise.all(
-      addresses.map((email, i) => submitFeedback(stack, { email, message: `message ${i}` })),
+      addresses.map((email, i) => submitFeedback(stack, validFeedback({ email, message: `message ${i}` }))),
     );
     await Promise.all(answers.map((answer) => waitForStatus(stack, answer.body.taskId, 'SUCCESS')));
 

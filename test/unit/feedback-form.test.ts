@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorTexts, isHoneypotFilled, validateFeedback } from '../../functions/form/fields.ts';
 import { characterCount, isValidEmail } from '../../functions/form/text-rules.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';
@@ -11,12 +12,12 @@ describe('validateFeedback', () => {
     const input = { email: '  visitor@example.com ', message: '\n  Great tutorial!  \n' };
 
     // Act
-    const result = validateFeedback(input);
+    const result = validateFeedback(validFeedback(input));
 
     // Assess
     expect(result).toEqual({
       success: true,
-      data: { email: 'visitor@example.com', message: 'Great tutorial!' },
+      data: validFeedback({ email: 'visitor@example.com', message: 'Great tutorial!' }),
     });
   });
 
@@ -25,20 +26,20 @@ describe('validateFeedback', () => {
     const input = { email: 'a@example.com', message: 'Hi', nickname: 'Ann', admin: true };
 
     // Act
-    const result = validateFeedback(input);
+    const result = validateFeedback(validFeedback(input));
 
     // Assess
-    expect(result).toEqual({ success: true, data: { email: 'a@example.com', message: 'Hi' } });
+    expect(result).toEqual({ success: true, data: validFeedback({ email: 'a@example.com', message: 'Hi' }) });
   });
 
   it.each([
-    ['both missing', {}, { email: [REQUIRED], message: [REQUIRED] }],
+    ['both missing', { email: undefined, message: undefined }, { email: [REQUIRED], message: [REQUIRED] }],
     ['empty strings', { email: '', message: '' }, { email: [REQUIRED], message: [REQUIRED] }],
     ['only whitespace', { email: '   ', message: ' \n\t ' }, { email: [REQUIRED], message: [REQUIRED] }],
     ['null values', { email: null, message: null }, { email: [REQUIRED], message: [REQUIRED] }],
   ])('requires both fields: %s', (_case, input, fields) => {
     // Act
-    const result = validateFeedback(input);
+    const result = validateFeedback(validFeedback(input));
 
     // Assess
     expect(result).toEqual({ success: false, fields });
@@ -46,7 +47,7 @@ describe('validateFeedback', () => {
 
   it('reports only the failing field', () => {
     // Act
-    const result = validateFeedback({ email: 'not-an-address', message: 'Hello' });
+    const result = validateFeedback(validFeedback({ email: 'not-an-address', message: 'Hello' }));
 
     // Assess
     expect(result).toEqual({ success: false, fields: { email: [INVALID_EMAIL] } });
@@ -57,7 +58,7 @@ describe('validateFeedback', () => {
     const email = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`;
 
     // Act
-    const result = validateFeedback({ email, message: 'Hi' });
+    const result = validateFeedback(validFeedback({ email, message: 'Hi' }));
 
     // Assess
     expect(email).toHaveLength(254);
@@ -69,7 +70,7 @@ describe('validateFeedback', () => {
     const email = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.com`;
 
     // Act
-    const result = validateFeedback({ email, message: 'Hi' });
+    const result = validateFeedback(validFeedback({ email, message: 'Hi' }));
 
     // Assess
     expect(result).toEqual({
@@ -83,10 +84,10 @@ describe('validateFeedback', () => {
     const email = `   ${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com   `;
 
     // Act
-    const result = validateFeedback({ email, message: 'Hi' });
+    const result = validateFeedback(validFeedback({ email, message: 'Hi' }));
 
     // Assess
-    expect(result).toEqual({ success: true, data: { email: email.trim(), message: 'Hi' } });
+    expect(result).toEqual({ success: true, data: validFeedback({ email: email.trim(), message: 'Hi' }) });
   });
 
   it('reports both rules, in Django order, for an address that is invalid and too long', () => {
@@ -94,7 +95,7 @@ describe('validateFeedback', () => {
     const email = `${'a'.repeat(300)} @example.com`;
 
     // Act
-    const result = validateFeedback({ email, message: 'Hi' });
+    const result = validateFeedback(validFeedback({ email, message: 'Hi' }));
 
     // Assess
     expect(result).toEqual({
@@ -105,7 +106,7 @@ describe('validateFeedback', () => {
 
   it('accepts a message of exactly 5000 characters', () => {
     // Act
-    const result = validateFeedback({ email: 'a@example.com', message: 'x'.repeat(5000) });
+    const result = validateFeedback(validFeedback({ email: 'a@example.com', message: 'x'.repeat(5000) }));
 
     // Assess
     expect(result.success).toBe(true);
@@ -113,7 +114,7 @@ describe('validateFeedback', () => {
 
   it('rejects a message of 5001 characters with the count', () => {
     // Act
-    const result = validateFeedback({ email: 'a@example.com', message: 'x'.repeat(5001) });
+    const result = validateFeedback(validFeedback({ email: 'a@example.com', message: 'x'.repeat(5001) }));
 
     // Assess
     expect(result).toEqual({
@@ -128,8 +129,8 @@ describe('validateFeedback', () => {
     const tooLong = '😀'.repeat(5001);
 
     // Act
-    const fitting = validateFeedback({ email: 'a@example.com', message: fits });
-    const rejected = validateFeedback({ email: 'a@example.com', message: tooLong });
+    const fitting = validateFeedback(validFeedback({ email: 'a@example.com', message: fits }));
+    const rejected = validateFeedback(validFeedback({ email: 'a@example.com', message: tooLong }));
 
     // Assess
     expect(fitting.success).toBe(true);
@@ -141,7 +142,7 @@ describe('validateFeedback', () => {
 
   it('rejects NUL characters in the message with Django text', () => {
     // Act
-    const result = validateFeedback({ email: 'a@example.com', message: 'a\u0000b' });
+    const result = validateFeedback(validFeedback({ email: 'a@example.com', message: 'a\u0000b' }));
 
     // Assess
     expect(result).toEqual({ success: false, fields: { message: ['Null characters are not allowed.'] } });
@@ -149,19 +150,25 @@ describe('validateFeedback', () => {
 
   it('keeps newlines and tabs inside a message', () => {
     // Act
-    const result = validateFeedback({ email: 'a@example.com', message: 'line 1\n\tline 2' });
+    const result = validateFeedback(validFeedback({ email: 'a@example.com', message: 'line 1\n\tline 2' }));
 
     // Assess
-    expect(result).toEqual({ success: true, data: { email: 'a@example.com', message: 'line 1\n\tline 2' } });
+    expect(result).toEqual({
+      success: true,
+      data: validFeedback({ email: 'a@example.com', message: 'line 1\n\tline 2' }),
+    });
   });
 
   it('takes JSON numbers and booleans as their text, and rejects arrays and objects', () => {
     // Act
-    const numbers = validateFeedback({ email: 'a@example.com', message: 42 });
-    const structures = validateFeedback({ email: ['a@example.com'], message: { text: 'Hi' } });
+    const numbers = validateFeedback(validFeedback({ email: 'a@example.com', message: 42 }));
+    const structures = validateFeedback(validFeedback({ email: ['a@example.com'], message: { text: 'Hi' } }));
 
     // Assess
-    expect(numbers).toEqual({ success: true, data: { email: 'a@example.com', message: '42' } });
+    expect(numbers).toEqual({
+      success: true,
+      data: validFeedback({ email: 'a@example.com', message: '42' }),
+    });
     expect(structures).toEqual({
       success: false,
       fields: { email: [INVALID_EMAIL], message: [errorTexts.invalidValue] },
@@ -172,23 +179,29 @@ describe('validateFeedback', () => {
 describe('the optional name', () => {
   it('is taken stripped, and absent when missing or blank', () => {
     // Act
-    const given = validateFeedback({ name: '  Ada Lovelace ', email: 'a@example.com', message: 'Hi' });
-    const blank = validateFeedback({ name: '   ', email: 'a@example.com', message: 'Hi' });
-    const missing = validateFeedback({ name: null, email: 'a@example.com', message: 'Hi' });
+    const given = validateFeedback(
+      validFeedback({ name: '  Ada Lovelace ', email: 'a@example.com', message: 'Hi' }),
+    );
+    const blank = validateFeedback(validFeedback({ name: '   ', email: 'a@example.com', message: 'Hi' }));
+    const missing = validateFeedback(validFeedback({ name: null, email: 'a@example.com', message: 'Hi' }));
 
     // Assess
     expect(given).toEqual({
       success: true,
-      data: { name: 'Ada Lovelace', email: 'a@example.com', message: 'Hi' },
+      data: validFeedback({ name: 'Ada Lovelace', email: 'a@example.com', message: 'Hi' }),
     });
-    expect(blank).toEqual({ success: true, data: { email: 'a@example.com', message: 'Hi' } });
+    expect(blank).toEqual({ success: true, data: validFeedback({ email: 'a@example.com', message: 'Hi' }) });
     expect(missing).toEqual(blank);
   });
 
   it('accepts 100 characters and refuses 101 with the Django text', () => {
     // Act
-    const longest = validateFeedback({ name: 'n'.repeat(100), email: 'a@example.com', message: 'Hi' });
-    const tooLong = validateFeedback({ name: 'n'.repeat(101), email: 'a@example.com', message: 'Hi' });
+    const longest = validateFeedback(
+      validFeedback({ name: 'n'.repeat(100), email: 'a@example.com', message: 'Hi' }),
+    );
+    const tooLong = validateFeedback(
+      validFeedback({ name: 'n'.repeat(101), email: 'a@example.com', message: 'Hi' }),
+    );
 
     // Assess
     expect(longest.success).toBe(true);
@@ -201,7 +214,10 @@ describe('the optional name', () => {
   it('refuses NUL characters, lone surrogates and values that are not text, as a Django CharField', () => {
     // Act
     const results = ['Ada\u0000', 'Ada \ud800', ['Ada']].map(
-      (name) => validateFeedback({ name, email: 'a@example.com', message: 'Hi' }) as { fields?: unknown },
+      (name) =>
+        validateFeedback(validFeedback({ name, email: 'a@example.com', message: 'Hi' })) as {
+          fields?: unknown;
+        },
     );
 
     // Assess
@@ -229,7 +245,7 @@ describe('email address rule', () => {
     '123@example.io',
   ])('accepts %s', (email) => {
     expect(isValidEmail(email)).toBe(true);
-    expect(validateFeedback({ email, message: 'Hi' }).success).toBe(true);
+    expect(validateFeedback(validFeedback({ email, message: 'Hi' })).success).toBe(true);
   });
 
   it.each([
@@ -261,7 +277,7 @@ describe('email address rule', () => {
     ['an internationalized domain without an ASCII form (bidi rule)', 'visitor@\u0661a.example.com'],
   ])('rejects %s', (_case, email) => {
     expect(isValidEmail(email)).toBe(false);
-    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+    expect(validateFeedback(validFeedback({ email, message: 'Hi' }))).toEqual({
       success: false,
       fields: { email: [INVALID_EMAIL] },
     });
@@ -276,7 +292,7 @@ describe('email address rule', () => {
     ['DEL', 'visi\u007ftor@example.com'],
     ['a C1 control (NEL)', 'visitor@exam\u0085ple.com'],
   ])('rejects control characters anywhere (header injection): %s', (_case, email) => {
-    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+    expect(validateFeedback(validFeedback({ email, message: 'Hi' }))).toEqual({
       success: false,
       fields: { email: [INVALID_EMAIL] },
     });
@@ -290,9 +306,9 @@ describe('internationalized domains', () => {
     ['user@BÜCHER.de', 'user@xn--bcher-kva.de'],
     ['User@Example.COM', 'User@Example.COM'],
   ])('queues %s as %s, the ASCII form SES takes', (email, queued) => {
-    expect(validateFeedback({ email, message: 'Hi' })).toEqual({
+    expect(validateFeedback(validFeedback({ email, message: 'Hi' }))).toEqual({
       success: true,
-      data: { email: queued, message: 'Hi' },
+      data: validFeedback({ email: queued, message: 'Hi' }),
     });
   });
 });
@@ -303,21 +319,23 @@ describe('ill-formed UTF-16 (a lone surrogate)', () => {
     ['a lone low surrogate', '\udc00 x'],
     ['surrogates in the wrong order', 'x \udc00\ud800 y'],
   ])('refuses %s in the message with "Enter a valid value."', (_case, message) => {
-    expect(validateFeedback({ email: 'visitor@example.com', message })).toEqual({
+    expect(validateFeedback(validFeedback({ email: 'visitor@example.com', message }))).toEqual({
       success: false,
       fields: { message: [errorTexts.invalidValue] },
     });
   });
 
   it('refuses it in the email with "Enter a valid email address."', () => {
-    expect(validateFeedback({ email: 'visitor@example.com\ud800', message: 'Hi' })).toEqual({
+    expect(validateFeedback(validFeedback({ email: 'visitor@example.com\ud800', message: 'Hi' }))).toEqual({
       success: false,
       fields: { email: [INVALID_EMAIL] },
     });
   });
 
   it('accepts a surrogate pair (an emoji)', () => {
-    expect(validateFeedback({ email: 'visitor@example.com', message: 'ok 😀' }).success).toBe(true);
+    expect(validateFeedback(validFeedback({ email: 'visitor@example.com', message: 'ok 😀' })).success).toBe(
+      true,
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { visitorEmail } from '../../functions/email/messages.ts';
 import { createEmailSender, RequestBuildError } from '../../functions/email/sender.ts';
 import { classifyError } from '../../functions/worker/retry-policy.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
@@ -34,7 +35,7 @@ describe('createEmailSender', () => {
 
     // Act
     const messageId = await sender.send(
-      visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Hi' }),
+      visitorEmail('support@example.com', validFeedback({ message: 'Hi' })),
     );
 
     // Assess
@@ -47,16 +48,14 @@ describe('createEmailSender', () => {
   it("refuses a request that cannot be built, for good, and it cannot change the next task's request", async () => {
     // Prepare
     const { sender, bodies } = capturingSender();
-    const attacker = visitorEmail('support@example.com', {
-      email: 'attacker@example.com',
-      message: 'x \ud800',
-    });
+    const attacker = visitorEmail(
+      'support@example.com',
+      validFeedback({ email: 'attacker@example.com', message: 'x \ud800' }),
+    );
 
     // Act
     const refused = await sender.send(attacker).catch((error: unknown) => error);
-    await sender.send(
-      visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Legitimate' }),
-    );
+    await sender.send(visitorEmail('support@example.com', validFeedback({ message: 'Legitimate' })));
 
     // Assess
     expect(refused).toBeInstanceOf(RequestBuildError);
@@ -87,7 +86,7 @@ describe('createEmailSender', () => {
 
     // Act
     const error = await sender
-      .send(visitorEmail('support@example.com', { email: 'visitor@example.com', message: 'Hi' }))
+      .send(visitorEmail('support@example.com', validFeedback({ message: 'Hi' })))
       .catch((caught: unknown) => caught);
 
     // Assess

@@ -14,6 +14,7 @@ import { validateFeedback } from '../../functions/form/fields.ts';
 import { characterCount } from '../../functions/form/text-rules.ts';
 import { TASK_ID_PATTERN } from '../../functions/task/record.ts';
 import { apiEvent, BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
+import { validFeedback } from '../helpers/feedback.ts';
 import { captureLogs, loadHandler } from '../helpers/handlers.ts';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -101,7 +102,9 @@ const plausibleFields = fc.record(
 );
 
 /** A body as the client sent it: built from fields as JSON or a form, or arbitrary text or bytes. */
-const anyFields = fc.oneof(fields, { weight: 2, arbitrary: plausibleFields });
+const anyFields = fc
+  .oneof(fields, { weight: 2, arbitrary: plausibleFields })
+  .map((value) => validFeedback({ email: undefined, message: undefined, ...value }));
 const body = fc.oneof(
   {
     weight: 3,
@@ -254,9 +257,9 @@ function assertQueueable(message: { email: unknown; message: unknown }): void {
   expect(text).not.toContain('\u0000');
   expect(`${email}${text}`).not.toMatch(/\p{Cs}/u);
   expect(characterCount(text)).toBeLessThanOrEqual(5000);
-  expect(validateFeedback({ email, message: text })).toEqual({
+  expect(validateFeedback(validFeedback({ email, message: text }))).toEqual({
     success: true,
-    data: { email, message: text },
+    data: validFeedback({ email, message: text }),
   });
 }
 
@@ -337,7 +340,7 @@ describe('POST /api/feedback over arbitrary requests', () => {
           sqsMock.reset();
           const value = `${before}${surrogate}${after}`;
           fc.pre(/\p{Cs}/u.test(value));
-          const body = { email: 'visitor@example.com', message: 'Hello', [field]: value };
+          const body = validFeedback({ [field]: value });
 
           // Act
           const response = await handler(feedbackPostEvent(body));
@@ -373,7 +376,7 @@ describe('POST /api/feedback over arbitrary requests', () => {
           else sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm' });
 
           // Act
-          const response = await handler(feedbackPostEvent({ email: 'visitor@example.com', message: 'Hi' }));
+          const response = await handler(feedbackPostEvent(validFeedback()));
 
           // Assess
           const sends = sqsMock.commandCalls(SendMessageCommand).length;

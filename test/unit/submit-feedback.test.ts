@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TASK_ID_PATTERN } from '../../functions/task/record.ts';
 import { BROWSER_ACCEPT, feedbackPostEvent } from '../helpers/api-event.ts';
+import { validFeedback, validFeedbackForm } from '../helpers/feedback.ts';
 import { type CapturedLogs, captureLogs, loadHandler, TEST_ENV } from '../helpers/handlers.ts';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -31,8 +32,7 @@ beforeAll(async () => {
 const dynamodbMock = mockClient(DynamoDBClient);
 const sqsMock = mockClient(SQSClient);
 
-const EMAIL = 'visitor@example.com';
-const MESSAGE = 'Loved the tutorial!';
+const FEEDBACK = validFeedback();
 const REQUIRED = 'This field is required.';
 const INVALID_EMAIL = 'Enter a valid email address.';
 const INVALID_VALUE = 'Enter a valid value.';
@@ -74,7 +74,7 @@ afterEach(() => {
 describe('accepted feedback', () => {
   it('records the task PENDING, queues the message and answers 202 with Location', async () => {
     // Prepare
-    const event = feedbackPostEvent({ email: EMAIL, message: MESSAGE });
+    const event = feedbackPostEvent(FEEDBACK);
 
     // Act
     const response = await handler(event);
@@ -107,9 +107,7 @@ describe('accepted feedback', () => {
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: TEST_ENV.FEEDBACK_QUEUE_URL,
     });
-    expect(queuedMessages()).toEqual([
-      { taskId: body.taskId, email: EMAIL, message: MESSAGE, createdAt: item.createdAt },
-    ]);
+    expect(queuedMessages()).toEqual([{ ...FEEDBACK, taskId: body.taskId, createdAt: item.createdAt }]);
     expect(dynamodbMock).not.toHaveReceivedCommand(DeleteItemCommand);
     expect(metricsEmitted()).toEqual([{ name: 'FeedbackAccepted', reason: undefined }]);
   });
@@ -124,7 +122,7 @@ describe('accepted feedback', () => {
     });
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(FEEDBACK));
 
     // Assess
     expect(response.statusCode).toBe(202);
@@ -134,7 +132,7 @@ describe('accepted feedback', () => {
 
   it('queues an internationalized domain in its ASCII form', async () => {
     // Act
-    const response = await handler(feedbackPostEvent({ email: 'jan@bücher.de', message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(validFeedback({ email: 'jan@bücher.de' })));
 
     // Assess
     expect(response.statusCode).toBe(202);
@@ -143,21 +141,24 @@ describe('accepted feedback', () => {
 
   it('accepts an HTML form post (urlencoded) from a script', async () => {
     // Prepare
-    const event = feedbackPostEvent('email=visitor%40example.com&message=Hello+world%21+%F0%9F%98%80', {
-      headers: { accept: 'application/json' },
-    });
+    const event = feedbackPostEvent(
+      `${validFeedbackForm({ message: undefined })}&message=Hello+world%21+%F0%9F%98%80`,
+      {
+        headers: { accept: 'application/json' },
+      },
+    );
 
     // Act
     const response = await handler(event);
 
     // Assess
     expect(response.statusCode).toBe(202);
-    expect(queuedMessages()).toMatchObject([{ email: EMAIL, message: 'Hello world! 😀' }]);
+    expect(queuedMessages()).toMatchObject([{ ...FEEDBACK, message: 'Hello world! 😀' }]);
   });
 
   it('accepts a base64-encoded body', async () => {
     // Prepare
-    const event = feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Gr%C3%BC%C3%9Fe`, {
+    const event = feedbackPostEvent(`${validFeedbackForm({ message: undefined })}&message=Gr%C3%BC%C3%9Fe`, {
       base64: true,
     });
 
@@ -166,15 +167,16 @@ describe('accepted feedback', () => {
 
     // Assess
     expect(response.statusCode).toBe(202);
-    expect(queuedMessages()).toMatchObject([{ email: EMAIL, message: 'Grüße' }]);
+    expect(queuedMessages()).toMatchObject([{ ...FEEDBACK, message: 'Grüße' }]);
   });
 
   it('decodes the body with the charset of its Content-Type', async () => {
     // Prepare
-    const event = feedbackPostEvent(
-      { email: EMAIL, message: 'Ça marche très bien' },
-      { base64: true, encoding: 'latin1', contentType: 'application/json; charset=iso-8859-1' },
-    );
+    const event = feedbackPostEvent(validFeedback({ message: 'Ça marche très bien' }), {
+      base64: true,
+      encoding: 'latin1',
+      contentType: 'application/json; charset=iso-8859-1',
+    });
 
     // Act
     const response = await handler(event);
@@ -187,8 +189,7 @@ describe('accepted feedback', () => {
   it('queues the cleaned values and ignores unknown fields', async () => {
     // Prepare
     const event = feedbackPostEvent({
-      email: `  ${EMAIL} `,
-      message: `\n ${MESSAGE}  `,
+      ...validFeedback({ email: `  ${FEEDBACK.email} `, message: `\n ${FEEDBACK.message}  ` }),
       nickname: 'Ann',
       isAdmin: true,
     });
@@ -199,8 +200,10 @@ describe('accepted feedback', () => {
     // Assess
     expect(response.statusCode).toBe(202);
     const [message] = queuedMessages();
-    expect(Object.keys(message ?? {}).sort()).toEqual(['createdAt', 'email', 'message', 'taskId']);
-    expect(message).toMatchObject({ email: EMAIL, message: MESSAGE });
+    expect(Object.keys(message ?? {}).sort()).toEqual(
+      [...Object.keys(FEEDBACK), 'createdAt', 'taskId'].sort(),
+    );
+    expect(message).toMatchObject(FEEDBACK);
   });
 
   it('escapes the characters SQS refuses so that the message is sent intact', async () => {
@@ -208,7 +211,7 @@ describe('accepted feedback', () => {
     const text = 'odd \uFFFF \uFFFE \u0001 end';
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: text }));
+    const response = await handler(feedbackPostEvent(validFeedback({ message: text })));
 
     // Assess
     expect(response.statusCode).toBe(202);
@@ -223,7 +226,9 @@ describe('accepted feedback', () => {
     const secretMessage = 'my secret words';
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: secretEmail, message: secretMessage }));
+    const response = await handler(
+      feedbackPostEvent(validFeedback({ email: secretEmail, message: secretMessage })),
+    );
 
     // Assess
     const all = logs.text();
@@ -239,11 +244,11 @@ describe('accepted feedback', () => {
     const name = 'Ada Secret-Name';
 
     // Act
-    const response = await handler(feedbackPostEvent({ name: ` ${name} `, email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(validFeedback({ name: ` ${name} ` })));
 
     // Assess
     expect(response.statusCode).toBe(202);
-    expect(queuedMessages()).toMatchObject([{ name, email: EMAIL, message: MESSAGE }]);
+    expect(queuedMessages()).toMatchObject([{ ...FEEDBACK, name }]);
     const item = dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
     expect(JSON.stringify(item)).not.toContain(name);
     expect(logs.text()).not.toContain(name);
@@ -251,11 +256,11 @@ describe('accepted feedback', () => {
 
   it("does not carry a task id over to the next invocation's logs", async () => {
     // Prepare
-    await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    await handler(feedbackPostEvent(FEEDBACK));
     logs.clear();
 
     // Act
-    await handler(feedbackPostEvent({ email: 'nope', message: MESSAGE }));
+    await handler(feedbackPostEvent(validFeedback({ email: 'nope' })));
 
     // Assess
     const rejected = logLines().find((line) => line.message === 'Feedback rejected');
@@ -267,7 +272,7 @@ describe('accepted feedback', () => {
 describe('browser navigation (no JavaScript)', () => {
   it('answers 303 See Other to the status URL for a form post that accepts HTML', async () => {
     // Prepare
-    const event = feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi&website=`, {
+    const event = feedbackPostEvent(`${validFeedbackForm({ website: '' })}`, {
       headers: { accept: BROWSER_ACCEPT },
     });
 
@@ -283,9 +288,7 @@ describe('browser navigation (no JavaScript)', () => {
 
   it('answers JSON 202 to a JSON post, whatever it accepts', async () => {
     // Act
-    const response = await handler(
-      feedbackPostEvent({ email: EMAIL, message: MESSAGE }, { headers: { accept: BROWSER_ACCEPT } }),
-    );
+    const response = await handler(feedbackPostEvent(FEEDBACK, { headers: { accept: BROWSER_ACCEPT } }));
 
     // Assess
     expect(response.statusCode).toBe(202);
@@ -293,9 +296,12 @@ describe('browser navigation (no JavaScript)', () => {
 
   it('shows the form again with the typed values (escaped) and the errors, for an invalid navigation', async () => {
     // Prepare
-    const event = feedbackPostEvent('email=%3Cscript%3E&message=My+long+text%0Ahere&website=', {
-      headers: { accept: BROWSER_ACCEPT },
-    });
+    const event = feedbackPostEvent(
+      `${validFeedbackForm({ email: '<script>', message: 'My long text\nhere', website: '' })}`,
+      {
+        headers: { accept: BROWSER_ACCEPT },
+      },
+    );
 
     // Act
     const response = await handler(event);
@@ -316,53 +322,45 @@ describe('browser navigation (no JavaScript)', () => {
 describe('invalid feedback', () => {
   const tooLongEmail = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.com`;
   it.each([
-    ['email missing', { message: MESSAGE }, { email: [REQUIRED] }],
-    ['email blank', { email: '  ', message: MESSAGE }, { email: [REQUIRED] }],
-    ['email invalid', { email: 'visitor@', message: MESSAGE }, { email: [INVALID_EMAIL] }],
-    ['email with a space', { email: 'visi tor@example.com', message: MESSAGE }, { email: [INVALID_EMAIL] }],
+    ['email missing', { email: undefined }, { email: [REQUIRED] }],
+    ['email blank', { email: '  ' }, { email: [REQUIRED] }],
+    ['email invalid', { email: 'visitor@' }, { email: [INVALID_EMAIL] }],
+    ['email with a space', { email: 'visi tor@example.com' }, { email: [INVALID_EMAIL] }],
     [
       'email with CR/LF (header injection)',
-      { email: `${EMAIL}\r\nBcc: victim@example.org`, message: MESSAGE },
+      { email: `${FEEDBACK.email}\r\nBcc: victim@example.org` },
       { email: [INVALID_EMAIL] },
     ],
-    ['email with a NUL', { email: `${EMAIL}\u0000`, message: MESSAGE }, { email: [INVALID_EMAIL] }],
+    ['email with a NUL', { email: `${FEEDBACK.email}\u0000` }, { email: [INVALID_EMAIL] }],
     [
       'email too long',
-      { email: tooLongEmail, message: MESSAGE },
+      { email: tooLongEmail },
       { email: ['Ensure this value has at most 254 characters (it has 258).'] },
     ],
-    ['message missing', { email: EMAIL }, { message: [REQUIRED] }],
-    ['message blank after trimming', { email: EMAIL, message: ' \n\t ' }, { message: [REQUIRED] }],
+    ['message missing', { message: undefined }, { message: [REQUIRED] }],
+    ['message blank after trimming', { message: ' \n\t ' }, { message: [REQUIRED] }],
     [
       'message too long',
-      { email: EMAIL, message: 'x'.repeat(5001) },
+      { message: 'x'.repeat(5001) },
       { message: ['Ensure this value has at most 5000 characters (it has 5001).'] },
     ],
     [
       'message too long in code points',
-      { email: EMAIL, message: '🙂'.repeat(5003) },
+      { message: '🙂'.repeat(5003) },
       { message: ['Ensure this value has at most 5000 characters (it has 5003).'] },
     ],
-    ['both missing', {}, { email: [REQUIRED], message: [REQUIRED] }],
-    ['a lone surrogate in the message', { email: EMAIL, message: 'x \ud800' }, { message: [INVALID_VALUE] }],
-    [
-      'a lone surrogate in the email',
-      { email: `${EMAIL}\udfff`, message: MESSAGE },
-      { email: [INVALID_EMAIL] },
-    ],
-    [
-      'an encoded-word in the email',
-      { email: '=?utf-8?q?x?=@example.com', message: MESSAGE },
-      { email: [INVALID_EMAIL] },
-    ],
+    ['both missing', { email: undefined, message: undefined }, { email: [REQUIRED], message: [REQUIRED] }],
+    ['a lone surrogate in the message', { message: 'x \ud800' }, { message: [INVALID_VALUE] }],
+    ['a lone surrogate in the email', { email: `${FEEDBACK.email}\udfff` }, { email: [INVALID_EMAIL] }],
+    ['an encoded-word in the email', { email: '=?utf-8?q?x?=@example.com' }, { email: [INVALID_EMAIL] }],
     [
       'a user part over 64 characters',
-      { email: `${'u'.repeat(65)}@example.com`, message: MESSAGE },
+      { email: `${'u'.repeat(65)}@example.com` },
       { email: [INVALID_EMAIL] },
     ],
   ])('400 invalid_feedback: %s', async (_case, input, fields) => {
     // Act
-    const response = await handler(feedbackPostEvent(input));
+    const response = await handler(feedbackPostEvent(validFeedback(input)));
 
     // Assess
     expect(response.statusCode).toBe(400);
@@ -374,7 +372,9 @@ describe('invalid feedback', () => {
 
   it('gives the same texts for a form post', async () => {
     // Act
-    const response = await handler(feedbackPostEvent('email=nope&message=+'));
+    const response = await handler(
+      feedbackPostEvent(`${validFeedbackForm({ email: 'nope', message: ' ' })}`),
+    );
 
     // Assess
     expect(response.statusCode).toBe(400);
@@ -412,7 +412,7 @@ describe('bodies that cannot be read', () => {
 
   it('413 for a body over 64 KiB', async () => {
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: 'x'.repeat(70_000) }));
+    const response = await handler(feedbackPostEvent(validFeedback({ message: 'x'.repeat(70_000) })));
 
     // Assess
     expect(response.statusCode).toBe(413);
@@ -429,7 +429,7 @@ describe('bodies that cannot be read', () => {
     '415 for content type %s',
     async (contentType) => {
       // Act
-      const response = await handler(feedbackPostEvent(`email=${EMAIL}&message=Hi`, { contentType }));
+      const response = await handler(feedbackPostEvent(`${validFeedbackForm()}`, { contentType }));
 
       // Assess
       expect(response.statusCode).toBe(415);
@@ -443,9 +443,7 @@ describe('bodies that cannot be read', () => {
 describe('honeypot', () => {
   it('answers a bot as if accepted, with a task record whose status URL answers, and queues nothing', async () => {
     // Act
-    const response = await handler(
-      feedbackPostEvent({ email: EMAIL, message: MESSAGE, website: 'http://spam.example' }),
-    );
+    const response = await handler(feedbackPostEvent(validFeedback({ website: 'http://spam.example' })));
 
     // Assess
     expect(response.statusCode).toBe(202);
@@ -467,7 +465,7 @@ describe('honeypot', () => {
   it('answers a navigating bot with the usual 303 to a status URL that answers', async () => {
     // Act
     const response = await handler(
-      feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi&website=buy+now`, {
+      feedbackPostEvent(`${validFeedbackForm({ website: 'buy now' })}`, {
         headers: { accept: BROWSER_ACCEPT },
       }),
     );
@@ -481,7 +479,9 @@ describe('honeypot', () => {
 
   it('validates a bot like anyone (the honeypot is looked at after validation)', async () => {
     // Act
-    const response = await handler(feedbackPostEvent({ email: 'x', message: '', website: 'buy now' }));
+    const response = await handler(
+      feedbackPostEvent(validFeedback({ email: 'x', message: '', website: 'buy now' })),
+    );
 
     // Assess
     expect(response.statusCode).toBe(400);
@@ -497,7 +497,7 @@ describe('honeypot', () => {
     dynamodbMock.on(PutItemCommand).rejects(new Error('table down'));
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE, website: 'x' }));
+    const response = await handler(feedbackPostEvent(validFeedback({ website: 'x' })));
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -507,10 +507,8 @@ describe('honeypot', () => {
 
 describe('cross-site posts', () => {
   const HOST = 'feedback.example.com';
-  const post = (
-    headers: Record<string, string>,
-    body: object | string = { email: EMAIL, message: MESSAGE },
-  ) => feedbackPostEvent(body, { headers: { host: HOST, ...headers } });
+  const post = (headers: Record<string, string>, body: object | string = FEEDBACK) =>
+    feedbackPostEvent(body, { headers: { host: HOST, ...headers } });
 
   it.each([
     ["another site's form post", { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
@@ -532,7 +530,7 @@ describe('cross-site posts', () => {
     const response = await handler(
       post(
         { 'sec-fetch-site': 'cross-site', origin: 'null', accept: BROWSER_ACCEPT },
-        `email=${encodeURIComponent(EMAIL)}&message=Hi`,
+        `${validFeedbackForm()}`,
       ),
     );
 
@@ -576,7 +574,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('connect ECONNREFUSED'));
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(FEEDBACK));
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -603,7 +601,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
       );
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(FEEDBACK));
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -618,7 +616,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     dynamodbMock.on(DeleteItemCommand).rejects(new Error('table down'));
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(FEEDBACK));
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -639,7 +637,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     if (queueDown) sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
 
     // Act
-    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+    const response = await handler(feedbackPostEvent(FEEDBACK));
 
     // Assess
     expect(response.statusCode).toBe(503);
@@ -656,7 +654,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
 
     // Act
     const response = await handler(
-      feedbackPostEvent(`email=${encodeURIComponent(EMAIL)}&message=Hi`, {
+      feedbackPostEvent(`${validFeedbackForm()}`, {
         headers: { accept: BROWSER_ACCEPT },
       }),
     );
@@ -674,7 +672,7 @@ describe('outages: 503 with Retry-After, nothing half-done left behind', () => {
     sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
 
     // Act
-    await handler(feedbackPostEvent({ email: 'hidden@example.com', message: 'hidden words' }));
+    await handler(feedbackPostEvent(validFeedback({ email: 'hidden@example.com', message: 'hidden words' })));
 
     // Assess
     expect(logs.text()).not.toMatch(/hidden@example\.com|hidden words/);
