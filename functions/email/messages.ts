@@ -3,7 +3,7 @@
  * seed's), the owner's notification, and the owner's daily report.
  */
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
-import type { Feedback } from '../form/fields.ts';
+import type { QueuedFeedback } from '../form/queue-message.ts';
 import type { DailyCounters } from '../task/daily-counters.ts';
 
 const UTF8 = 'UTF-8';
@@ -33,7 +33,10 @@ export const VISITOR_SUBJECT = 'Your Feedback';
  * `Your Feedback`, text body `"\t" + message + "\n\nThank you!"`, after a `Hi <name>,` line when the
  * visitor gave a name.
  */
-export function visitorEmail(sender: string, { name, email, message }: Feedback): SendEmailCommandInput {
+export function visitorEmail(
+  sender: string,
+  { name, email, message }: QueuedFeedback,
+): SendEmailCommandInput {
   const greeting = name === undefined ? '' : `Hi ${name},\n\n`;
   return textEmail(sender, email, VISITOR_SUBJECT, `${greeting}\t${message}\n\nThank you!`);
 }
@@ -46,7 +49,7 @@ export function visitorEmail(sender: string, { name, email, message }: Feedback)
 export function ownerEmail(
   sender: string,
   owner: string,
-  { name, email, message }: Feedback,
+  { name, email, message }: QueuedFeedback,
 ): SendEmailCommandInput {
   const from = name === undefined ? '' : `Name: ${name}\n\n`;
   return {

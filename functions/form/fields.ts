@@ -52,6 +52,16 @@ export interface FieldDefinition {
   check(raw: string, cleaned: string, field: FieldDefinition): string[];
   /** The cleaned value as it is queued and mailed. */
   normalize?(cleaned: string): string;
+  /**
+   * Every queued message carries the field: the worker and the emails may count on it. Only the first
+   * version's fields (`email`, `message`) say so, and a field added later must not, even a required
+   * one: a message waits up to 14 days in the queue (and again in the dead-letter queue, from which
+   * `npm run redrive` sends it back), so after a deploy the worker still gets the previous version's
+   * messages, which lack the new field. Without this flag the queue message's schema takes the field
+   * as optional (checked when present), and TypeScript makes the emails do without it. Setting it on
+   * such a field later waits until both queues hold no message older than the field.
+   */
+  alwaysQueued?: true;
 }
 
 function tooLong(cleaned: string, { maxLength }: FieldDefinition): string[] {
@@ -98,6 +108,7 @@ export const feedbackFields = {
       ...tooLong(cleaned, field),
     ],
     normalize: (cleaned) => asciiEmail(cleaned) ?? cleaned,
+    alwaysQueued: true,
   },
   message: {
     label: 'Message',
@@ -107,6 +118,7 @@ export const feedbackFields = {
     control: 'textarea',
     notText: errorTexts.invalidValue,
     check: checkText,
+    alwaysQueued: true,
   },
 } as const satisfies Record<string, FieldDefinition>;
 
