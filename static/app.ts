@@ -165,14 +165,15 @@ let polling: { taskId: string; attempt: number; timer: number | undefined; sentA
 
 /**
  * The view's heading says only what the page knows: "Thank you!" once the API has the task (or has just
- * accepted it), a neutral one while a link is being checked, "not found" for a task the API does not have.
+ * accepted it), as `index.html` words it; a neutral one while a link is being checked; "not found" for a
+ * task the API does not have.
  */
 type Headline = 'thanks' | 'checking' | 'gone';
 const HEADLINES: Record<Headline, { title: string; lead: string; action: string }> = {
   thanks: {
-    title: 'Thank you!',
-    lead: 'Your feedback is in. We send it in the background; watch it go out here.',
-    action: 'Send another',
+    title: page.thanksTitle.textContent ?? '',
+    lead: page.thanksLead.textContent ?? '',
+    action: page.sendAnother.textContent ?? '',
   },
   checking: { title: 'Your feedback', lead: 'Looking it up…', action: 'Send another' },
   gone: {

@@ -25,7 +25,7 @@ export const DEFAULT_TASK_TTL_DAYS = 15;
 /** The sender used by the local stack (the seed's `support@example.com`). */
 export const LOCAL_SENDER_EMAIL = 'support@example.com';
 
-/** The request limit of `POST /api/feedback` (the fields' own are in feedback-form.ts). */
+/** The request limit of `POST /api/feedback` (the fields' own are in form/fields.ts). */
 export const limits = {
   /** Bodies over this many bytes get 413. */
   maxBodyBytes: 64 * 1024,

@@ -6,7 +6,7 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { isConditionFailure } from '../commons/errors.ts';
-import { type EmailStatus, type Recipient, TASK_ID_PATTERN } from '../task/record.ts';
+import { type EmailStatus, isRecipient, type Recipient, TASK_ID_PATTERN } from '../task/record.ts';
 import { readTask } from '../task/store.ts';
 
 /** The part of SES's event record (EventBridge's `detail`) this handler reads. */
@@ -77,8 +77,6 @@ const EVENT_RANK: Record<EventStatus, number> = { ...STATUS_RANK, REJECTED: 2 };
 /** Bounce subtypes of an address SES did not even try, because it is on a suppression list. */
 const SUPPRESSED_SUBTYPES = new Set(['OnAccountSuppressionList', 'Suppressed']);
 
-const RECIPIENTS: readonly string[] = ['visitor', 'owner'] satisfies Recipient[];
-
 /**
  * What an SES event record means for a task's email, or undefined when it is not one of ours (no valid
  * `taskId` or `recipient` tag) or not an event this project records. Pure: the local stack's events go
@@ -89,8 +87,8 @@ export function emailEventOf(record: SesEventRecord): EmailEvent | undefined {
   const recipient = record.mail?.tags?.recipient?.[0];
   const messageId = record.mail?.messageId;
   if (taskId === undefined || !TASK_ID_PATTERN.test(taskId)) return undefined;
-  if (recipient === undefined || !RECIPIENTS.includes(recipient) || !messageId) return undefined;
-  const email = { taskId, recipient: recipient as Recipient, messageId };
+  if (!isRecipient(recipient) || !messageId) return undefined;
+  const email = { taskId, recipient, messageId };
   switch (record.eventType) {
     case 'Delivery':
       return { ...email, status: 'DELIVERED' };

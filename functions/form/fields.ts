@@ -2,8 +2,9 @@
  * The feedback form, declared once: each field's name, label, rules and Django error texts. Everything
  * else follows from {@link feedbackFields}: the submit handler's validation (the authority), the page's
  * own check before it posts and its markup (built into `index.html` by `lib/site.ts`), the no-JavaScript
- * form view (`views.ts`), and the queue message the worker accepts (`feedback-message.ts`). The emails
- * (`email.ts`) read the validated values. Browser-safe: no Node APIs, only `zod/mini` (tree-shakable).
+ * form view (`http/views.ts`), and the queue message the worker accepts (`queue-message.ts`, where a field
+ * is optional unless `alwaysQueued`). The emails (`email/messages.ts`) read the queued values.
+ * Browser-safe: no Node APIs, only `zod/mini` (tree-shakable).
  *
  * The rules and texts are those of the seed's Django form (`EmailField(max_length=254)`,
  * `CharField(max_length=5000, widget=Textarea)`), plus an optional name

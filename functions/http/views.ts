@@ -141,7 +141,7 @@ function fieldHtml(name: FieldName, { values = {}, errors = {}, scriptSlots = fa
 }
 
 /**
- * The form's fields from their one definition (`feedback-form.ts`), then the honeypot: the page's form
+ * The form's fields from their one definition (`form/fields.ts`), then the honeypot: the page's form
  * (built into `index.html`) and the no-JavaScript form view show the same markup.
  */
 export function formFieldsHtml(options: FormFieldsOptions = {}): string {

@@ -40,8 +40,19 @@ export interface EmailView {
   status: EmailStatus;
 }
 
-/** The emails a task sends: always the visitor's reply, and the owner's notification when configured. */
-export type Recipient = 'visitor' | 'owner';
+/**
+ * The emails a task may send, in the order they are sent and shown: always the visitor's reply, and
+ * the owner's notification when configured.
+ */
+export const RECIPIENTS = ['visitor', 'owner'] as const;
+
+/** One of {@link RECIPIENTS}. */
+export type Recipient = (typeof RECIPIENTS)[number];
+
+/** Whether a text (an SES event's tag) names one of a task's emails. */
+export function isRecipient(value: string | undefined): value is Recipient {
+  return RECIPIENTS.some((recipient) => recipient === value);
+}
 
 /** What became of one of a task's emails; absent while it has not been sent. */
 export const EmailStatus = {
@@ -127,8 +138,6 @@ export function toTaskView(record: TaskRecord): TaskView {
   if (emails !== undefined) view.emails = emails;
   return view;
 }
-
-const RECIPIENTS: readonly Recipient[] = ['visitor', 'owner'];
 
 function emailViews(emails: TaskRecord['emails']): TaskView['emails'] {
   const views: NonNullable<TaskView['emails']> = {};
