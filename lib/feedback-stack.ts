@@ -54,6 +54,7 @@ export class FeedbackStack extends Stack {
       senderEmail: config.senderEmail,
       notifyEmail: config.notifyEmail,
       senderIdentity: config.senderIdentity,
+      notifyIdentity: config.notifyIdentity,
       senderDomain: config.senderDomain,
       hostedZoneId: config.hostedZoneId,
     });
