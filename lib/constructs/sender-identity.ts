@@ -75,8 +75,13 @@ export class SenderIdentity extends Construct {
       this.dnsRecordsToAdd =
         senderDomain !== undefined && hostedZoneId === undefined ? this.identity.dkimRecords : [];
     }
-    const ownerIsCovered = senderIdentity === 'create' && notifyEmail !== undefined && coversOwner(props, notifyEmail);
-    if (notifyEmail !== undefined && (props.notifyIdentity ?? senderIdentity) === 'create' && !ownerIsCovered) {
+    const ownerIsCovered =
+      senderIdentity === 'create' && notifyEmail !== undefined && coversOwner(props, notifyEmail);
+    if (
+      notifyEmail !== undefined &&
+      (props.notifyIdentity ?? senderIdentity) === 'create' &&
+      !ownerIsCovered
+    ) {
       new EmailIdentity(this, 'Owner', { identity: Identity.email(notifyEmail) });
     }
     this.sendResourceArn = Stack.of(this).formatArn({
