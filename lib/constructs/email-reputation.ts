@@ -27,7 +27,6 @@ import { Construct } from 'constructs';
 import { apiFunction, autoresponse, emailEventsQueue, env } from '../../functions/config/settings.ts';
 import {
   type EmailEventRoute,
-  type EventFieldPath,
   emailEventRoutes,
   emailEventRule,
   keptFields,
