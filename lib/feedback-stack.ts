@@ -10,6 +10,7 @@ import {
   type StackProps,
   Token,
 } from 'aws-cdk-lib';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import { ConfigError, type FeedbackConfig } from './config.ts';
 import { DailyReport } from './constructs/daily-report.ts';
@@ -20,6 +21,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { SenderIdentity } from './constructs/sender-identity.ts';
 import { TaskTable } from './constructs/task-table.ts';
 import { Website } from './constructs/website.ts';
+import { expireProviderLogs } from './provider-logs.ts';
 import { NO_SES_MESSAGE, REGIONS_WITHOUT_SES } from './regions.ts';
 
 export interface FeedbackStackProps extends StackProps {
@@ -110,6 +112,8 @@ export class FeedbackStack extends Stack {
     });
     this.reputation.useForSending(this.worker.function);
     if (this.report) this.reputation.sendThrough(this.report.function);
+    this.monitoring.showAlarms(this.node.findAll().filter((node): node is Alarm => node instanceof Alarm));
+    expireProviderLogs(this);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',

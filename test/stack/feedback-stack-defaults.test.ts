@@ -163,6 +163,12 @@ describe('without context', () => {
     expect(() => build('eu-south-1')).not.toThrow();
   });
 
+  it('deletes the task table with the stack (dataRemoval=destroy), for a quick try', () => {
+    const [table] = Object.values(synthesized.template.findResources('AWS::DynamoDB::Table'));
+    expect(table?.DeletionPolicy).toBe('Delete');
+    expect(table?.Properties.DeletionProtectionEnabled).toBeFalsy();
+  });
+
   it('keeps CORS off', () => {
     synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.absent(),
