@@ -1,7 +1,7 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FeedbackChecks } from './checks.ts';
 import { STACK_NAME } from '../functions/config/settings.ts';
+import { FeedbackChecks } from './checks.ts';
 import { readConfig } from './config.ts';
 import { FeedbackStack } from './feedback-stack.ts';
 import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack.ts';
