@@ -179,7 +179,7 @@ describe('the email-event rule and queue', () => {
       'suppressionlist@simulator.amazonses.com',
       'complaint@simulator.amazonses.com',
     ].flatMap((to) => sesEventsFor(sentEmail(to))),
-  )('queues of a $detail-type event what the local stack queues, and no address or subject', (event) => {
+  )('queues of a $detail.eventType event what the local stack queues, and no address or subject', (event) => {
     // Prepare: the local stack's route and trimmed event, and the rule whose pattern asks for that route.
     const route = routeOf(event, CONFIGURATION_SET);
     if (route === undefined) throw new Error('no route');
