@@ -12,6 +12,14 @@ import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 /** Items read at most (a scan of a big deployed table stops there). */
 const MAX_SCANNED = 10_000;
 
+/** What the tools show instead of PENDING for a record whose message was never queued. */
+const UNQUEUED = 'UNQUEUED';
+
+/** A task's status as the tools show it: `PENDING` only when its message is queued. */
+function statusOf(task: TaskRecord): string {
+  return isUnqueued(task) ? UNQUEUED : task.status;
+}
+
 await runTool(async (ref) => {
   const { values } = parseArgs({
     options: {
@@ -90,11 +98,3 @@ await runTool(async (ref) => {
     );
   }
 });
-
-/** What the tools show instead of PENDING for a record whose message was never queued. */
-const UNQUEUED = 'UNQUEUED';
-
-/** A task's status as the tools show it: `PENDING` only when its message is queued. */
-function statusOf(task: TaskRecord): string {
-  return isUnqueued(task) ? UNQUEUED : task.status;
-}
