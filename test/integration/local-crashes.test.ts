@@ -3,9 +3,10 @@
  * in a child process: `LOCAL_CRASH_ON` kills the whole process (SIGKILL, as `kill -9`) the moment the
  * SES or SQS emulator receives the named call — deterministic, on every receive, not a matter of timing.
  *
- * - The worker killed mid-attempt (at its SES call) on every receive: after its attempts the task ends
- *   `FAILURE` with "worker lost", its message in the dead-letter queue; `npm run redrive` then completes
- *   it with exactly one email.
+ * - The worker killed mid-attempt (at its SES call) on every receive, then once more while moving the
+ *   message to the dead-letter queue: the task ends `FAILURE` with "worker lost", written before the
+ *   move, its message in the dead-letter queue once; `npm run redrive` then completes it with exactly
+ *   one email.
  * - The submit killed between the record and the message: no message, and the tools do not count the
  *   record as queued.
  */
@@ -116,35 +117,37 @@ async function startStack(variables: Record<string, string> = {}): Promise<Runni
 const runTool = (script: string, args: string[] = []) => runCli(script, args, { LOCAL_DATA_DIR: dataDir });
 
 describe('a worker killed mid-attempt on every receive', { timeout: 240_000 }, () => {
-  it('ends FAILURE (worker lost) with its message in the dead-letter queue; redrive sends it once', async () => {
+  it('ends FAILURE (worker lost) with its message in the dead-letter queue, even when the move is cut short; redrive sends it once', async () => {
     // Prepare
     dataDir = mkdtempSync(join(tmpdir(), 'local-crashes-'));
     const email = uniqueAddress('crashing');
-    const crashing = { LOCAL_CRASH_ON: `SendEmail:${email}` };
-    const first = await startStack(crashing);
+    const atTheSend = { LOCAL_CRASH_ON: `SendEmail:${email}` };
+    const first = await startStack(atTheSend);
     const accepted = await submitFeedback(first, { email, message: 'the worker dies here' });
     expect(accepted.status).toBe(202);
     const { taskId } = accepted.body;
 
-    // Act: each attempt kills the stack at its SES call; each start brings the message back.
+    // Act: each attempt kills the stack at its SES call; each start brings the message back. Then the
+    // give-up's move to the dead-letter queue (a SendMessage of the same body) kills it once more.
     const ends = [await first.exited];
     for (let attempt = 2; attempt <= MAX_ATTEMPTS; attempt++)
-      ends.push(await (await startStack(crashing)).exited);
-    const givingUp = await startStack(crashing);
-    const { task } = await waitForStatus(givingUp, taskId, ['SUCCESS', 'FAILURE'], 60_000);
-    await waitFor(async () => (await queueDepth(givingUp, givingUp.deadLetterQueueUrl)).total === 1, {
+      ends.push(await (await startStack(atTheSend)).exited);
+    ends.push(await (await startStack({ LOCAL_CRASH_ON: `SendMessage:${email}` })).exited);
+    const restartedAt = new Date().toISOString();
+    const givenUp = await startStack(atTheSend);
+    const { task } = await waitForStatus(givenUp, taskId, ['SUCCESS', 'FAILURE'], 60_000);
+    await waitFor(async () => (await queueDepth(givenUp, givenUp.deadLetterQueueUrl)).total === 1, {
       what: 'the message in the dead-letter queue',
     });
-    const feedbackQueue = await waitFor(
-      async () => ((await queueDepth(givingUp, givingUp.queueUrl)).total === 0 ? 'empty' : undefined),
-      { what: 'an empty feedback queue' },
-    );
+    await waitFor(async () => (await queueDepth(givenUp, givenUp.queueUrl)).total === 0, {
+      what: 'an empty feedback queue',
+    });
     const listed = await runTool('tasks.ts');
-    const mailboxWhileCrashing = await readMailbox(givingUp);
-    await givingUp.stop();
+    const mailboxWhileCrashing = await readMailbox(givenUp);
+    await givenUp.stop();
 
-    // Assess
-    expect(ends).toEqual(Array.from({ length: MAX_ATTEMPTS }, () => ({ code: null, signal: 'SIGKILL' })));
+    // Assess: killed at each attempt and at the move; the verdict was written before the move was.
+    expect(ends).toEqual(Array.from({ length: MAX_ATTEMPTS + 1 }, () => ({ code: null, signal: 'SIGKILL' })));
     expect(task).toMatchObject({
       status: 'FAILURE',
       attempts: MAX_ATTEMPTS,
@@ -153,7 +156,7 @@ describe('a worker killed mid-attempt on every receive', { timeout: 240_000 }, (
         message: `The worker stopped ${MAX_ATTEMPTS} times without finishing (worker lost)`,
       },
     });
-    expect(feedbackQueue).toBe('empty');
+    expect((task.finishedAt ?? '') < restartedAt).toBe(true);
     expect(listed.stdout).toMatch(
       new RegExp(`${taskId}\\s+FAILURE\\s+${MAX_ATTEMPTS}\\s.*WorkerLost: The worker stopped`),
     );
