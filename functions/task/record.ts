@@ -117,8 +117,8 @@ export interface TaskRecord extends TaskView {
 
 /**
  * Whether a record claims `PENDING` for a message that was never queued: its submit wrote it, then ended
- * before the message was sent (no 202 was given, nothing will work on it; it expires with its TTL). A
- * honeypot's decoy is not a visitor's task and is never queued either.
+ * before the message was sent (no 202 was given, nothing will work on it; it expires with its TTL), or
+ * the submit is still between the two.
  */
 export function isUnqueued(record: Pick<TaskRecord, 'status' | 'queuedAt'>): boolean {
   return record.status === TaskStatus.PENDING && record.queuedAt === undefined;
