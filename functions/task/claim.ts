@@ -179,7 +179,7 @@ export class TaskClaims {
  * queue cut short) is given up again; a task with a live lease is held; with `givingUp`, or once its
  * attempts are used up, any other unfinished task is given up.
  */
-export function unclaimed(
+function unclaimed(
   record: TaskRecord | undefined,
   messageId: string,
   { givingUp, maxAttempts, now = Date.now() }: { givingUp: boolean; maxAttempts: number; now?: number },
