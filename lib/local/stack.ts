@@ -12,7 +12,7 @@ import {
   localPorts,
   reportFunction,
 } from '../../functions/config/settings.ts';
-import type { SesEmailEvent } from '../../functions/email/events.ts';
+import { keptEmailEvent, type QueuedEmailEvent, routeOf } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
@@ -27,7 +27,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources.ts';
-import { ruleTakes, sesEventsFor } from './ses-events.ts';
+import { sesEventsFor } from './ses-events.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
 import { captureHandlerLogs, reason } from './terminal-log.ts';
@@ -40,6 +40,9 @@ export interface LocalStackOptions {
   dataDir?: string;
   workSeconds?: number;
   visibilityTimeoutSeconds?: number;
+  /** The worker's limit of a task's attempts. */
+  maxAttempts?: number;
+  /** SQS's backstop; by default as far above `maxAttempts` as the deployed stack's. */
   maxReceiveCount?: number;
   /** The email-event queue's visibility timeout and receives before its dead-letter queue. */
   emailEventsQueue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
@@ -64,6 +67,26 @@ export interface LocalStackOptions {
   jsonLogs?: boolean;
   /** The deployed stack's opt-in per-client limit (`wafRateLimit`): POSTs per 5 minutes per IP. */
   wafRateLimit?: number;
+  /**
+   * A fault for the tests of crashes (`LOCAL_CRASH_ON`): the process is killed (SIGKILL, as `kill -9`)
+   * the moment the SES or SQS emulator receives this call naming `text`, before it acts on it.
+   */
+  crashOn?: CrashOn;
+}
+
+/** A call that kills the local stack: `SendEmail` to an address, or `SendMessage` of a body naming the text. */
+export interface CrashOn {
+  action: 'SendEmail' | 'SendMessage';
+  text: string;
+}
+
+/** Reads `LOCAL_CRASH_ON` (`SendEmail:<text>` or `SendMessage:<text>`); undefined when unset. */
+export function parseCrashOn(value: string | undefined): CrashOn | undefined {
+  if (!value?.trim()) return undefined;
+  const match = /^(SendEmail|SendMessage):(.+)$/.exec(value.trim());
+  if (!match?.[2])
+    throw new Error(`LOCAL_CRASH_ON must be SendEmail:<text> or SendMessage:<text>, got "${value}"`);
+  return { action: match[1] as CrashOn['action'], text: match[2] };
 }
 
 /** A running local stack. */
@@ -90,12 +113,15 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   const { workSeconds = defaults.DEFAULT_WORK_SECONDS, dataDir } = options;
   const { sesMaxSendRate = defaults.DEFAULT_SES_MAX_SEND_RATE } = options;
   const notifyEmail = options.notifyEmail?.trim() || undefined;
+  const maxAttempts = options.maxAttempts ?? defaults.queue.maxAttempts;
   // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
   const sizing = defaults.workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
   const settings = {
     workSeconds,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
-    maxReceiveCount: options.maxReceiveCount ?? defaults.queue.maxReceiveCount,
+    maxAttempts,
+    maxReceiveCount:
+      options.maxReceiveCount ?? maxAttempts + defaults.queue.maxReceiveCount - defaults.queue.maxAttempts,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
     emailEvents: {
@@ -128,7 +154,11 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const dataPath = (name: string) => (dataDir ? join(dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
+    const { crashOn } = options;
+    const crash = (action: string, text: string) => {
+      if (crashOn?.action === action && text.includes(crashOn.text)) process.kill(process.pid, 'SIGKILL');
+    };
+    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'), crash);
     closers.push(() => sqsEmulator.close());
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
@@ -140,9 +170,9 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     await ensureTable(dynamodb, tableName);
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
-    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rule puts
-    // them there, delayed by the second SES takes to publish them.
-    const queueEvent = (event: SesEmailEvent) =>
+    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rules put
+    // them there (the kept fields only, never an address), delayed by the second SES takes to publish them.
+    const queueEvent = (event: QueuedEmailEvent) =>
       sqs
         .send(
           new SendMessageCommand({
@@ -151,11 +181,17 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
             DelaySeconds: EVENT_DELAY_SECONDS,
           }),
         )
-        .catch((error: unknown) => log(`[ses] event ${event['detail-type']} not queued: ${reason(error)}`));
-    const ses = await startSes(at('ses'), (email) => {
-      for (const event of sesEventsFor(email))
-        if (ruleTakes(event, localResourceNames.configurationSet)) queueEvent(event);
-    });
+        .catch((error: unknown) => log(`[ses] event ${event.detail.eventType} not queued: ${reason(error)}`));
+    const ses = await startSes(
+      at('ses'),
+      (email) => {
+        for (const event of sesEventsFor(email)) {
+          const route = routeOf(event, localResourceNames.configurationSet);
+          if (route !== undefined) queueEvent(keptEmailEvent(event, route));
+        }
+      },
+      crash,
+    );
     closers.push(() => ses.close());
 
     // The autoresponse limit's key for hashing addresses: kept with the data, so counts survive a restart.
@@ -167,6 +203,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const handlerSettings = {
       workSeconds,
       maxReceiveCount: settings.maxReceiveCount,
+      maxAttempts,
       senderEmail: settings.senderEmail,
       notifyEmail,
       tasksTableName: tableName,

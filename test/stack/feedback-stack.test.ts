@@ -124,6 +124,8 @@ describe('functions', () => {
           [env.senderEmail]: context.senderEmail,
           [env.workSeconds]: '5',
           [env.maxReceiveCount]: String(queue.maxReceiveCount),
+          [env.maxAttempts]: String(queue.maxAttempts),
+          [env.deadLetterQueueUrl]: { Ref: Match.stringLikeRegexp('^EmailWorkerDeadLetterQueue') },
           [env.sesMaxSendRate]: '14',
           [env.workerConcurrency]: '10',
           [env.leaseSeconds]: String(sizing.timeoutSeconds),
@@ -190,14 +192,14 @@ describe('least privilege', () => {
     expect(actionsOf(statements)).toEqual(['dynamodb:GetItem', ...logs].sort());
   });
 
-  it('lets submit-feedback only put or delete a record and send a message', () => {
+  it('lets submit-feedback only put, mark queued or delete a record and send a message', () => {
     const statements = statementsOfFunction(synthesized.template, fn('submit-feedback').properties);
     expect(actionsOf(statements)).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'sqs:SendMessage', ...logs].sort(),
+      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sqs:SendMessage', ...logs].sort(),
     );
   });
 
-  it('lets the worker claim and update records, consume and delay messages, and send as the sender', () => {
+  it('lets the worker claim and update records, consume and delay messages, give them up to the DLQ, and send as the sender', () => {
     const statements = statementsOfFunction(synthesized.template, fn('send-feedback-email').properties);
     expect(actionsOf(statements)).toEqual(
       [
@@ -208,11 +210,16 @@ describe('least privilege', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
+        'sqs:SendMessage',
         'ses:SendEmail',
         // Through the configuration set (SES authorizes a send against it too).
         'ses:SendEmail',
         ...logs,
       ].sort(),
+    );
+    const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } }),
     );
   });
 
@@ -327,15 +334,20 @@ describe('queue and worker', () => {
       MessageRetentionPeriod: queue.deadLetterRetentionSeconds,
       SqsManagedSseEnabled: true,
     });
-    expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    // A backstop above the worker's own limit, leaving the receives on which it only gives up.
+    expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(queue.maxAttempts + queue.giveUpReceives);
   });
 
-  it("keeps messages 14 days, SQS's longest, so that a backlog at the accepted rate does not expire", () => {
-    expect(queue.retentionSeconds).toBe(14 * 24 * 3600);
+  it('keeps messages a week, and dead letters 14 days (counted from the first enqueue), so that a redrive has time', () => {
+    expect(queue.retentionSeconds).toBe(7 * 24 * 3600);
+    expect(queue.deadLetterRetentionSeconds).toBe(14 * 24 * 3600);
     const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
-    expect(synthesized.template.toJSON().Resources[queueId].Properties.MessageRetentionPeriod).toBe(
-      queue.retentionSeconds,
-    );
+    const dlqId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    const resources = synthesized.template.toJSON().Resources;
+    expect(resources[queueId].Properties.MessageRetentionPeriod).toBe(queue.retentionSeconds);
+    expect(resources[dlqId].Properties.MessageRetentionPeriod).toBeGreaterThan(queue.retentionSeconds);
+    // The task record outlives any message of its task, in either queue.
+    expect(Number(context.taskTtlDays) * 86_400).toBeGreaterThan(queue.deadLetterRetentionSeconds);
   });
 
   it("has a visibility timeout of at least six times the worker's timeout", () => {
@@ -356,9 +368,28 @@ describe('queue and worker', () => {
         },
       },
     });
-    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, and the
-    // daily report's failed reports.
-    expect(Object.keys(policies)).toHaveLength(5);
+    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, the
+    // daily report's failed reports, and the alarm mails' dead-letter queue.
+    expect(Object.keys(policies)).toHaveLength(6);
+  });
+});
+
+describe('logs', () => {
+  it("gives the bucket-emptying provider's function a log group that expires, kept until its last run", () => {
+    const [handlerId] = Object.entries(synthesized.template.findResources('AWS::Lambda::Function')).find(
+      ([id]) => id.startsWith('CustomS3AutoDeleteObjectsCustomResourceProviderHandler'),
+    ) ?? [''];
+    const logs = synthesized.template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: handlerId }]] } },
+    });
+    const [logsId] = Object.keys(logs);
+    expect(logs[logsId ?? '']?.Properties.RetentionInDays).toBe(LOG_RETENTION_DAYS);
+    for (const resource of Object.values(synthesized.template.findResources('Custom::S3AutoDeleteObjects'))) {
+      expect(resource.DependsOn).toContain(logsId);
+    }
+    for (const group of Object.values(synthesized.template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -672,6 +703,22 @@ describe('daily report failures (notifyEmail set)', () => {
     });
   });
 
+  it('sends a report Scheduler could not hand to Lambda to the same queue, through its role', () => {
+    const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
+    synthesized.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failedReports, 'Arn'] } } }),
+    });
+    const role = logicalIdOf(synthesized.template, 'AWS::IAM::Role', 'DailyReportScheduleRole');
+    synthesized.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: role }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [failedReports, 'Arn'] } }),
+        ]),
+      },
+    });
+  });
+
   it('alarms, to the alarm topic, when a failed report is in that queue, and no longer on every failed attempt', () => {
     const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -710,9 +757,9 @@ describe('monitoring', () => {
     // And EmailReputation's three (test/stack/email-reputation.test.ts).
     synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
-    alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
+    alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxAttempts);
     // Well before the queue's retention: a backlog is seen days before its messages could expire.
-    expect(sizing.visibilityTimeoutSeconds * queue.maxReceiveCount).toBeLessThan(queue.retentionSeconds / 10);
+    expect(sizing.visibilityTimeoutSeconds * queue.maxAttempts).toBeLessThan(queue.retentionSeconds / 10);
     alarmOn('Errors', 1);
     alarmOn('Throttles', 1);
     alarmOn('5xx', 1);
@@ -799,14 +846,31 @@ describe('monitoring', () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.objectLike({ 'Fn::Join': Match.anyValue() }) },
+            },
           }),
         ]),
       },
     });
   });
 
-  it('has a dashboard', () => {
+  it('keeps an alarm mail SNS could not deliver in a dead-letter queue', () => {
+    const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'MonitoringUndeliveredAlarms');
+    synthesized.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    });
+  });
+
+  it('has a dashboard that shows every alarm of the stack', () => {
     synthesized.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const [dashboard] = Object.values(synthesized.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    const alarms = Object.keys(synthesized.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(9);
+    for (const alarm of alarms) expect(body).toContain(`"${alarm}"`);
   });
 });
 
