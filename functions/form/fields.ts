@@ -56,9 +56,9 @@ export interface FieldDefinition {
   /**
    * Every queued message carries the field: the worker and the emails may count on it. Only the first
    * version's fields (`email`, `message`) say so, and a field added later must not, even a required
-   * one: a message waits up to 14 days in the queue (and again in the dead-letter queue, from which
-   * `npm run redrive` sends it back), so after a deploy the worker still gets the previous version's
-   * messages, which lack the new field. Without this flag the queue message's schema takes the field
+   * one: a message waits for days in the queue, and for longer in the dead-letter queue, from which
+   * `npm run redrive` sends it back (their retention: `queue` in `config/settings.ts`), so after a
+   * deploy the worker still gets the previous version's messages, which lack the new field. Without this flag the queue message's schema takes the field
    * as optional (checked when present), and TypeScript makes the emails do without it. Setting it on
    * such a field later waits until both queues hold no message older than the field.
    */
