@@ -1,17 +1,10 @@
 /**
  * The email worker's settings, read from its environment once, at load, and sized with the same
- * {@link workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
+ * {@link setting.workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
  */
-import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
-import {
-  autoresponse,
-  consumer,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_WORK_SECONDS,
-  env,
-  queue,
-  workerSizing,
-} from '../config/settings.ts';
+import { readSetting, requireSetting } from '../config/env.ts';
+import { autoresponse, consumer } from '../config/settings.ts';
+import * as setting from '../config/table.ts';
 import type { Recipient } from '../task/record.ts';
 
 /** What the worker needs to know about its deployment. */
@@ -56,42 +49,37 @@ export interface AutoresponseLimitConfig {
  * @throws naming the variable that is missing or invalid, or a `SizingError` for a rate that cannot work
  */
 export function readWorkerConfig(): WorkerConfig {
-  const notifyEmail = optionalEnv(env.notifyEmail);
+  const notifyEmail = readSetting(setting.notifyEmail);
   const recipients: readonly Recipient[] = notifyEmail === undefined ? ['visitor'] : ['visitor', 'owner'];
-  const workSeconds = numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS);
-  const concurrency = optionalEnv(env.workerConcurrency);
-  const sizing = workerSizing({
+  const workSeconds = readSetting(setting.workSeconds);
+  const sizing = setting.workerSizing({
     workSeconds,
-    sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
-    emailsPerTask: recipients.length,
-    ...(concurrency === undefined
-      ? {}
-      : { maxConcurrency: Math.max(1, numberEnv(env.workerConcurrency, 1)) }),
+    sesMaxSendRate: readSetting(setting.sesMaxSendRate),
+    notifyEmail,
+    workerConcurrency: readSetting(setting.workerConcurrency),
   });
   return {
-    tableName: requireEnv(env.tasksTableName),
-    queueUrl: requireEnv(env.feedbackQueueUrl),
-    senderEmail: requireEnv(env.senderEmail),
+    tableName: requireSetting(setting.tasksTableName),
+    queueUrl: requireSetting(setting.feedbackQueueUrl),
+    senderEmail: requireSetting(setting.senderEmail),
     notifyEmail,
     recipients,
     workSeconds,
-    maxReceiveCount: numberEnv(env.maxReceiveCount, queue.maxReceiveCount),
-    leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
+    maxReceiveCount: readSetting(setting.maxReceiveCount),
+    leaseSeconds: readSetting(setting.leaseSeconds) ?? sizing.timeoutSeconds,
     sendIntervalMs: sizing.sendIntervalMs,
     sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,
-    configurationSet: optionalEnv(env.sesConfigurationSet),
+    configurationSet: readSetting(setting.sesConfigurationSet),
     autoresponseLimit: readAutoresponseLimit(),
   };
 }
 
 function readAutoresponseLimit(): AutoresponseLimitConfig | undefined {
-  const key = optionalEnv(env.autoresponseHashKey);
+  const key = readSetting(setting.autoresponseHashKey);
   if (key === undefined) return undefined;
-  const maxPerWindow = numberEnv(env.autoresponseLimit, autoresponse.maxPerWindow);
-  if (!Number.isInteger(maxPerWindow) || maxPerWindow < 1) {
-    throw new Error(
-      `Environment variable ${env.autoresponseLimit} must be a whole number of at least 1, got "${maxPerWindow}"`,
-    );
-  }
-  return { key, maxPerWindow, windowSeconds: autoresponse.windowSeconds };
+  return {
+    key,
+    maxPerWindow: readSetting(setting.autoresponseLimit),
+    windowSeconds: autoresponse.windowSeconds,
+  };
 }
