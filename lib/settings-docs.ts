@@ -35,7 +35,9 @@ export function contextTable(): string {
 export function localTable(): string {
   const local = (entry: Setting) =>
     entry.localShown ??
-    (entry.localDefault === undefined ? (entry.shown ?? shownValue(entry.default)) : shownValue(entry.localDefault));
+    (entry.localDefault === undefined
+      ? (entry.shown ?? shownValue(entry.default))
+      : shownValue(entry.localDefault));
   // The docs' links are relative to the README; this page is in docs/.
   const doc = (entry: Setting) => entry.doc.replaceAll('](docs/', '](');
   const rows = settingEntries()

@@ -149,8 +149,7 @@ export const senderEmail = {
 export const senderIdentity = {
   doc: '`existing`: use an SES identity already verified (the address’s or its domain’s) and create none',
   context: true,
-  must:
-    '"create" (the stack creates the sender\'s SES identity, the default) or "existing" (one already verified in SES covers senderEmail)',
+  must: '"create" (the stack creates the sender\'s SES identity, the default) or "existing" (one already verified in SES covers senderEmail)',
   parse: (text: string) =>
     accept((SENDER_IDENTITY_MODES as readonly string[]).includes(text), text as SenderIdentityMode),
   default: 'create',
@@ -456,7 +455,12 @@ export interface WorkerSizing {
 }
 
 /** The settings the worker's sizing follows. */
-export const WORKER_SIZING_INPUTS = ['workSeconds', 'sesMaxSendRate', 'notifyEmail', 'workerConcurrency'] as const;
+export const WORKER_SIZING_INPUTS = [
+  'workSeconds',
+  'sesMaxSendRate',
+  'notifyEmail',
+  'workerConcurrency',
+] as const;
 export type WorkerSizingInput = Pick<SomeValues, (typeof WORKER_SIZING_INPUTS)[number]>;
 
 /** A sizing that cannot work (a batch would outrun Lambda's longest timeout). */
@@ -487,8 +491,7 @@ export function workerSizing(input: WorkerSizingInput): WorkerSizing {
   const sendsPerBatch = batchSize * emailsPerTask(input.notifyEmail);
   const derived = Math.ceil((rate * (work + consumer.taskOverheadSeconds)) / sendsPerBatch);
   const maxConcurrency =
-    input.workerConcurrency ??
-    Math.min(consumer.maxConcurrency, Math.max(consumer.minConcurrency, derived));
+    input.workerConcurrency ?? Math.min(consumer.maxConcurrency, Math.max(consumer.minConcurrency, derived));
   const sendIntervalMs = (maxConcurrency * 1000) / rate;
   const timeoutSeconds = Math.ceil(work + (sendsPerBatch * sendIntervalMs) / 1000 + consumer.headroomSeconds);
   if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {

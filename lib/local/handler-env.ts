@@ -1,4 +1,9 @@
-import { environmentFor, type FunctionName, type SomeValues, settingEntries } from '../../functions/config/table.ts';
+import {
+  environmentFor,
+  type FunctionName,
+  type SomeValues,
+  settingEntries,
+} from '../../functions/config/table.ts';
 import { LOCAL_REGION } from './resources.ts';
 
 /** The functions that receive settings, from the table. */

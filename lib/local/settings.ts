@@ -67,7 +67,9 @@ export const localVisibilityTimeout = {
 } as const satisfies NumberSetting;
 
 /** {@link localVisibilityTimeout} from `npm start`'s shell; undefined when unset. */
-export function readLocalVisibilityTimeout(environment: Record<string, string | undefined>): number | undefined {
+export function readLocalVisibilityTimeout(
+  environment: Record<string, string | undefined>,
+): number | undefined {
   const { env } = localVisibilityTimeout;
   return parseSetting(localVisibilityTimeout, environment[env], environmentSource(env, true));
 }

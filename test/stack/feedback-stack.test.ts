@@ -38,7 +38,11 @@ const context = {
 };
 const WORK_SECONDS = 5;
 // Two emails per task (notifyEmail), 14 sends a second: 10 workers, each sending every 714 ms.
-const sizing = workerSizing({ workSeconds: WORK_SECONDS, sesMaxSendRate: 14, notifyEmail: 'owner@example.com' });
+const sizing = workerSizing({
+  workSeconds: WORK_SECONDS,
+  sesMaxSendRate: 14,
+  notifyEmail: 'owner@example.com',
+});
 
 let synthesized: SynthesizedStack;
 let services: ReturnType<typeof functionsByService>;

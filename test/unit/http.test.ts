@@ -1,6 +1,9 @@
-import { environmentSource, parseSetting } from '../../functions/config/env.ts';
-import { allowedOrigins as allowedOriginsSetting, parseAllowedOrigins } from '../../functions/config/table.ts';
 import { describe, expect, it } from 'vitest';
+import { environmentSource, parseSetting } from '../../functions/config/env.ts';
+import {
+  allowedOrigins as allowedOriginsSetting,
+  parseAllowedOrigins,
+} from '../../functions/config/table.ts';
 import {
   header,
   isCrossSite,

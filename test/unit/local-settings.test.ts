@@ -46,7 +46,10 @@ describe('readLocalSettings', () => {
   });
 
   it.each([
-    [{ SES_MAX_SEND_RATE: '5000' }, 'Environment variable SES_MAX_SEND_RATE must be a number from 0.1 to 1000'],
+    [
+      { SES_MAX_SEND_RATE: '5000' },
+      'Environment variable SES_MAX_SEND_RATE must be a number from 0.1 to 1000',
+    ],
     [{ NOTIFY_EMAIL: 'owner@' }, '(NOTIFY_EMAIL=you@example.com), got "owner@"'],
     [{ TASK_TTL_DAYS: '1' }, 'Environment variable TASK_TTL_DAYS must be an integer from 15 to 365'],
     [{ REPORT_SCHEDULE: 'hourly' }, 'Environment variable REPORT_SCHEDULE must be an EventBridge Scheduler'],
@@ -55,9 +58,9 @@ describe('readLocalSettings', () => {
   });
 
   it('reads only the settings asked for', () => {
-    expect(readLocalSettings({ NOTIFY_EMAIL: 'o@example.com', SES_MAX_SEND_RATE: 'fast' }, ['notifyEmail'])).toEqual(
-      { notifyEmail: 'o@example.com' },
-    );
+    expect(
+      readLocalSettings({ NOTIFY_EMAIL: 'o@example.com', SES_MAX_SEND_RATE: 'fast' }, ['notifyEmail']),
+    ).toEqual({ notifyEmail: 'o@example.com' });
   });
 });
 

@@ -24,8 +24,9 @@ describe('the docs’ settings tables', () => {
 
     // Assess: the block exists, and holds the table made from functions/config/table.ts.
     expect(expected, `no <!-- ${block}:start/end --> in ${file}`).toBeDefined();
-    expect(text, `${file} is behind the settings table: UPDATE_DOCS=1 npx vitest run ${import.meta.filename}`).toBe(
-      expected,
-    );
+    expect(
+      text,
+      `${file} is behind the settings table: UPDATE_DOCS=1 npx vitest run ${import.meta.filename}`,
+    ).toBe(expected);
   });
 });

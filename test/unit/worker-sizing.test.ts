@@ -105,9 +105,9 @@ describe('workerSizing', () => {
     expect(() => workerSizing({ workSeconds: 700, sesMaxSendRate: 0.1, notifyEmail: OWNER })).toThrow(
       SizingError,
     );
-    expect(() =>
-      workerSizing({ workSeconds: 20, sesMaxSendRate: 1, workerConcurrency: 1000 }),
-    ).toThrow(/over Lambda's 900 s: raise the send rate, lower the work time or the concurrency/);
+    expect(() => workerSizing({ workSeconds: 20, sesMaxSendRate: 1, workerConcurrency: 1000 })).toThrow(
+      /over Lambda's 900 s: raise the send rate, lower the work time or the concurrency/,
+    );
     expect(() => workerSizing({ workSeconds: 20, sesMaxSendRate: 0 })).toThrow(
       'The SES send rate must be positive',
     );
