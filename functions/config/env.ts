@@ -10,10 +10,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Where a value comes from, for its errors: `Context workSeconds`, `Environment variable FEEDBACK_WORK_SECONDS`. */
+/** Where a value comes from, for its errors: `Context taskTtlDays`, `Environment variable TASK_TTL_DAYS`. */
 export interface Source {
   readonly subject: string;
-  /** How a person sets the value there: `-c workSeconds=20`, `FEEDBACK_WORK_SECONDS=20`. */
+  /** How a person sets the value there: `-c taskTtlDays=30`, `TASK_TTL_DAYS=30`. */
   assign(value: string): string;
   /** Whether the most a setting allows applies (it does wherever a person gives the value). */
   readonly bounded: boolean;

@@ -138,7 +138,7 @@ export const VIEWER_HOST_HEADER = 'x-viewer-host';
 
 /** The per-recipient limit on the visitor's autoresponse ("Your Feedback"): the owner still gets every feedback. */
 export const autoresponse = {
-  /** The window the limit counts over (the limit itself is the setting `autoresponseLimit`). */
+  /** The window the limit counts over (the limit itself is a setting: table.ts). */
   windowSeconds: 24 * 3600,
 } as const;
 
