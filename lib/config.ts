@@ -1,6 +1,7 @@
 import { ConfigError, contextSource, parseSetting } from '../functions/config/env.ts';
 import {
   type ContextName,
+  type DataRemovalMode,
   type SenderIdentityMode,
   type Setting,
   SizingError,
@@ -13,7 +14,7 @@ import {
   workerSizing,
 } from '../functions/config/table.ts';
 
-export { ConfigError, type SenderIdentityMode };
+export { ConfigError, type DataRemovalMode, type SenderIdentityMode };
 
 /** Used for synth when no `senderEmail` is given: deploying with it fails SES verification, hence a warning. */
 export const PLACEHOLDER_SENDER_EMAIL = senderEmailSetting.localDefault;
@@ -30,6 +31,8 @@ export type FeedbackConfig = Values<ContextKey> & {
   senderEmail: string;
   /** True when `senderEmail` is the placeholder because none was given: fine to synth, not to deploy. */
   senderEmailIsPlaceholder: boolean;
+  /** The owner's identity: as given, else `senderIdentity`'s mode. */
+  notifyIdentity: SenderIdentityMode;
   /** The worker's concurrency, batch, pace, timeout and lease, derived from the SES rate (or `workerConcurrency`). */
   worker: WorkerSizing;
 };
@@ -101,12 +104,41 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
   }
   const given = values as Values<ContextKey>;
   refuseSenderConflicts(given);
+  const senderEmail = given.senderEmail ?? PLACEHOLDER_SENDER_EMAIL;
   return {
     ...given,
-    senderEmail: given.senderEmail ?? PLACEHOLDER_SENDER_EMAIL,
+    senderEmail,
     senderEmailIsPlaceholder: given.senderEmail === undefined,
+    notifyIdentity: notifyIdentityMode({ ...given, senderEmail }),
     worker: sizeWorker(given),
   };
+}
+
+/** `notifyIdentity`: meaningful only with `notifyEmail`; by default the sender's mode. */
+function notifyIdentityMode({
+  notifyIdentity,
+  notifyEmail,
+  senderIdentity,
+  senderEmail,
+}: Pick<Values<ContextKey>, 'notifyIdentity' | 'notifyEmail' | 'senderIdentity'> & {
+  senderEmail: string;
+}): SenderIdentityMode {
+  if (notifyIdentity === undefined) return senderIdentity;
+  if (notifyEmail === undefined) {
+    throw new ConfigError(
+      `Context notifyIdentity=${notifyIdentity} needs notifyEmail (-c notifyEmail=owner@example.com): it says whether the owner's address gets an SES identity`,
+    );
+  }
+  if (
+    notifyIdentity === 'create' &&
+    senderIdentity === 'existing' &&
+    notifyEmail.toLowerCase() === senderEmail.toLowerCase()
+  ) {
+    throw new ConfigError(
+      `Context notifyIdentity=create cannot go with senderIdentity=existing when notifyEmail is senderEmail (${notifyEmail}): that address's identity exists already`,
+    );
+  }
+  return notifyIdentity;
 }
 
 /** {@link workerSizing}, its refusal turned into a {@link ConfigError} naming the context keys involved. */

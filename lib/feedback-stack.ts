@@ -1,5 +1,6 @@
 import {
   Annotations,
+  Aws,
   CfnOutput,
   CfnParameter,
   CfnRule,
@@ -7,9 +8,11 @@ import {
   Fn,
   Stack,
   type StackProps,
+  Token,
 } from 'aws-cdk-lib';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import type { FeedbackConfig } from './config.ts';
+import { ConfigError, type FeedbackConfig } from './config.ts';
 import { DailyReport } from './constructs/daily-report.ts';
 import { EmailReputation } from './constructs/email-reputation.ts';
 import { EmailWorker } from './constructs/email-worker.ts';
@@ -18,6 +21,8 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { SenderIdentity } from './constructs/sender-identity.ts';
 import { TaskTable } from './constructs/task-table.ts';
 import { Website } from './constructs/website.ts';
+import { expireProviderLogs } from './provider-logs.ts';
+import { NO_SES_MESSAGE, REGIONS_WITHOUT_SES } from './regions.ts';
 
 export interface FeedbackStackProps extends StackProps {
   readonly config: FeedbackConfig;
@@ -48,16 +53,18 @@ export class FeedbackStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
+    this.refuseRegionsWithoutSes();
     if (config.senderEmailIsPlaceholder) this.refusePlaceholderSender(config);
 
     this.sender = new SenderIdentity(this, 'SenderIdentity', {
       senderEmail: config.senderEmail,
       notifyEmail: config.notifyEmail,
       senderIdentity: config.senderIdentity,
+      notifyIdentity: config.notifyIdentity,
       senderDomain: config.senderDomain,
       hostedZoneId: config.hostedZoneId,
     });
-    this.tasks = new TaskTable(this, 'TaskTable');
+    this.tasks = new TaskTable(this, 'TaskTable', { dataRemoval: config.dataRemoval });
     this.worker = new EmailWorker(this, 'EmailWorker', {
       table: this.tasks.table,
       sender: this.sender,
@@ -102,6 +109,8 @@ export class FeedbackStack extends Stack {
     });
     this.reputation.useForSending(this.worker.function);
     if (this.report) this.reputation.sendThrough(this.report.function);
+    this.monitoring.showAlarms(this.node.findAll().filter((node): node is Alarm => node instanceof Alarm));
+    expireProviderLogs(this);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',
@@ -136,6 +145,26 @@ export class FeedbackStack extends Stack {
         description: `DKIM record ${index + 1} of ${records.length} for ${domain}: add this CNAME (name CNAME value) at the domain's DNS provider; SES verifies the domain and signs its mail once all ${records.length} resolve`,
         value: Fn.join(' ', [record.name, 'CNAME', record.value]),
       });
+    });
+  }
+
+  /**
+   * SES's resource types do not exist in some Regions. A Region known at synth (with `wafRateLimit`) is
+   * refused at once; the environment-agnostic template carries a rule on `AWS::Region`, which
+   * CloudFormation checks before it creates anything.
+   */
+  private refuseRegionsWithoutSes(): void {
+    const regions: readonly string[] = REGIONS_WITHOUT_SES;
+    if (!Token.isUnresolved(this.region) && regions.includes(this.region)) {
+      throw new ConfigError(`Region ${this.region}: ${NO_SES_MESSAGE}`);
+    }
+    new CfnRule(this, 'RegionHasSes', {
+      assertions: [
+        {
+          assert: Fn.conditionNot(Fn.conditionContains([...regions], Aws.REGION)),
+          assertDescription: NO_SES_MESSAGE,
+        },
+      ],
     });
   }
 

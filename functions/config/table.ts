@@ -131,6 +131,9 @@ const LOCAL_SENDER_EMAIL = 'support@example.com';
 export const SENDER_IDENTITY_MODES = ['create', 'existing'] as const;
 export type SenderIdentityMode = (typeof SENDER_IDENTITY_MODES)[number];
 
+export const DATA_REMOVAL_MODES = ['destroy', 'retain'] as const;
+export type DataRemovalMode = (typeof DATA_REMOVAL_MODES)[number];
+
 // ---- What a person sets: context keys on AWS, variables of `npm start` ----
 
 export const senderEmail = {
@@ -185,14 +188,15 @@ export const workSeconds = {
 } as const satisfies NumberSetting;
 
 export const taskTtlDays = {
-  doc: 'task record lifetime, at least 15: longer than the queue’s 14 days, so no record expires while its message can still be delivered',
+  doc: 'task record lifetime, at least 15: longer than the dead-letter queue’s 14 days, so no record expires while its message can still be delivered or redriven',
   context: true,
   env: 'TASK_TTL_DAYS',
   functions: ['submit-feedback'],
   local: true,
-  // A task record must outlive its message: the queue can deliver it until the end of its retention.
+  // A task record must outlive its message: the queue can deliver it, and a redrive from the dead-letter
+  // queue bring it back, until the dead-letter queue's retention ends (counted from the first enqueue).
   get min() {
-    return Math.ceil(queue.retentionSeconds / 86_400) + 1;
+    return Math.ceil(Math.max(queue.retentionSeconds, queue.deadLetterRetentionSeconds) / 86_400) + 1;
   },
   max: 365,
   integer: true,
@@ -210,6 +214,15 @@ export const notifyEmail = {
   parse: isEmail,
   shown: 'off',
 } as const satisfies TextSetting;
+
+export const notifyIdentity = {
+  doc: 'with `notifyEmail`: `existing` when the owner’s address is verified in SES already (the stack then creates no identity for it, which would fail with `AlreadyExists`); `create` to have one created',
+  context: true,
+  must: '"create" (the stack creates the owner\'s SES identity) or "existing" (notifyEmail is verified in SES already)',
+  parse: (text: string) =>
+    accept((SENDER_IDENTITY_MODES as readonly string[]).includes(text), text as SenderIdentityMode),
+  shown: '`senderIdentity`’s',
+} as const satisfies TextSetting<SenderIdentityMode>;
 
 export const reportSchedule = {
   doc: 'when the daily report runs: an EventBridge Scheduler expression (UTC); locally `rate(N minutes|hours|days)`, and `npm run report` runs it now',
@@ -301,7 +314,7 @@ export const autoresponseLimit = {
 } as const satisfies NumberSetting;
 
 export const wafRateLimit = {
-  doc: 'POSTs per client IP per 5 minutes: AWS WAF in a second stack, locally the gateway ([abuse limits](docs/security.md#abuse-limits))',
+  doc: 'POSTs per client IP per 5 minutes, with AWS WAF in a second stack in us-east-1 (about $8 a month), locally the gateway ([abuse limits](docs/security.md#abuse-limits))',
   context: true,
   env: 'WAF_RATE_LIMIT',
   local: true,
@@ -311,6 +324,15 @@ export const wafRateLimit = {
   integer: true,
   shown: 'off',
 } as const satisfies NumberSetting;
+
+export const dataRemoval = {
+  doc: '`retain`: `npm run destroy` keeps the task table (and its backups), and deletion protection is on; `destroy` deletes it with the stack, for a quick try',
+  context: true,
+  must: '"destroy" (cdk destroy deletes the task table, the default) or "retain" (the table is kept, with deletion protection on)',
+  parse: (text: string) =>
+    accept((DATA_REMOVAL_MODES as readonly string[]).includes(text), text as DataRemovalMode),
+  default: 'destroy',
+} as const satisfies TextSetting<DataRemovalMode>;
 
 export const leaseSeconds = {
   doc: 'how long a worker’s claim holds a task; the tests shorten it',
@@ -379,6 +401,7 @@ export const settings = {
   workSeconds,
   taskTtlDays,
   notifyEmail,
+  notifyIdentity,
   reportSchedule,
   alarmEmail,
   sesMaxSendRate,
@@ -388,6 +411,7 @@ export const settings = {
   allowedOrigins,
   autoresponseLimit,
   wafRateLimit,
+  dataRemoval,
   leaseSeconds,
   tasksTableName,
   feedbackQueueUrl,

@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
+import { EventBus, EventField, Match, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
@@ -26,7 +26,13 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { apiFunction, emailEventsQueue } from '../../functions/config/settings.ts';
 import * as setting from '../../functions/config/table.ts';
-import { emailEventRule } from '../../functions/email/events.ts';
+import {
+  type EmailEventRoute,
+  emailEventRoutes,
+  emailEventRule,
+  keptFields,
+  objectAt,
+} from '../../functions/email/events.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
@@ -133,25 +139,28 @@ export class EmailReputation extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    new Rule(this, 'EmailEvents', {
-      description:
-        "SES's events of the feedback emails (tagged with their task), queued for record-email-event",
-      eventPattern: {
-        source: [emailEventRule.source],
-        detailType: Object.values(emailEventRule.detailTypes),
-        detail: {
-          mail: {
-            tags: {
-              [emailEventRule.taskTag]: Match.exists(),
-              [emailEventRule.configurationSetTag]: [this.configurationSetName],
-            },
-          },
+    // One rule per route (functions/email/events.ts): each keeps, through an input transformer, only what
+    // record-email-event reads, never SES's event whole with its addresses and subject.
+    for (const route of emailEventRoutes) {
+      new Rule(this, `EmailEvents${route.name === 'Delivery' ? '' : route.name}`, {
+        description: `SES's ${route.eventType} events of the feedback emails (tagged with their task), trimmed and queued for record-email-event`,
+        eventPattern: {
+          source: [emailEventRule.source],
+          detailType: [emailEventRule.detailTypes[route.eventType]],
+          detail: routePattern(route, this.configurationSetName),
         },
-      },
-      // EventBridge's own retry policy (its default: 24 hours) covers only putting the event on the
-      // queue; what it cannot put there goes to the same dead-letter queue.
-      targets: [new SqsQueue(this.eventQueue, { deadLetterQueue: this.deadLetterQueue })],
-    });
+        // EventBridge's own retry policy (its default: 24 hours) covers only putting the event on the
+        // queue; what it cannot put there goes to the same dead-letter queue.
+        targets: [
+          new SqsQueue(this.eventQueue, {
+            deadLetterQueue: this.deadLetterQueue,
+            message: RuleTargetInput.fromObject(
+              objectAt(keptFields(route), (path) => EventField.fromPath(`$.${path}`)),
+            ),
+          }),
+        ],
+      });
+    }
 
     const actions: IAlarmAction[] = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
     this.alarm(
@@ -260,4 +269,18 @@ export class EmailReputation extends Construct {
       alarm.addOkAction(action);
     }
   }
+}
+
+/**
+ * The `detail` part of a route's event pattern: the worker's tags and the configuration set, each field the
+ * route keeps (so that its input transformer never meets a missing one), and none it must not have.
+ */
+function routePattern(route: EmailEventRoute, configurationSetName: string): Record<string, unknown> {
+  const pattern = objectAt(
+    [...keptFields(route), ...(route.absent ?? [])].filter((path) => path.startsWith('detail.')),
+    (path) => (route.absent?.includes(path) ? Match.doesNotExist() : Match.exists()),
+  ).detail as Record<string, unknown>;
+  const mail = pattern.mail as { tags: Record<string, unknown> };
+  mail.tags[emailEventRule.configurationSetTag] = [configurationSetName];
+  return pattern;
 }

@@ -12,7 +12,7 @@ import {
   reportFunction,
 } from '../../functions/config/settings.ts';
 import { derivedWorkerValues, workerSizing } from '../../functions/config/table.ts';
-import type { SesEmailEvent } from '../../functions/email/events.ts';
+import { keptEmailEvent, type QueuedEmailEvent, routeOf } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
@@ -27,7 +27,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources.ts';
-import { ruleTakes, sesEventsFor } from './ses-events.ts';
+import { sesEventsFor } from './ses-events.ts';
 import { type LocalSettings, localSettingValues } from './settings.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
@@ -137,9 +137,9 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     await ensureTable(dynamodb, tableName);
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
-    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rule puts
-    // them there, delayed by the second SES takes to publish them.
-    const queueEvent = (event: SesEmailEvent) =>
+    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rules put
+    // them there (the kept fields only, never an address), delayed by the second SES takes to publish them.
+    const queueEvent = (event: QueuedEmailEvent) =>
       sqs
         .send(
           new SendMessageCommand({
@@ -148,10 +148,12 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
             DelaySeconds: EVENT_DELAY_SECONDS,
           }),
         )
-        .catch((error: unknown) => log(`[ses] event ${event['detail-type']} not queued: ${reason(error)}`));
+        .catch((error: unknown) => log(`[ses] event ${event.detail.eventType} not queued: ${reason(error)}`));
     const ses = await startSes(at('ses'), (email) => {
-      for (const event of sesEventsFor(email))
-        if (ruleTakes(event, localResourceNames.configurationSet)) queueEvent(event);
+      for (const event of sesEventsFor(email)) {
+        const route = routeOf(event, localResourceNames.configurationSet);
+        if (route !== undefined) queueEvent(keptEmailEvent(event, route));
+      }
     });
     closers.push(() => ses.close());
 

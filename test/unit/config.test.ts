@@ -36,6 +36,8 @@ describe('the settings table', () => {
         'workerConcurrency',
         'autoresponseLimit',
         'wafRateLimit',
+        'notifyIdentity',
+        'dataRemoval',
       ].sort(),
     );
     const variables = settingEntries().flatMap(([, entry]) => (entry.env === undefined ? [] : [entry.env]));
