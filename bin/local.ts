@@ -9,7 +9,7 @@ import { ConfigError } from '../functions/config/env.ts';
 import * as setting from '../functions/config/table.ts';
 import { PortInUseError } from '../lib/local/emulators.ts';
 import { readLocalSettings, readLocalVisibilityTimeout } from '../lib/local/settings.ts';
-import { type LocalStack, startLocalStack } from '../lib/local/stack.ts';
+import { type LocalStack, parseCrashOn, startLocalStack } from '../lib/local/stack.ts';
 import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state.ts';
 import { localPort, UsageError } from '../lib/tools/cli.ts';
 
@@ -38,6 +38,7 @@ try {
     dataDir: LOCAL_DATA_DIR,
     ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
     jsonLogs: flags.json,
+    crashOn: parseCrashOn(process.env.LOCAL_CRASH_ON),
     log: print,
   });
 } catch (error) {
@@ -64,7 +65,7 @@ console.log(
     `  page and API     ${localhost(stack.url)}`,
     `  mailbox (SES)    ${localhost(stack.sesUrl)}   emails as JSON: ${localhost(stack.sesUrl)}/store`,
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
-    `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
+    `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxAttempts} attempts (or ${settings.maxReceiveCount} receives)`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${setting.workSeconds.env}), from ${settings.senderEmail}`,
     `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(settings.reportSchedule) ? `every ${settings.reportSchedule.slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${setting.notifyEmail.env})`}`,
     '',

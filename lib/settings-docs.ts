@@ -49,6 +49,11 @@ export function localTable(): string {
     '|---|---|---|',
     ...rows,
     row(`\`${localVisibilityTimeout.env}\``, local(localVisibilityTimeout), doc(localVisibilityTimeout)),
+    row(
+      '`LOCAL_CRASH_ON`',
+      'off',
+      'a fault for the tests of crashes: `SendEmail:<address>` or `SendMessage:<text>` kills the whole process (SIGKILL, as `kill -9`) the moment the SES or SQS emulator receives that call naming that address or text, before it acts on it ([crashes](delivery-guarantees.md#crashes-an-attempt-ends-without-the-handlers-own-error-path))',
+    ),
     row('`LOCAL_DATA_DIR`', '`.local/`', 'where the data lives ([below](#stopping-and-the-data))'),
     row(
       ports.map((port) => `\`${port.variable}\``).join(', '),

@@ -334,6 +334,18 @@ export const dataRemoval = {
   default: 'destroy',
 } as const satisfies TextSetting<DataRemovalMode>;
 
+export const maxAttempts = {
+  doc: 'the worker’s attempts at a task before it gives the task up (`FAILURE`, the message to the dead-letter queue); SQS’s backstop stays as far above it as on AWS',
+  env: 'MAX_ATTEMPTS',
+  functions: ['send-feedback-email'],
+  local: true,
+  min: 1,
+  integer: true,
+  get default() {
+    return queue.maxAttempts;
+  },
+} as const satisfies NumberSetting;
+
 export const leaseSeconds = {
   doc: 'how long a worker’s claim holds a task; the tests shorten it',
   env: 'TASK_LEASE_SECONDS',
@@ -358,13 +370,13 @@ export const feedbackQueueUrl = {
 } as const satisfies TextSetting;
 
 export const deadLetterQueueUrl = {
-  doc: 'the feedback queue’s dead-letter queue, whose depth the daily report gives',
+  doc: 'the feedback queue’s dead-letter queue: where the worker moves a task it gives up; its depth is in the daily report',
   env: 'DEAD_LETTER_QUEUE_URL',
-  functions: ['daily-report'],
+  functions: ['send-feedback-email', 'daily-report'],
 } as const satisfies TextSetting;
 
 export const maxReceiveCount = {
-  doc: 'the queue’s redrive count: the worker’s last attempt is the receive of this number',
+  doc: 'the queue’s redrive count, SQS’s backstop above the worker’s own attempt limit',
   env: 'MAX_RECEIVE_COUNT',
   functions: ['send-feedback-email'],
   min: 1,
@@ -412,6 +424,7 @@ export const settings = {
   autoresponseLimit,
   wafRateLimit,
   dataRemoval,
+  maxAttempts,
   leaseSeconds,
   tasksTableName,
   feedbackQueueUrl,

@@ -2,8 +2,8 @@
  * The email worker's settings, read from its environment once, at load, and sized with the same
  * {@link setting.workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
  */
-import { readSetting, requireSetting } from '../config/env.ts';
-import { autoresponse, consumer } from '../config/settings.ts';
+import { ConfigError, readSetting, requireSetting } from '../config/env.ts';
+import { autoresponse, consumer, queue } from '../config/settings.ts';
 import * as setting from '../config/table.ts';
 import type { Recipient } from '../task/record.ts';
 
@@ -17,8 +17,14 @@ export interface WorkerConfig {
   /** The emails of each task: the visitor's, and the owner's when `notifyEmail` is set. */
   recipients: readonly Recipient[];
   workSeconds: number;
-  /** The queue's redrive count: the worker's last attempt is the receive of this number. */
+  /** Where the worker moves the message of a task it gives up (`DEAD_LETTER_QUEUE_URL`). */
+  deadLetterQueueUrl: string;
+  /** The worker's limit of a task's counted attempts (`MAX_ATTEMPTS`). */
+  maxAttempts: number;
+  /** The queue's redrive count, SQS's backstop (`MAX_RECEIVE_COUNT`). */
   maxReceiveCount: number;
+  /** The last receive on which the worker works; on the later ones it only gives up. */
+  lastWorkReceive: number;
   /** How long a claim holds a task: `TASK_LEASE_SECONDS`, by default the function's derived timeout. */
   leaseSeconds: number;
   /** Milliseconds between two sends of one container (`WORKER_CONCURRENCY` containers share the SES rate). */
@@ -58,14 +64,25 @@ export function readWorkerConfig(): WorkerConfig {
     notifyEmail,
     workerConcurrency: readSetting(setting.workerConcurrency),
   });
+  const maxAttempts = readSetting(setting.maxAttempts);
+  const maxReceiveCount = readSetting(setting.maxReceiveCount);
+  // SQS's backstop must leave the worker its attempts and the receives on which it only gives up.
+  if (maxReceiveCount < maxAttempts + queue.giveUpReceives) {
+    throw new ConfigError(
+      `Environment variable ${setting.maxReceiveCount.env} must be at least ${setting.maxAttempts.env} + ${queue.giveUpReceives} (${maxAttempts + queue.giveUpReceives}), got "${maxReceiveCount}"`,
+    );
+  }
   return {
     tableName: requireSetting(setting.tasksTableName),
     queueUrl: requireSetting(setting.feedbackQueueUrl),
+    deadLetterQueueUrl: requireSetting(setting.deadLetterQueueUrl),
+    maxAttempts,
+    lastWorkReceive: maxReceiveCount - queue.giveUpReceives,
     senderEmail: requireSetting(setting.senderEmail),
     notifyEmail,
     recipients,
     workSeconds,
-    maxReceiveCount: readSetting(setting.maxReceiveCount),
+    maxReceiveCount,
     leaseSeconds: readSetting(setting.leaseSeconds) ?? sizing.timeoutSeconds,
     sendIntervalMs: sizing.sendIntervalMs,
     sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,

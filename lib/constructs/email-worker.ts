@@ -65,11 +65,16 @@ export class EmailWorker extends Construct {
         feedbackQueueUrl: this.queue.queueUrl,
         senderEmail: props.sender.senderEmail,
         maxReceiveCount: queue.maxReceiveCount,
+        // The worker gives a task up itself at its attempt limit: FAILURE, then the message to the DLQ.
+        maxAttempts: queue.maxAttempts,
+        deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
       }),
     });
     // Claim and state changes are conditional updates; the per-day counters are ADD updates.
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     props.sender.grantSendEmail(this.function);
+    // Moving a given-up task's message to the dead-letter queue (SQS's own move is the backstop).
+    this.deadLetterQueue.grant(this.function, 'sqs:SendMessage');
     // Grants receive, delete and ChangeMessageVisibility (the retry backoff) on the feedback queue.
     this.function.addEventSource(
       new SqsEventSource(this.queue, {

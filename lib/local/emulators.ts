@@ -99,15 +99,21 @@ type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<S
 /**
  * SES: aws-ses-v2-local (its mailbox at `/`, the emails as JSON at `/store`) behind a thin front that
  * tells `onSent` of each email sent through a configuration set, for which the emulator publishes no
- * events. Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
+ * events, and `onCall` of each call (its action and values) before the emulator gets it. Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
  */
-export async function startSes(at: Listen, onSent: (email: SentEmail) => void) {
+export async function startSes(
+  at: Listen,
+  onSent: (email: SentEmail) => void,
+  onCall: (action: string, text: string) => void = () => undefined,
+) {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
   const imported = sesLocal.default as unknown as SesServerFactory & { default?: SesServerFactory };
   const upstream = await (imported.default ?? imported)({ host: at.host, port: 0 });
   const upstreamPort = (upstream.address() as AddressInfo).port;
   const server = createServer(async (req, res) => {
     const body = Buffer.concat(await req.toArray());
+    const form = new URLSearchParams(body.toString());
+    onCall(form.get('Action') ?? '', [...form.values()].join('\n'));
     const { method, url: path, headers } = req;
     const forward = request({ host: at.host, port: upstreamPort, method, path, headers }, async (answer) => {
       const text = Buffer.concat(await answer.toArray());

@@ -45,6 +45,7 @@ export interface LocalStackOptions extends Omit<LocalSettings, 'reportSchedule'>
   dataDir?: string;
   /** The feedback queue's visibility timeout, shorter than the stack's (tests of redeliveries). */
   visibilityTimeoutSeconds?: number;
+  /** SQS's backstop; by default as far above `maxAttempts` as the deployed stack's. */
   maxReceiveCount?: number;
   /** The email-event queue's visibility timeout and receives before its dead-letter queue. */
   emailEventsQueue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
@@ -59,6 +60,26 @@ export interface LocalStackOptions extends Omit<LocalSettings, 'reportSchedule'>
   quiet?: boolean;
   /** The handlers' own JSON log lines as they are, instead of one short line each. */
   jsonLogs?: boolean;
+  /**
+   * A fault for the tests of crashes (`LOCAL_CRASH_ON`): the process is killed (SIGKILL, as `kill -9`)
+   * the moment the SES or SQS emulator receives this call naming `text`, before it acts on it.
+   */
+  crashOn?: CrashOn;
+}
+
+/** A call that kills the local stack: `SendEmail` to an address, or `SendMessage` of a body naming the text. */
+export interface CrashOn {
+  action: 'SendEmail' | 'SendMessage';
+  text: string;
+}
+
+/** Reads `LOCAL_CRASH_ON` (`SendEmail:<text>` or `SendMessage:<text>`); undefined when unset. */
+export function parseCrashOn(value: string | undefined): CrashOn | undefined {
+  if (!value?.trim()) return undefined;
+  const match = /^(SendEmail|SendMessage):(.+)$/.exec(value.trim());
+  if (!match?.[2])
+    throw new Error(`LOCAL_CRASH_ON must be SendEmail:<text> or SendMessage:<text>, got "${value}"`);
+  return { action: match[1] as CrashOn['action'], text: match[2] };
 }
 
 /** A running local stack. */
@@ -88,13 +109,13 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     ...given,
     ...(typeof reportSchedule === 'string' ? { reportSchedule } : {}),
   });
-  const { notifyEmail } = values;
+  const { notifyEmail, maxAttempts } = values;
   // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
   const sizing = workerSizing(values);
   const settings = {
     ...values,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
-    maxReceiveCount: options.maxReceiveCount ?? queue.maxReceiveCount,
+    maxReceiveCount: options.maxReceiveCount ?? maxAttempts + queue.maxReceiveCount - queue.maxAttempts,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
     emailEvents: {
@@ -125,7 +146,11 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const dataPath = (name: string) => (dataDir ? join(dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
+    const { crashOn } = options;
+    const crash = (action: string, text: string) => {
+      if (crashOn?.action === action && text.includes(crashOn.text)) process.kill(process.pid, 'SIGKILL');
+    };
+    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'), crash);
     closers.push(() => sqsEmulator.close());
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
@@ -149,12 +174,16 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
           }),
         )
         .catch((error: unknown) => log(`[ses] event ${event.detail.eventType} not queued: ${reason(error)}`));
-    const ses = await startSes(at('ses'), (email) => {
-      for (const event of sesEventsFor(email)) {
-        const route = routeOf(event, localResourceNames.configurationSet);
-        if (route !== undefined) queueEvent(keptEmailEvent(event, route));
-      }
-    });
+    const ses = await startSes(
+      at('ses'),
+      (email) => {
+        for (const event of sesEventsFor(email)) {
+          const route = routeOf(event, localResourceNames.configurationSet);
+          if (route !== undefined) queueEvent(keptEmailEvent(event, route));
+        }
+      },
+      crash,
+    );
     closers.push(() => ses.close());
 
     // The autoresponse limit's key for hashing addresses: kept with the data, so counts survive a restart.

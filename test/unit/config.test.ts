@@ -50,6 +50,7 @@ describe('the settings table', () => {
         'FEEDBACK_WORK_SECONDS',
         'TASK_TTL_DAYS',
         'MAX_RECEIVE_COUNT',
+        'MAX_ATTEMPTS',
         'NOTIFY_EMAIL',
         'DEAD_LETTER_QUEUE_URL',
         'SES_MAX_SEND_RATE',
