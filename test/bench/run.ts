@@ -27,7 +27,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
 import { validFeedback } from '../helpers/feedback.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
@@ -764,7 +764,7 @@ async function main() {
     const latencyC1 = latency.byConcurrency.c1 as { p50Ms: Spread; p95Ms: Spread; p99Ms: Spread };
     const getTaskMs = functions.find((f) => f.name === 'get-task')?.coldStartMs ?? 0;
     const cost = costPerMillion({
-      workSeconds: DEFAULT_WORK_SECONDS,
+      workSeconds: setting.workSeconds.default,
       submitMs: latencyC1.p50Ms.median,
       // A warm status read costs about what the floor's single call does; the cold figure bounds it.
       getTaskMs: Math.min(getTaskMs, latency.c1.floorP50.median),
