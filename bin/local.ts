@@ -7,6 +7,9 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberEnv } from '../functions/config/env.ts';
 import {
+  ADDRESS_VALIDATION_LEVELS,
+  addressValidationOf,
+  autoresponseBreaker,
   DEFAULT_SES_MAX_SEND_RATE,
   DEFAULT_TASK_TTL_DAYS,
   DEFAULT_WORK_SECONDS,
@@ -33,6 +36,17 @@ function optionalNumber(name: string): number | undefined {
   return process.env[name]?.trim() ? numberEnv(name, 0) : undefined;
 }
 
+/** `ADDRESS_VALIDATION`, refused with the levels when it is none of them. */
+function localAddressValidation() {
+  const raw = process.env[env.addressValidation];
+  const level = addressValidationOf(raw);
+  if (level === undefined)
+    throw new UsageError(
+      `${env.addressValidation} must be one of ${ADDRESS_VALIDATION_LEVELS.join(', ')}, got "${raw}"`,
+    );
+  return level;
+}
+
 let stack: LocalStack;
 try {
   const leaseSeconds = optionalNumber(env.leaseSeconds);
@@ -56,6 +70,7 @@ try {
     reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
     jsonLogs: flags.json,
     wafRateLimit: optionalNumber('WAF_RATE_LIMIT'),
+    addressValidation: localAddressValidation(),
     log: print,
   });
 } catch (error) {
@@ -81,6 +96,7 @@ console.log(
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
     `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
+    `  autoresponses    address validation ${settings.addressValidation} (${env.addressValidation}; a domain under .invalid fails it), paused over ${autoresponseBreaker.bounceRate * 100} % bounces or ${autoresponseBreaker.complaintRate * 100} % complaints (npm run autoresponses)`,
     `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(process.env.REPORT_SCHEDULE?.trim() ?? '') ? `every ${process.env.REPORT_SCHEDULE?.trim().slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
     '',
     `  try it:  curl -i ${localhost(stack.url)}/api/feedback -H 'content-type: application/json' \\`,

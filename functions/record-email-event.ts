@@ -3,7 +3,8 @@
  * sent through the stack's configuration set to EventBridge (Delivery, Bounce, Complaint, Reject); a rule
  * puts those that carry our `taskId` tag on an SQS queue, whose event source hands them to this handler
  * in batches: each record's body is the EventBridge event. The handler writes the outcome on the task's
- * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, COMPLAINED or REJECTED.
+ * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, INVALID (SES's address
+ * validation suppressed it), COMPLAINED or REJECTED.
  *
  * The email is found by the tags the worker sends with it (`taskId`, `recipient`: never the address),
  * and the write holds only if the record's SES message id is the event's and the new status ranks above
@@ -37,10 +38,11 @@ const dailyCounters = new DailyCounterStore({
     logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
 });
 
-/** The daily report's counter of each outcome it reports: a bounce or suppression, a complaint. */
+/** The daily report's counter of each outcome it reports: a bounce or suppression, an invalid address, a complaint. */
 const COUNTED: Partial<Record<string, Counter>> = {
   BOUNCED: 'bounced',
   SUPPRESSED: 'bounced',
+  INVALID: 'invalid',
   COMPLAINED: 'complained',
 };
 
@@ -75,7 +77,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
     throw error;
   }
   log.info('Email event', { ...facts, detail: email.detail, outcome });
-  // EmailDelivered, EmailBounced, EmailSuppressed, EmailComplained, EmailRejected.
+  // EmailDelivered, EmailBounced, EmailSuppressed, EmailInvalid, EmailComplained, EmailRejected.
   if (outcome !== 'recorded') return;
   metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
   // Counted once: a repeated event finds the status recorded ('stale') and counts nothing.

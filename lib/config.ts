@@ -1,4 +1,7 @@
 import {
+  ADDRESS_VALIDATION_LEVELS,
+  type AddressValidation,
+  addressValidationOf,
   apiThrottling,
   autoresponse,
   clientRateLimit,
@@ -77,6 +80,8 @@ export interface FeedbackConfig {
   autoresponseLimit: number;
   /** POSTs to the API per client IP per 5 minutes, enforced by an AWS WAF web ACL in us-east-1. Off when unset. */
   wafRateLimit?: number;
+  /** SES's Auto Validation threshold of the autoresponses' configuration set, or `off`. */
+  addressValidation: AddressValidation;
 }
 
 /** The context keys this app reads. */
@@ -97,6 +102,7 @@ export const CONTEXT_KEYS = [
   'workerConcurrency',
   'autoresponseLimit',
   'wafRateLimit',
+  'addressValidation',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -229,6 +235,17 @@ function readSender(get: (key: ContextKey) => unknown): SenderConfig {
   };
 }
 
+function addressValidation(raw: unknown): AddressValidation {
+  const value = text('addressValidation', raw);
+  const level = addressValidationOf(value);
+  if (level === undefined) {
+    throw new ConfigError(
+      `Context addressValidation must be one of ${ADDRESS_VALIDATION_LEVELS.join(', ')} (SES's Auto Validation threshold of the autoresponses, or off), got "${value}"`,
+    );
+  }
+  return level;
+}
+
 /**
  * Throws a {@link ConfigError} naming the keys of sender settings that contradict each other. Without
  * `senderEmail` the placeholder is not held to `senderDomain`: such a synth is fine, its deploy refused.
@@ -343,6 +360,7 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
       integer: true,
     }),
     ...(wafRateLimit === undefined ? {} : { wafRateLimit }),
+    addressValidation: addressValidation(get('addressValidation')),
   };
 }
 

@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FeedbackConfig } from './config.ts';
+import { AutoresponseBreaker } from './constructs/autoresponse-breaker.ts';
 import { DailyReport } from './constructs/daily-report.ts';
 import { EmailReputation } from './constructs/email-reputation.ts';
 import { EmailWorker } from './constructs/email-worker.ts';
@@ -43,6 +44,7 @@ export class FeedbackStack extends Stack {
   readonly report?: DailyReport;
   readonly monitoring: Monitoring;
   readonly reputation: EmailReputation;
+  readonly autoresponses: AutoresponseBreaker;
 
   constructor(scope: Construct, id: string, props: FeedbackStackProps) {
     super(scope, id, props);
@@ -105,6 +107,15 @@ export class FeedbackStack extends Stack {
     });
     this.reputation.useForSending(this.worker.function);
     if (this.report) this.reputation.sendThrough(this.report.function);
+    this.autoresponses = new AutoresponseBreaker(this, 'Autoresponses', {
+      addressValidation: config.addressValidation,
+      reputation: this.reputation,
+      sender: this.sender,
+      notifyEmail: config.notifyEmail,
+      alarmTopic: this.monitoring.topic,
+      dashboard: this.monitoring.dashboard,
+    });
+    this.autoresponses.useForAutoresponses(this.worker.function);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',
@@ -117,8 +128,13 @@ export class FeedbackStack extends Stack {
     });
     new CfnOutput(this, 'TasksTableName', { value: this.tasks.table.tableName });
     new CfnOutput(this, 'ConfigurationSetName', {
-      description: 'The SES configuration set every email goes through',
+      description: "The SES configuration set of the owner's emails (notifications, daily report)",
       value: this.reputation.configurationSetName,
+    });
+    new CfnOutput(this, 'AutoresponseConfigurationSetName', {
+      description:
+        "The SES configuration set of the visitors' autoresponses: validated by SES, paused by the breaker (npm run autoresponses)",
+      value: this.autoresponses.configurationSetName,
     });
     new CfnOutput(this, 'FeedbackQueueUrl', { value: this.worker.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.worker.deadLetterQueue.queueUrl });

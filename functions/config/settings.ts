@@ -241,6 +241,10 @@ export const env = {
   /** The secret CloudFront sends in `x-origin-verify` (the API's authorizer compares it). */
   originSecret: 'ORIGIN_SECRET',
   sesConfigurationSet: 'SES_CONFIGURATION_SET',
+  /** The configuration set of the visitor's autoresponse alone: validated by SES, paused by the breaker. */
+  sesAutoresponseConfigurationSet: 'SES_AUTORESPONSE_CONFIGURATION_SET',
+  /** Locally: SES's Auto Validation of the autoresponses (`addressValidation` on AWS). */
+  addressValidation: 'ADDRESS_VALIDATION',
   autoresponseHashKey: 'AUTORESPONSE_HASH_KEY',
   autoresponseLimit: 'AUTORESPONSE_LIMIT',
 } as const;
@@ -250,6 +254,49 @@ export const autoresponse = {
   /** Autoresponses to one address per window, at most. */
   maxPerWindow: 3,
   windowSeconds: 24 * 3600,
+} as const;
+
+/**
+ * SES's Auto Validation of the visitor's address, a property of the autoresponses' configuration set (CDK
+ * context `addressValidation`, locally `ADDRESS_VALIDATION`): SES checks each recipient as it attempts
+ * delivery and suppresses the send below the threshold. `managed` lets SES set the threshold from the
+ * account's sending; `high` suppresses more, `medium` less; `off` disables it for the set. Every threshold
+ * costs the same per address validated, so the default is SES's own recommendation.
+ */
+export const ADDRESS_VALIDATION_LEVELS = ['managed', 'high', 'medium', 'off'] as const;
+export type AddressValidation = (typeof ADDRESS_VALIDATION_LEVELS)[number];
+export const DEFAULT_ADDRESS_VALIDATION: AddressValidation = 'managed';
+
+/** An `addressValidation` setting (any case, blank for the default), or undefined when it is none of the levels. */
+export function addressValidationOf(raw: string | undefined): AddressValidation | undefined {
+  const value = raw?.trim().toLowerCase() || DEFAULT_ADDRESS_VALIDATION;
+  return (ADDRESS_VALIDATION_LEVELS as readonly string[]).includes(value)
+    ? (value as AddressValidation)
+    : undefined;
+}
+
+/**
+ * AWS reviews an SES account at a 5 % bounce rate and a 0.1 % complaint rate, and may pause its sending at
+ * 10 % and 0.5 %: the account's alarms fire at the review levels, and the autoresponses' breaker below them.
+ */
+export const sesReviewLevels = { bounceRate: 0.05, complaintRate: 0.001 } as const;
+
+/**
+ * The circuit breaker of the autoresponses: when the bounce or complaint rate of their configuration set
+ * (SES's `Reputation.*` metrics of that set) passes these levels, sending through that set is paused, the
+ * owner is told, and feedback keeps reaching the owner through the owner's set. Below AWS's review levels
+ * (5 % bounces, 0.1 % complaints), so that the form pauses itself before AWS reviews the account.
+ */
+export const autoresponseBreaker = {
+  bounceRate: 0.04,
+  complaintRate: 0.0008,
+  /** The alarms' period: the rates are SES's, over its representative volume, not over this period. */
+  periodMinutes: 15,
+  /**
+   * Locally, the rates count only once this many autoresponses went through the set (SES computes its
+   * rates over a "representative volume" of mail, not from the first email).
+   */
+  localMinimumVolume: 20,
 } as const;
 
 /**

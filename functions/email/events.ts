@@ -46,7 +46,7 @@ export const emailEventRule = {
 } as const;
 
 /** The statuses SES's events lead to. */
-export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'REJECTED';
+export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'INVALID' | 'COMPLAINED' | 'REJECTED';
 
 /** What an event means for one of a task's emails. */
 export interface EmailEvent {
@@ -64,11 +64,13 @@ export interface EmailEvent {
  */
 export const STATUS_RANK: Record<EmailStatus, number> = {
   SKIPPED: 0,
+  PAUSED: 0,
   REJECTED: 0,
   SENT: 0,
   DELIVERED: 1,
   BOUNCED: 2,
   SUPPRESSED: 2,
+  INVALID: 2,
   COMPLAINED: 3,
 };
 // SES's Reject (a virus found after accepting the email) ends it like a bounce.
@@ -76,6 +78,22 @@ const EVENT_RANK: Record<EventStatus, number> = { ...STATUS_RANK, REJECTED: 2 };
 
 /** Bounce subtypes of an address SES did not even try, because it is on a suppression list. */
 const SUPPRESSED_SUBTYPES = new Set(['OnAccountSuppressionList', 'Suppressed']);
+
+/**
+ * A send SES's Auto Validation suppressed: SES accepts the call (a message id, no error) and publishes a
+ * permanent bounce instead of attempting delivery, as for its suppression lists; its subtype names the
+ * validation. The local stack publishes {@link VALIDATION_BOUNCE_SUBTYPE}.
+ */
+const VALIDATION_SUBTYPE = /validation/i;
+
+/** The bounce subtype the local stack gives a send that failed address validation. */
+export const VALIDATION_BOUNCE_SUBTYPE = 'AutoValidationSuppressed';
+
+/** What a bounce means: not attempted (a suppression list, the address validation), or refused. */
+function bounceStatus(bounceSubType: string): EventStatus {
+  if (VALIDATION_SUBTYPE.test(bounceSubType)) return 'INVALID';
+  return SUPPRESSED_SUBTYPES.has(bounceSubType) ? 'SUPPRESSED' : 'BOUNCED';
+}
 
 const RECIPIENTS: readonly string[] = ['visitor', 'owner'] satisfies Recipient[];
 
@@ -96,8 +114,7 @@ export function emailEventOf(record: SesEventRecord): EmailEvent | undefined {
       return { ...email, status: 'DELIVERED' };
     case 'Bounce': {
       const { bounceType = 'Undetermined', bounceSubType = 'Undetermined' } = record.bounce ?? {};
-      const status = SUPPRESSED_SUBTYPES.has(bounceSubType) ? 'SUPPRESSED' : 'BOUNCED';
-      return { ...email, status, detail: `${bounceType}/${bounceSubType}` };
+      return { ...email, status: bounceStatus(bounceSubType), detail: `${bounceType}/${bounceSubType}` };
     }
     case 'Complaint': {
       const type = record.complaint?.complaintFeedbackType;

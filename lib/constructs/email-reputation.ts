@@ -24,7 +24,13 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, autoresponse, emailEventsQueue, env } from '../../functions/config/settings.ts';
+import {
+  apiFunction,
+  autoresponse,
+  emailEventsQueue,
+  env,
+  sesReviewLevels,
+} from '../../functions/config/settings.ts';
 import { emailEventRule } from '../../functions/email/events.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
@@ -47,7 +53,7 @@ export interface EmailReputationProps {
  * AWS reviews an account at a 5 % bounce rate and a 0.1 % complaint rate (and may pause sending at 10 %
  * and 0.5 %): the alarms fire at the review levels, while there is time to act.
  */
-export const REPUTATION_THRESHOLDS = { bounceRate: 0.05, complaintRate: 0.001 } as const;
+export const REPUTATION_THRESHOLDS = sesReviewLevels;
 
 /**
  * What keeps the sending account in good standing with SES, for a form that mails whatever address is
@@ -78,6 +84,8 @@ export class EmailReputation extends Construct {
    */
   readonly deadLetterQueue: Queue;
   readonly alarms: Alarm[] = [];
+  /** The rule that puts SES's events of our emails on {@link eventQueue}. */
+  readonly rule: Rule;
   private readonly autoresponseLimit: number;
 
   constructor(scope: Construct, id: string, props: EmailReputationProps) {
@@ -139,7 +147,7 @@ export class EmailReputation extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    new Rule(this, 'EmailEvents', {
+    this.rule = new Rule(this, 'EmailEvents', {
       description:
         "SES's events of the feedback emails (tagged with their task), queued for record-email-event",
       eventPattern: {
@@ -202,6 +210,13 @@ export class EmailReputation extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'A pepper for hashing addresses, not a credential: rotating it would only reset the per-address counters (at most one day of history), and the worker reads it at deploy, so a rotation would need a redeploy anyway.',
+    });
+  }
+
+  /** Records the events of another configuration set's emails as well (the autoresponses' set). */
+  recordEventsOf(configurationSetName: string): void {
+    this.rule.addEventPattern({
+      detail: { mail: { tags: { [emailEventRule.configurationSetTag]: [configurationSetName] } } },
     });
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { AddressValidation } from '../../functions/config/settings.ts';
 import * as defaults from '../../functions/config/settings.ts';
 import {
   apiFunction,
@@ -15,6 +16,7 @@ import {
 import type { SesEmailEvent } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
+import { localBreaker } from './breaker.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { handlerEnvironment } from './handler-env.ts';
@@ -28,6 +30,7 @@ import {
   localResourceNames,
 } from './resources.ts';
 import { ruleTakes, sesEventsFor } from './ses-events.ts';
+import { localSesSending } from './ses-sending.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
 import { captureHandlerLogs, reason } from './terminal-log.ts';
@@ -64,6 +67,8 @@ export interface LocalStackOptions {
   jsonLogs?: boolean;
   /** The deployed stack's opt-in per-client limit (`wafRateLimit`): POSTs per 5 minutes per IP. */
   wafRateLimit?: number;
+  /** SES's address validation of the autoresponses (`addressValidation`); `managed` by default. */
+  addressValidation?: AddressValidation;
 }
 
 /** A running local stack. */
@@ -105,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     },
     senderEmail: options.senderEmail ?? defaults.LOCAL_SENDER_EMAIL,
     notifyEmail,
+    addressValidation: options.addressValidation ?? defaults.DEFAULT_ADDRESS_VALIDATION,
   };
   const apiTimeoutMs = apiFunction.timeoutSeconds * 1000;
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
@@ -152,10 +158,34 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
           }),
         )
         .catch((error: unknown) => log(`[ses] event ${event['detail-type']} not queued: ${reason(error)}`));
-    const ses = await startSes(at('ses'), (email) => {
-      for (const event of sesEventsFor(email))
-        if (ruleTakes(event, localResourceNames.configurationSet)) queueEvent(event);
+    // The autoresponses go through a set of their own, with SES's address validation (unless off) and the
+    // breaker that pauses it; the owner's emails through the other set.
+    const { configurationSet, autoresponseConfigurationSet } = localResourceNames;
+    const sending = localSesSending({
+      validatedSets: settings.addressValidation === 'off' ? [] : [autoresponseConfigurationSet],
+      stateFile: dataPath('ses-sending.json'),
     });
+    let pauseAutoresponses: ReturnType<typeof handlerFunction<'pause-autoresponses'>> | undefined;
+    const breaker = localBreaker({
+      configurationSet: autoresponseConfigurationSet,
+      onAlarm: (event) => {
+        log(`[breaker] ${event.alarmData.state.reason} Pausing the autoresponses.`);
+        pauseAutoresponses
+          ?.invoke(event)
+          .catch((error: unknown) => log(`[breaker] pause failed: ${reason(error)}`));
+      },
+    });
+    const ses = await startSes(
+      at('ses'),
+      (email) => {
+        breaker.sent(email);
+        for (const event of sesEventsFor(email)) {
+          breaker.event(event);
+          if (ruleTakes(event, [configurationSet, autoresponseConfigurationSet])) queueEvent(event);
+        }
+      },
+      { sending, reputation: () => breaker.reputation() },
+    );
     closers.push(() => ses.close());
 
     // The autoresponse limit's key for hashing addresses: kept with the data, so counts survive a restart.
@@ -179,7 +209,8 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       workerConcurrency: settings.concurrency,
       leaseSeconds: options.leaseSeconds,
       allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
-      sesConfigurationSet: localResourceNames.configurationSet,
+      sesConfigurationSet: configurationSet,
+      sesAutoresponseConfigurationSet: autoresponseConfigurationSet,
       autoresponseHashKey,
     };
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint };
@@ -193,7 +224,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const report = handlerFunction('daily-report', reportFunction.timeoutSeconds * 1000);
     const worker = handlerFunction('send-feedback-email', sizing.timeoutSeconds * 1000);
     const emailEvents = handlerFunction('record-email-event', apiTimeoutMs);
-    await Promise.all([submit, getTask, report, worker, emailEvents].map((target) => target.warm()));
+    pauseAutoresponses = handlerFunction('pause-autoresponses', apiTimeoutMs);
+    await Promise.all(
+      [submit, getTask, report, worker, emailEvents, pauseAutoresponses].map((target) => target.warm()),
+    );
 
     const siteDir =
       options.site === false ? undefined : (dataPath('site') ?? mkdtempSync(join(tmpdir(), 'site-')));
@@ -284,6 +318,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       /** An SES outage (connections refused) and its end; the mailbox is kept. */
       stopSes: () => ses.stop(),
       startSes: () => ses.start(),
+      /** The autoresponses' rates as the local breaker counts them, and its alarm's state. */
+      reputation: () => breaker.reputation(),
+      /** Whether the autoresponses' configuration set is paused. */
+      autoresponsesPaused: () => sending.isPaused(autoresponseConfigurationSet),
       /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
       runReport,
       /** Stops accepting HTTP and polling, waits for invocations in flight (at most 30 s), closes the emulators. */
