@@ -45,6 +45,7 @@ describe('readConfig', () => {
       apiBurstLimit: apiThrottling.burstLimit,
       allowedOrigins: [],
       autoresponseLimit: 3,
+      addressValidation: 'managed',
       worker: workerSizing({
         workSeconds: DEFAULT_WORK_SECONDS,
         sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,

@@ -64,11 +64,12 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('functions', () => {
-  it('are the five handlers and the origin check on nodejs24.x, arm64, with source maps on', () => {
+  it('are the six handlers and the origin check on nodejs24.x, arm64, with source maps on', () => {
     expect([...services.keys()].sort()).toEqual([
       'daily-report',
       'get-task',
       'origin-check',
+      'pause-autoresponses',
       'record-email-event',
       'send-feedback-email',
       'submit-feedback',
@@ -129,6 +130,9 @@ describe('functions', () => {
           [env.leaseSeconds]: String(sizing.timeoutSeconds),
           [env.notifyEmail]: context.notifyEmail,
           [env.sesConfigurationSet]: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
+          [env.sesAutoresponseConfigurationSet]: {
+            Ref: Match.stringLikeRegexp('^AutoresponsesConfigurationSet'),
+          },
           [env.autoresponseHashKey]: Match.anyValue(),
           [env.autoresponseLimit]: '3',
           POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
@@ -356,9 +360,9 @@ describe('queue and worker', () => {
         },
       },
     });
-    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, and the
-    // daily report's failed reports.
-    expect(Object.keys(policies)).toHaveLength(5);
+    // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, the
+    // daily report's failed reports and the breaker's failed pauses.
+    expect(Object.keys(policies)).toHaveLength(6);
   });
 });
 
@@ -658,7 +662,8 @@ describe('daily report (notifyEmail set)', () => {
 describe('daily report failures (notifyEmail set)', () => {
   it('retries a report that throws twice, then leaves its event in a queue of failed reports', () => {
     const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
-    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    // The report's and the breaker's pause function's (test/stack/autoresponse-breaker.test.ts).
+    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: fn('daily-report').logicalId },
       Qualifier: '$LATEST',
@@ -707,8 +712,9 @@ describe('monitoring', () => {
   }
 
   it('alarms on dead letters, old messages, worker errors and throttles, API 5xx and a failed report', () => {
-    // And EmailReputation's three (test/stack/email-reputation.test.ts).
-    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    // And EmailReputation's three (test/stack/email-reputation.test.ts), the breaker's three
+    // (test/stack/autoresponse-breaker.test.ts).
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
     alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
     // Well before the queue's retention: a backlog is seen days before its messages could expire.
@@ -739,7 +745,11 @@ describe('monitoring', () => {
   it('mails each alarm when it fires and when it recovers', () => {
     const topic = { Ref: logicalIdOf(synthesized.template, 'AWS::SNS::Topic', 'MonitoringAlarmTopic') };
     for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
+      // The breaker's rate alarms also pause the autoresponses (their Lambda action).
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: expect.arrayContaining([topic]),
+        OKActions: [topic],
+      });
     }
   });
 
