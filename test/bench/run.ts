@@ -27,7 +27,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
+import { DEFAULT_ADDRESS_VALIDATION, DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
 import { costPerMillion, pricesDate } from './cost.ts';
@@ -765,6 +765,7 @@ async function main() {
       getTaskMs: Math.min(getTaskMs, latency.c1.floorP50.median),
       workerOverheadMs: throughput.workerRuntimeP50Ms,
       emailsPerTask: 1,
+      addressValidation: DEFAULT_ADDRESS_VALIDATION !== 'off',
     });
     const results = {
       date: new Date().toISOString(),
@@ -786,6 +787,7 @@ async function main() {
       costPerMillionUsd: {
         infrastructure: round(cost.infrastructure),
         ses: round(cost.ses),
+        validation: round(cost.validation),
         total: round(cost.total),
         statusPollsPerSubmission: cost.statusPolls,
         pricesDate,
@@ -814,7 +816,13 @@ function table(r: {
   submit: Record<string, unknown> & { ratio: number };
   throughput: Awaited<ReturnType<typeof measureThroughput>>;
   warmCpuMs: Record<string, Spread>;
-  costPerMillionUsd: { infrastructure: number; ses: number; total: number; statusPollsPerSubmission: number };
+  costPerMillionUsd: {
+    infrastructure: number;
+    ses: number;
+    validation: number;
+    total: number;
+    statusPollsPerSubmission: number;
+  };
   runSeconds: number;
 }): string {
   const s = (x: Spread) => `${x.median} (${x.min}–${x.max})`;
@@ -846,7 +854,7 @@ function table(r: {
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,
     '',
-    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, total $${r.costPerMillionUsd.total}.`,
+    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, SES address validation $${r.costPerMillionUsd.validation} (addressValidation=${DEFAULT_ADDRESS_VALIDATION}), total $${r.costPerMillionUsd.total}.`,
     '',
     `Run time ${r.runSeconds} s.`,
   ];
