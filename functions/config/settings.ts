@@ -293,10 +293,11 @@ export const autoresponseBreaker = {
   /** The alarms' period: the rates are SES's, over its representative volume, not over this period. */
   periodMinutes: 15,
   /**
-   * Locally, the rates count only once this many autoresponses went through the set (SES computes its
-   * rates over a "representative volume" of mail, not from the first email).
+   * Locally, the rates count only once this many autoresponses went through the set, as SES computes its
+   * rates over a representative volume of mail, not from the first email; one bounce among 50 (2 %) does
+   * not trip the breaker.
    */
-  localMinimumVolume: 20,
+  localMinimumVolume: 50,
 } as const;
 
 /**
