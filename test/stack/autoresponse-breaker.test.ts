@@ -116,8 +116,9 @@ describe("the autoresponses' configuration set", () => {
 
   it("is the worker's for the visitor's email: its variable and ses:SendEmail on the set", () => {
     const worker = functionsByService(synthesized.template).get('send-feedback-email');
-    const variables = (worker?.properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(variables[env.sesAutoresponseConfigurationSet]).toEqual({ Ref: autoresponseSet });
+    expect(worker?.properties?.Environment).toMatchObject({
+      Variables: { [env.sesAutoresponseConfigurationSet]: { Ref: autoresponseSet } },
+    });
     const sends = statementsOfFunction(synthesized.template, worker?.properties).filter((statement) =>
       [statement.Action].flat().includes('ses:SendEmail'),
     );
