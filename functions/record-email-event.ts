@@ -1,8 +1,9 @@
 /**
  * Records what became of a task's email after SES accepted it. SES publishes the events of every email
- * sent through the stack's configuration set to EventBridge (Delivery, Bounce, Complaint, Reject); a rule
- * puts those that carry our `taskId` tag on an SQS queue, whose event source hands them to this handler
- * in batches: each record's body is the EventBridge event. The handler writes the outcome on the task's
+ * sent through the stack's configuration sets to EventBridge (Delivery, Bounce, Complaint, Reject); rules
+ * put those that carry our `taskId` tag on an SQS queue, whose event source hands them to this handler
+ * in batches: each record's body is the part of the event the rules keep (`QueuedEmailEvent`: its time,
+ * type, SES message id, our tags and the bounce, complaint or reject details, never an address). The handler writes the outcome on the task's
  * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, INVALID (SES's address
  * validation suppressed it), COMPLAINED or REJECTED.
  *
@@ -24,7 +25,12 @@ import { createObservability } from './commons/observability.ts';
 import { sqsBatchHandler } from './commons/sqs-batch.ts';
 import { requireEnv } from './config/env.ts';
 import { env } from './config/settings.ts';
-import { EmailNotRecordedError, emailEventOf, recordEmailEvent, type SesEmailEvent } from './email/events.ts';
+import {
+  EmailNotRecordedError,
+  emailEventOf,
+  type QueuedEmailEvent,
+  recordEmailEvent,
+} from './email/events.ts';
 import { type Counter, DailyCounterStore } from './task/daily-counters.ts';
 import { utcDay } from './task/record.ts';
 
@@ -47,7 +53,7 @@ const COUNTED: Partial<Record<string, Counter>> = {
 };
 
 /**
- * The SQS event source's entry point: one SES event (as EventBridge put it on the queue) per record.
+ * The SQS event source's entry point: one SES event (as the rules put it on the queue) per record.
  * Returns the ids of the records to deliver again (`ReportBatchItemFailures`).
  */
 export const handler = sqsBatchHandler(observability, processRecord);
@@ -85,12 +91,12 @@ async function processRecord(record: SQSRecord): Promise<void> {
   if (counter !== undefined) await dailyCounters.add(utcDay(new Date()), counter);
 }
 
-/** The EventBridge event in a message's body, or undefined when the body is not one (nothing to retry). */
-function sesEventOf(body: string): SesEmailEvent | undefined {
+/** The queued event in a message's body, or undefined when the body is not one (nothing to retry). */
+function sesEventOf(body: string): QueuedEmailEvent | undefined {
   try {
-    const event = JSON.parse(body) as Partial<SesEmailEvent> | null;
+    const event = JSON.parse(body) as Partial<QueuedEmailEvent> | null;
     const detail = event?.detail;
-    return typeof detail === 'object' && detail !== null ? (event as SesEmailEvent) : undefined;
+    return typeof detail === 'object' && detail !== null ? (event as QueuedEmailEvent) : undefined;
   } catch {
     return undefined;
   }

@@ -1,14 +1,16 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { STACK_NAME } from '../functions/config/settings.ts';
+import { FeedbackChecks } from './checks.ts';
 import { readConfig } from './config.ts';
 import { FeedbackStack } from './feedback-stack.ts';
 import { crossRegionAccount, WAF_REGION, WafStack } from './waf-stack.ts';
 
 /**
  * The CDK app as `cdk synth` builds it (bin/app.ts) and as the stack tests build it: the context read and
- * validated, the one stack, and cdk-nag's AwsSolutions pack, whose every finding not acknowledged (with its
- * reason, on its resource) fails the synth.
+ * validated, the stack (and the WAF's, with `wafRateLimit`), and two cdk-nag packs, AwsSolutions and the
+ * project's own invariants (lib/checks.ts), whose every finding not acknowledged (with its reason, on its
+ * resource) fails the synth.
  */
 export function createApp(props?: AppProps): { app: App; stack: FeedbackStack; waf?: WafStack } {
   const app = new App(props);
@@ -32,6 +34,9 @@ export function createApp(props?: AppProps): { app: App; stack: FeedbackStack; w
     config,
     ...wafProps,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true }),
+    new FeedbackChecks(app, { verbose: true }),
+  );
   return waf === undefined ? { app, stack } : { app, stack, waf };
 }

@@ -24,8 +24,12 @@ export const PLACEHOLDER_SENDER_EMAIL = LOCAL_SENDER_EMAIL;
 /** Once a day at 08:00 UTC, after the day it reports on (UTC) has ended. */
 export const DEFAULT_REPORT_SCHEDULE = 'cron(0 8 * * ? *)';
 
-/** A task record must outlive its message: the queue can deliver it until the end of its retention. */
-export const MIN_TASK_TTL_DAYS = Math.ceil(queue.retentionSeconds / 86_400) + 1;
+/**
+ * A task record must outlive its message: the queue can deliver it, and a redrive from the dead-letter
+ * queue bring it back, until the dead-letter queue's retention ends (counted from the first enqueue).
+ */
+export const MIN_TASK_TTL_DAYS =
+  Math.ceil(Math.max(queue.retentionSeconds, queue.deadLetterRetentionSeconds) / 86_400) + 1;
 
 /**
  * Whether the stack creates the sender's SES identity (`create`) or sends through one already verified in
@@ -33,6 +37,13 @@ export const MIN_TASK_TTL_DAYS = Math.ceil(queue.retentionSeconds / 86_400) + 1;
  */
 export const SENDER_IDENTITY_MODES = ['create', 'existing'] as const;
 export type SenderIdentityMode = (typeof SENDER_IDENTITY_MODES)[number];
+
+/**
+ * What `cdk destroy` does with the task table: `destroy` (the default, for a quick try) deletes it and its
+ * point-in-time backups; `retain` keeps it, with deletion protection on, for production.
+ */
+export const DATA_REMOVAL_MODES = ['destroy', 'retain'] as const;
+export type DataRemovalMode = (typeof DATA_REMOVAL_MODES)[number];
 
 /** The deployment's settings, read from CDK context (`-c key=value` or `cdk.json`). */
 export interface FeedbackConfig {
@@ -62,6 +73,14 @@ export interface FeedbackConfig {
   taskTtlDays: number;
   /** The site owner's address: one notification per feedback and the daily report. Off when unset. */
   notifyEmail?: string;
+  /**
+   * Whether the stack creates an SES identity for `notifyEmail` (`create`) or the owner's address is
+   * verified in SES already (`existing`): CloudFormation cannot create an identity that exists. Defaults
+   * to `senderIdentity`'s mode. Only the owner's identity: the sender's follows `senderIdentity`.
+   */
+  notifyIdentity: SenderIdentityMode;
+  /** What `cdk destroy` does with the task table: deleted (`destroy`) or kept, protected (`retain`). */
+  dataRemoval: DataRemovalMode;
   /** Where alarm notifications go (SNS email subscription). No topic when unset. */
   alarmEmail?: string;
   /** EventBridge Scheduler expression of the daily report (only used with `notifyEmail`). */
@@ -93,6 +112,7 @@ export const CONTEXT_KEYS = [
   'workSeconds',
   'taskTtlDays',
   'notifyEmail',
+  'notifyIdentity',
   'alarmEmail',
   'reportSchedule',
   'sesMaxSendRate',
@@ -102,6 +122,7 @@ export const CONTEXT_KEYS = [
   'workerConcurrency',
   'autoresponseLimit',
   'wafRateLimit',
+  'dataRemoval',
   'addressValidation',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -192,6 +213,46 @@ function senderIdentityMode(raw: unknown): SenderIdentityMode {
     );
   }
   return value as SenderIdentityMode;
+}
+
+/** `notifyIdentity`: meaningful only with `notifyEmail`; by default the sender's mode. */
+function notifyIdentityMode(
+  raw: unknown,
+  notifyEmail: string | undefined,
+  { senderIdentity, senderEmail }: SenderConfig,
+): SenderIdentityMode {
+  const value = text('notifyIdentity', raw);
+  if (value === undefined) return senderIdentity;
+  if (!(SENDER_IDENTITY_MODES as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `Context notifyIdentity must be "create" (the stack creates the owner's SES identity) or "existing" (notifyEmail is verified in SES already), got "${value}"`,
+    );
+  }
+  if (notifyEmail === undefined) {
+    throw new ConfigError(
+      `Context notifyIdentity=${value} needs notifyEmail (-c notifyEmail=owner@example.com): it says whether the owner's address gets an SES identity`,
+    );
+  }
+  if (
+    value === 'create' &&
+    senderIdentity === 'existing' &&
+    notifyEmail.toLowerCase() === senderEmail.toLowerCase()
+  ) {
+    throw new ConfigError(
+      `Context notifyIdentity=create cannot go with senderIdentity=existing when notifyEmail is senderEmail (${notifyEmail}): that address's identity exists already`,
+    );
+  }
+  return value as SenderIdentityMode;
+}
+
+function dataRemovalMode(raw: unknown): DataRemovalMode {
+  const value = text('dataRemoval', raw) ?? 'destroy';
+  if (!(DATA_REMOVAL_MODES as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `Context dataRemoval must be "destroy" (cdk destroy deletes the task table, the default) or "retain" (the table is kept, with deletion protection on), got "${value}"`,
+    );
+  }
+  return value as DataRemovalMode;
 }
 
 function domainName(raw: unknown): string | undefined {
@@ -342,6 +403,8 @@ export function readConfig(get: (key: ContextKey) => unknown): FeedbackConfig {
       integer: true,
     }),
     notifyEmail,
+    notifyIdentity: notifyIdentityMode(get('notifyIdentity'), notifyEmail, sender),
+    dataRemoval: dataRemovalMode(get('dataRemoval')),
     alarmEmail: email('alarmEmail', get('alarmEmail')),
     reportSchedule,
     sesMaxSendRate,

@@ -1,5 +1,6 @@
 import {
   Annotations,
+  Aws,
   CfnOutput,
   CfnParameter,
   CfnRule,
@@ -7,9 +8,11 @@ import {
   Fn,
   Stack,
   type StackProps,
+  Token,
 } from 'aws-cdk-lib';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import type { FeedbackConfig } from './config.ts';
+import { ConfigError, type FeedbackConfig } from './config.ts';
 import { AutoresponseBreaker } from './constructs/autoresponse-breaker.ts';
 import { DailyReport } from './constructs/daily-report.ts';
 import { EmailReputation } from './constructs/email-reputation.ts';
@@ -19,6 +22,8 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { SenderIdentity } from './constructs/sender-identity.ts';
 import { TaskTable } from './constructs/task-table.ts';
 import { Website } from './constructs/website.ts';
+import { expireProviderLogs } from './provider-logs.ts';
+import { NO_SES_MESSAGE, REGIONS_WITHOUT_SES } from './regions.ts';
 
 export interface FeedbackStackProps extends StackProps {
   readonly config: FeedbackConfig;
@@ -50,16 +55,18 @@ export class FeedbackStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
+    this.refuseRegionsWithoutSes();
     if (config.senderEmailIsPlaceholder) this.refusePlaceholderSender(config);
 
     this.sender = new SenderIdentity(this, 'SenderIdentity', {
       senderEmail: config.senderEmail,
       notifyEmail: config.notifyEmail,
       senderIdentity: config.senderIdentity,
+      notifyIdentity: config.notifyIdentity,
       senderDomain: config.senderDomain,
       hostedZoneId: config.hostedZoneId,
     });
-    this.tasks = new TaskTable(this, 'TaskTable');
+    this.tasks = new TaskTable(this, 'TaskTable', { dataRemoval: config.dataRemoval });
     this.worker = new EmailWorker(this, 'EmailWorker', {
       table: this.tasks.table,
       sender: this.sender,
@@ -113,9 +120,10 @@ export class FeedbackStack extends Stack {
       sender: this.sender,
       notifyEmail: config.notifyEmail,
       alarmTopic: this.monitoring.topic,
-      dashboard: this.monitoring.dashboard,
     });
     this.autoresponses.useForAutoresponses(this.worker.function);
+    this.monitoring.showAlarms(this.node.findAll().filter((node): node is Alarm => node instanceof Alarm));
+    expireProviderLogs(this);
 
     new CfnOutput(this, 'SiteUrl', {
       description: 'The feedback page',
@@ -155,6 +163,26 @@ export class FeedbackStack extends Stack {
         description: `DKIM record ${index + 1} of ${records.length} for ${domain}: add this CNAME (name CNAME value) at the domain's DNS provider; SES verifies the domain and signs its mail once all ${records.length} resolve`,
         value: Fn.join(' ', [record.name, 'CNAME', record.value]),
       });
+    });
+  }
+
+  /**
+   * SES's resource types do not exist in some Regions. A Region known at synth (with `wafRateLimit`) is
+   * refused at once; the environment-agnostic template carries a rule on `AWS::Region`, which
+   * CloudFormation checks before it creates anything.
+   */
+  private refuseRegionsWithoutSes(): void {
+    const regions: readonly string[] = REGIONS_WITHOUT_SES;
+    if (!Token.isUnresolved(this.region) && regions.includes(this.region)) {
+      throw new ConfigError(`Region ${this.region}: ${NO_SES_MESSAGE}`);
+    }
+    new CfnRule(this, 'RegionHasSes', {
+      assertions: [
+        {
+          assert: Fn.conditionNot(Fn.conditionContains([...regions], Aws.REGION)),
+          assertDescription: NO_SES_MESSAGE,
+        },
+      ],
     });
   }
 

@@ -129,11 +129,16 @@ export const queue = {
   /** AWS's guidance for Lambda event sources: at least six times the function's timeout. */
   visibilityTimeoutFactor: 6,
   /**
-   * SQS's longest: the API accepts feedback faster than the SES sandbox's rate drains it, and a message
-   * that expires is a task left PENDING forever. The age alarm fires long before (see Monitoring).
+   * A week: the API accepts feedback faster than the SES sandbox's rate drains it, and a message that
+   * expires is a task left PENDING forever; the age alarm fires long before (see Monitoring). Shorter
+   * than the dead-letter queue's, because SQS counts a dead letter's age from its first enqueue: a task
+   * that failed after days in a backlog still has a week left there for `npm run redrive`.
    */
-  retentionSeconds: 14 * 24 * 3600,
-  /** Failed messages are kept for inspection and `npm run redrive`. */
+  retentionSeconds: 7 * 24 * 3600,
+  /**
+   * SQS's longest, for inspection and `npm run redrive`: the oldest any message of the task gets, so the
+   * task record (`taskTtlDays`) must outlive it.
+   */
   deadLetterRetentionSeconds: 14 * 24 * 3600,
 } as const;
 

@@ -9,24 +9,33 @@ import { isConditionFailure } from '../commons/errors.ts';
 import { type EmailStatus, type Recipient, TASK_ID_PATTERN } from '../task/record.ts';
 import { readTask } from '../task/store.ts';
 
-/** The part of SES's event record (EventBridge's `detail`) this handler reads. */
+/**
+ * The part of SES's event record (EventBridge's `detail`) this handler reads: all that reaches it, since
+ * the rule keeps only these fields (see {@link emailEventRoutes}). Each may be null or absent.
+ */
 export interface SesEventRecord {
   eventType: string;
   mail: {
     messageId: string;
     /** The message tags, each a list of values (SES adds its own `ses:*` tags). */
-    tags?: Record<string, string[] | undefined>;
+    tags?: Record<string, string[] | null | undefined> | null;
   };
-  bounce?: { bounceType?: string; bounceSubType?: string };
-  complaint?: { complaintFeedbackType?: string; complaintSubType?: string | null };
-  reject?: { reason?: string };
+  bounce?: { bounceType?: string | null; bounceSubType?: string | null } | null;
+  complaint?: { complaintFeedbackType?: string | null; complaintSubType?: string | null } | null;
+  reject?: { reason?: string | null } | null;
 }
 
-/** The EventBridge event a rule hands over: SES's event record in `detail`. */
+/** The EventBridge event a rule matches: SES's event record in `detail`. */
 export type SesEmailEvent = EventBridgeEvent<string, SesEventRecord>;
 
+/** What the rule puts on the email-event queue of an SES event: its time, and the kept part of its record. */
+export interface QueuedEmailEvent {
+  time: string;
+  detail: SesEventRecord;
+}
+
 /**
- * What the EventBridge rule takes from SES's events (lib/constructs/email-reputation.ts), and the local
+ * What the EventBridge rules take from SES's events (lib/constructs/email-reputation.ts), and the local
  * stack as well: the events recorded on a task's email, of emails tagged with their task and sent through
  * the stack's configuration set (SES tags each email with its set's name).
  */
@@ -41,9 +50,131 @@ export const emailEventRule = {
   },
   /** The worker's tag of each email with its task: an event without it is not one of ours. */
   taskTag: 'taskId',
+  /** The worker's tag of which of the task's emails it is (`visitor`, `owner`): never the address. */
+  recipientTag: 'recipient',
   /** SES's own tag of the configuration set the email went through. */
   configurationSetTag: 'ses:configuration-set',
 } as const;
+
+/** A field of SES's EventBridge event, as a dotted path from the event's root (`detail.mail.messageId`). */
+export type EventFieldPath = string;
+
+/**
+ * One of the rules that queue SES's events: the events it takes (an event type, and the fields it must
+ * have, or must not) and the fields it keeps of them.
+ */
+export interface EmailEventRoute {
+  /** Names the rule. */
+  readonly name: string;
+  readonly eventType: keyof typeof emailEventRule.detailTypes;
+  /** Kept besides {@link KEPT_OF_EVERY_EVENT}; the rule takes only events that have them all. */
+  readonly fields: readonly EventFieldPath[];
+  /** Fields the events this rule takes must not have (another route keeps them). */
+  readonly absent?: readonly EventFieldPath[];
+}
+
+/** Kept of every event: when, which event, of which email (SES's message id, and the worker's tags). */
+export const KEPT_OF_EVERY_EVENT: readonly EventFieldPath[] = [
+  'time',
+  'detail.eventType',
+  'detail.mail.messageId',
+  `detail.mail.tags.${emailEventRule.taskTag}`,
+  `detail.mail.tags.${emailEventRule.recipientTag}`,
+];
+
+/**
+ * What reaches the email-event queue of SES's events: never an event whole, whose `mail` holds the
+ * addresses (`source`, `destination`, the headers with To, and the subject, which names the visitor in
+ * the owner's notification) and whose delivery, bounce and complaint list the recipients. Each route keeps
+ * only what {@link emailEventOf} reads, and takes only events that have every field it keeps: an input
+ * transformer then never meets a missing field. The one declaration both the stack's rules (an input
+ * transformer each) and the local stack ({@link keptEmailEvent}) are built from.
+ */
+export const emailEventRoutes: readonly EmailEventRoute[] = [
+  { name: 'Delivery', eventType: 'Delivery', fields: [] },
+  {
+    name: 'Bounce',
+    eventType: 'Bounce',
+    fields: ['detail.bounce.bounceType', 'detail.bounce.bounceSubType'],
+  },
+  // A complaint's feedback type is there only when the receiver's report had one.
+  { name: 'Complaint', eventType: 'Complaint', fields: ['detail.complaint.complaintFeedbackType'] },
+  {
+    name: 'ComplaintWithoutType',
+    eventType: 'Complaint',
+    fields: [],
+    absent: ['detail.complaint.complaintFeedbackType'],
+  },
+  { name: 'Reject', eventType: 'Reject', fields: ['detail.reject.reason'] },
+];
+
+/** Every field a route keeps of the events it takes. */
+export function keptFields(route: EmailEventRoute): EventFieldPath[] {
+  return [...KEPT_OF_EVERY_EVENT, ...route.fields];
+}
+
+/** The value at a dotted path of an event, or undefined. */
+export function valueAt(event: unknown, path: EventFieldPath): unknown {
+  let value: unknown = event;
+  for (const key of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * The route of an SES event (as the stack's rules match it), or undefined when no rule takes it: another
+ * source or event type, an email not tagged with its task and recipient, or not sent through one of
+ * `configurationSets` (the owner's and the autoresponses').
+ */
+export function routeOf(
+  event: SesEmailEvent,
+  configurationSets: readonly string[],
+): EmailEventRoute | undefined {
+  const tags = event.detail?.mail?.tags ?? {};
+  if (
+    event.source !== emailEventRule.source ||
+    !tags[emailEventRule.configurationSetTag]?.some((set) => configurationSets.includes(set))
+  ) {
+    return undefined;
+  }
+  return emailEventRoutes.find(
+    (route) =>
+      event['detail-type'] === emailEventRule.detailTypes[route.eventType] &&
+      keptFields(route).every((path) => valueAt(event, path) !== undefined) &&
+      (route.absent ?? []).every((path) => valueAt(event, path) === undefined),
+  );
+}
+
+/**
+ * What a route's input transformer makes of an event: the kept fields at their places, nothing else. The
+ * local stack queues this, as the stack's rules do.
+ */
+export function keptEmailEvent(event: SesEmailEvent, route: EmailEventRoute): QueuedEmailEvent {
+  return objectAt(keptFields(route), (path) => valueAt(event, path)) as unknown as QueuedEmailEvent;
+}
+
+/**
+ * An object with `leaf(path)` at each dotted path: the shape of a kept event, filled with its values (the
+ * local stack), with EventBridge's placeholders (the rules' input templates) or with a pattern's matchers.
+ */
+export function objectAt(
+  paths: readonly EventFieldPath[],
+  leaf: (path: EventFieldPath) => unknown,
+): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const path of paths) {
+    const keys = path.split('.');
+    let node = root;
+    for (const key of keys.slice(0, -1)) {
+      node[key] ??= {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[keys.at(-1) as string] = leaf(path);
+  }
+  return root;
+}
 
 /** The statuses SES's events lead to. */
 export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'INVALID' | 'COMPLAINED' | 'REJECTED';
@@ -113,7 +244,8 @@ export function emailEventOf(record: SesEventRecord): EmailEvent | undefined {
     case 'Delivery':
       return { ...email, status: 'DELIVERED' };
     case 'Bounce': {
-      const { bounceType = 'Undetermined', bounceSubType = 'Undetermined' } = record.bounce ?? {};
+      const bounceType = record.bounce?.bounceType ?? 'Undetermined';
+      const bounceSubType = record.bounce?.bounceSubType ?? 'Undetermined';
       return { ...email, status: bounceStatus(bounceSubType), detail: `${bounceType}/${bounceSubType}` };
     }
     case 'Complaint': {

@@ -1,12 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  AlarmStatusWidget,
-  ComparisonOperator,
-  type Dashboard,
-  Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { LambdaAction, SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -51,8 +44,6 @@ export interface AutoresponseBreakerProps {
    * @default - no notification
    */
   readonly alarmTopic?: ITopic;
-  /** The stack's dashboard: the breaker's alarms are shown on it. */
-  readonly dashboard: Dashboard;
 }
 
 /**
@@ -156,7 +147,8 @@ export class AutoresponseBreaker extends Construct {
     });
 
     const notify = props.alarmTopic === undefined ? undefined : new SnsAction(props.alarmTopic);
-    const pause = new LambdaAction(this.pauseFunction);
+    // One permission per alarm (both alarms invoke it), whatever the app's feature flags.
+    const pause = new LambdaAction(this.pauseFunction, { useUniquePermissionId: true });
     for (const [alarmId, metricName, threshold, what] of [
       ['BounceRateBreaker', 'Reputation.BounceRate', autoresponseBreaker.bounceRate, 'bounce'],
       ['ComplaintRateBreaker', 'Reputation.ComplaintRate', autoresponseBreaker.complaintRate, 'complaint'],
@@ -199,9 +191,6 @@ export class AutoresponseBreaker extends Construct {
       failed.addOkAction(notify);
     }
     this.alarms.push(failed);
-    props.dashboard.addWidgets(
-      new AlarmStatusWidget({ title: 'Autoresponse breaker', alarms: this.alarms, width: 24 }),
-    );
   }
 
   /**

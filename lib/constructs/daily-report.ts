@@ -25,12 +25,16 @@ export interface DailyReportProps {
 /**
  * This stack's Celery beat: an EventBridge Scheduler schedule that invokes the function mailing the owner
  * the last day's figures, read from the per-day counter items (GetItem, never a Scan) and the DLQ's depth.
- * A report that still fails after Lambda's retries leaves its event in {@link failedReports}.
+ * A report that still fails after Lambda's retries, or that Scheduler could not hand to Lambda, leaves its
+ * event in {@link failedReports}.
  */
 export class DailyReport extends Construct {
   readonly function: NodejsFunction;
   readonly schedule: Schedule;
-  /** The events of reports that failed after their retries (Lambda's on-failure destination). */
+  /**
+   * The events of reports that failed after their retries (Lambda's on-failure destination) and of those
+   * Scheduler could not invoke (the schedule target's dead-letter queue).
+   */
   readonly failedReports: Queue;
 
   constructor(scope: Construct, id: string, props: DailyReportProps) {
@@ -61,7 +65,7 @@ export class DailyReport extends Construct {
     Validations.of(this.failedReports).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        "This queue is the report function's on-failure destination, itself a dead-letter queue; nothing consumes it, so it needs none of its own.",
+        "This queue is the report function's on-failure destination and the schedule's dead-letter queue, itself a dead-letter queue; nothing consumes it, so it needs none of its own.",
     });
     this.function.configureAsyncInvoke({
       // Lambda's most, about 1 and 2 minutes apart. A retry is safe: the report fails before or at its
@@ -95,6 +99,9 @@ export class DailyReport extends Construct {
         // retried by Lambda's asynchronous invoke configuration above.
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
+        // A report Scheduler could not hand to Lambda within those goes to the same queue, and its
+        // alarm, as one that failed in Lambda: without it Scheduler drops the invocation silently.
+        deadLetterQueue: this.failedReports,
       }),
     });
   }

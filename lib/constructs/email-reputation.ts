@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
+import { EventBus, EventField, Match, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
@@ -31,7 +31,13 @@ import {
   env,
   sesReviewLevels,
 } from '../../functions/config/settings.ts';
-import { emailEventRule } from '../../functions/email/events.ts';
+import {
+  type EmailEventRoute,
+  emailEventRoutes,
+  emailEventRule,
+  keptFields,
+  objectAt,
+} from '../../functions/email/events.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
@@ -84,8 +90,8 @@ export class EmailReputation extends Construct {
    */
   readonly deadLetterQueue: Queue;
   readonly alarms: Alarm[] = [];
-  /** The rule that puts SES's events of our emails on {@link eventQueue}. */
-  readonly rule: Rule;
+  /** The rules that put SES's events of our emails on {@link eventQueue}, one per route. */
+  readonly rules: Rule[] = [];
   private readonly autoresponseLimit: number;
 
   constructor(scope: Construct, id: string, props: EmailReputationProps) {
@@ -147,25 +153,29 @@ export class EmailReputation extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    this.rule = new Rule(this, 'EmailEvents', {
-      description:
-        "SES's events of the feedback emails (tagged with their task), queued for record-email-event",
-      eventPattern: {
-        source: [emailEventRule.source],
-        detailType: Object.values(emailEventRule.detailTypes),
-        detail: {
-          mail: {
-            tags: {
-              [emailEventRule.taskTag]: Match.exists(),
-              [emailEventRule.configurationSetTag]: [this.configurationSetName],
-            },
-          },
+    // One rule per route (functions/email/events.ts): each keeps, through an input transformer, only what
+    // record-email-event reads, never SES's event whole with its addresses and subject.
+    for (const route of emailEventRoutes) {
+      const rule = new Rule(this, `EmailEvents${route.name === 'Delivery' ? '' : route.name}`, {
+        description: `SES's ${route.eventType} events of the feedback emails (tagged with their task), trimmed and queued for record-email-event`,
+        eventPattern: {
+          source: [emailEventRule.source],
+          detailType: [emailEventRule.detailTypes[route.eventType]],
+          detail: routePattern(route, this.configurationSetName),
         },
-      },
-      // EventBridge's own retry policy (its default: 24 hours) covers only putting the event on the
-      // queue; what it cannot put there goes to the same dead-letter queue.
-      targets: [new SqsQueue(this.eventQueue, { deadLetterQueue: this.deadLetterQueue })],
-    });
+        // EventBridge's own retry policy (its default: 24 hours) covers only putting the event on the
+        // queue; what it cannot put there goes to the same dead-letter queue.
+        targets: [
+          new SqsQueue(this.eventQueue, {
+            deadLetterQueue: this.deadLetterQueue,
+            message: RuleTargetInput.fromObject(
+              objectAt(keptFields(route), (path) => EventField.fromPath(`$.${path}`)),
+            ),
+          }),
+        ],
+      });
+      this.rules.push(rule);
+    }
 
     const actions: IAlarmAction[] = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
     this.alarm(
@@ -215,9 +225,11 @@ export class EmailReputation extends Construct {
 
   /** Records the events of another configuration set's emails as well (the autoresponses' set). */
   recordEventsOf(configurationSetName: string): void {
-    this.rule.addEventPattern({
-      detail: { mail: { tags: { [emailEventRule.configurationSetTag]: [configurationSetName] } } },
-    });
+    for (const rule of this.rules) {
+      rule.addEventPattern({
+        detail: { mail: { tags: { [emailEventRule.configurationSetTag]: [configurationSetName] } } },
+      });
+    }
   }
 
   /**
@@ -282,4 +294,18 @@ export class EmailReputation extends Construct {
       alarm.addOkAction(action);
     }
   }
+}
+
+/**
+ * The `detail` part of a route's event pattern: the worker's tags and the configuration set, each field the
+ * route keeps (so that its input transformer never meets a missing one), and none it must not have.
+ */
+function routePattern(route: EmailEventRoute, configurationSetName: string): Record<string, unknown> {
+  const pattern = objectAt(
+    [...keptFields(route), ...(route.absent ?? [])].filter((path) => path.startsWith('detail.')),
+    (path) => (route.absent?.includes(path) ? Match.doesNotExist() : Match.exists()),
+  ).detail as Record<string, unknown>;
+  const mail = pattern.mail as { tags: Record<string, unknown> };
+  mail.tags[emailEventRule.configurationSetTag] = [configurationSetName];
+  return pattern;
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -16,7 +16,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, queue as queueSettings } from '../../functions/config/settings.ts';
 
@@ -52,6 +52,8 @@ export class Monitoring extends Construct {
   readonly alarms: Alarm[] = [];
   readonly dashboard: Dashboard;
   readonly topic?: Topic;
+  /** Alarm mails SNS could not deliver (with `alarmEmail`). */
+  readonly undeliveredAlarms?: Queue;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -108,11 +110,15 @@ export class Monitoring extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
         pendingWindow: Duration.days(7),
       });
+      // Only for this account's alarms, as the topic's policy below: CloudWatch acting for another
+      // account (the confused deputy) cannot use the key.
+      const fromOurAlarms = alarmSourceConditions(Stack.of(this));
       key.addToResourcePolicy(
         new PolicyStatement({
           principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: fromOurAlarms,
         }),
       );
       this.topic = new Topic(this, 'AlarmTopic', {
@@ -122,27 +128,30 @@ export class Monitoring extends Construct {
       });
       // The topic's policy replaces SNS's default one, so CloudWatch must be allowed to publish by name:
       // only for this account's alarms.
-      const stack = Stack.of(this);
       this.topic.addToResourcePolicy(
         new PolicyStatement({
           sid: 'AllowCloudWatchAlarms',
           principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['sns:Publish'],
           resources: [this.topic.topicArn],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: {
-              'aws:SourceArn': stack.formatArn({
-                service: 'cloudwatch',
-                resource: 'alarm',
-                resourceName: '*',
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              }),
-            },
-          },
+          conditions: fromOurAlarms,
         }),
       );
-      this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      // A mail SNS could not deliver (after its retries) waits here rather than being lost.
+      this.undeliveredAlarms = new Queue(this, 'UndeliveredAlarms', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      Validations.of(this.undeliveredAlarms).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue is the alarm mail subscription's dead-letter queue; nothing consumes it, so it needs none of its own.",
+      });
+      this.topic.addSubscription(
+        new EmailSubscription(props.alarmEmail, { deadLetterQueue: this.undeliveredAlarms }),
+      );
       const action = new SnsAction(this.topic);
       for (const alarm of this.alarms) {
         alarm.addAlarmAction(action);
@@ -189,7 +198,14 @@ export class Monitoring extends Construct {
         props.apiFunctions.map((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99' })),
       ),
     );
-    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
+  }
+
+  /**
+   * Adds the dashboard's alarm widget with every alarm given: the stack passes all it has, found in its
+   * construct tree, so that an alarm added anywhere shows without being listed twice.
+   */
+  showAlarms(alarms: Alarm[]): void {
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
   }
 
   private alarm(id: string, props: { metric: IMetric; threshold: number; description: string }): void {
@@ -204,6 +220,21 @@ export class Monitoring extends Construct {
       }),
     );
   }
+}
+
+/** Only alarms of this account and Region: the conditions of CloudWatch's use of the topic and its key. */
+function alarmSourceConditions(stack: Stack): Record<string, Record<string, string>> {
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: {
+      'aws:SourceArn': stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    },
+  };
 }
 
 /** One of the handlers' EMF metrics, whatever dimensions (service, reason) it was emitted with. */

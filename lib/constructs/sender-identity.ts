@@ -22,13 +22,19 @@ export interface SenderIdentityProps {
    */
   readonly notifyEmail?: string;
   /**
-   * `existing`: an identity already verified in SES covers the sender, and this construct creates none, not
-   * even the owner's (`senderDomain` and `hostedZoneId` go unused: the config refuses them with it).
-   * CloudFormation cannot create an identity that exists, and would delete on destroy one it created, which
-   * may sign the owner's other mail.
+   * `existing`: an identity already verified in SES covers the sender, and this construct creates none for
+   * it (`senderDomain` and `hostedZoneId` go unused: the config refuses them with it). CloudFormation cannot
+   * create an identity that exists, and would delete on destroy one it created, which may sign the owner's
+   * other mail.
    * @default 'create'
    */
   readonly senderIdentity?: SenderIdentityMode;
+  /**
+   * The same for the owner's address: `existing` when `notifyEmail` is verified in SES already (sandbox
+   * users verify the addresses they test with), so that the deploy does not fail on `AlreadyExists`.
+   * @default - senderIdentity's mode
+   */
+  readonly notifyIdentity?: SenderIdentityMode;
   /**
    * A domain to verify, with Easy DKIM, instead of the sender's address: SES then signs the mail with a key
    * of the From domain, which DMARC and the large mailbox providers want to see.
@@ -58,7 +64,8 @@ export class SenderIdentity extends Construct {
     super(scope, id);
     this.senderEmail = props.senderEmail;
     const { senderDomain, hostedZoneId, notifyEmail } = props;
-    if (props.senderIdentity === 'existing') {
+    const senderIdentity = props.senderIdentity ?? 'create';
+    if (senderIdentity === 'existing') {
       this.dnsRecordsToAdd = [];
     } else {
       this.identity =
@@ -67,9 +74,15 @@ export class SenderIdentity extends Construct {
           : this.verifyDomain(senderDomain, hostedZoneId);
       this.dnsRecordsToAdd =
         senderDomain !== undefined && hostedZoneId === undefined ? this.identity.dkimRecords : [];
-      if (notifyEmail !== undefined && !coversOwner(props, notifyEmail)) {
-        new EmailIdentity(this, 'Owner', { identity: Identity.email(notifyEmail) });
-      }
+    }
+    const ownerIsCovered =
+      senderIdentity === 'create' && notifyEmail !== undefined && coversOwner(props, notifyEmail);
+    if (
+      notifyEmail !== undefined &&
+      (props.notifyIdentity ?? senderIdentity) === 'create' &&
+      !ownerIsCovered
+    ) {
+      new EmailIdentity(this, 'Owner', { identity: Identity.email(notifyEmail) });
     }
     this.sendResourceArn = Stack.of(this).formatArn({
       service: 'ses',

@@ -14,6 +14,7 @@ export interface SentEmail {
   messageId: string;
   source: string;
   destination: string[];
+  subject: string;
   configurationSet: string;
   tags: Record<string, string>;
   /** Sent through a set with Auto Validation: an address that fails it was suppressed, not delivered. */
@@ -42,6 +43,7 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[
     messageId: email.messageId,
     destination: email.destination,
     headersTruncated: false,
+    commonHeaders: { from: [email.source], to: email.destination, subject: email.subject },
     tags: {
       'ses:configuration-set': [email.configurationSet],
       ...Object.fromEntries(Object.entries(email.tags).map(([name, value]) => [name, [value]])),
@@ -109,21 +111,6 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[
 }
 
 /**
- * Whether the stack's EventBridge rule takes an event (its pattern, `emailEventRule`): one of the event
- * types recorded, of an email tagged with its task and sent through one of `configurationSets` (the
- * owner's and the autoresponses').
- */
-export function ruleTakes(event: SesEmailEvent, configurationSets: readonly string[]): boolean {
-  const tags = event.detail.mail.tags ?? {};
-  return (
-    event.source === emailEventRule.source &&
-    (Object.values(emailEventRule.detailTypes) as string[]).includes(event['detail-type']) &&
-    tags[emailEventRule.taskTag] !== undefined &&
-    (tags[emailEventRule.configurationSetTag] ?? []).some((set) => configurationSets.includes(set))
-  );
-}
-
-/**
  * The email of a v1 `SendEmail` query request (form-encoded, as the SDK sends it) sent through a
  * configuration set, or undefined for any other request.
  */
@@ -138,6 +125,7 @@ export function sentEmailOf(body: string, answer: string): SentEmail | undefined
     messageId,
     source: form.get('Source') ?? '',
     destination: list('Destination.ToAddresses.member.'),
+    subject: form.get('Message.Subject.Data') ?? '',
     configurationSet,
     tags: tagsOf(form),
   };

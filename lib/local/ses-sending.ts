@@ -87,6 +87,7 @@ export function localSesSending({
               messageId,
               source: form.get('Source') ?? '',
               destination: [to],
+              subject: form.get('Message.Subject.Data') ?? '',
               configurationSet: set,
               tags: tagsOf(form),
               validated: true,

@@ -13,7 +13,7 @@ import {
   localPorts,
   reportFunction,
 } from '../../functions/config/settings.ts';
-import type { SesEmailEvent } from '../../functions/email/events.ts';
+import { keptEmailEvent, type QueuedEmailEvent, routeOf } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { localBreaker } from './breaker.ts';
@@ -29,7 +29,7 @@ import {
   LOCAL_REGION,
   localResourceNames,
 } from './resources.ts';
-import { ruleTakes, sesEventsFor } from './ses-events.ts';
+import { sesEventsFor } from './ses-events.ts';
 import { localSesSending } from './ses-sending.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
@@ -146,9 +146,9 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     await ensureTable(dynamodb, tableName);
     // Creating the queues puts back the messages kept in the data folder (see startSqs).
     const queues = await ensureQueues(sqs, settings);
-    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rule puts
-    // them there, delayed by the second SES takes to publish them.
-    const queueEvent = (event: SesEmailEvent) =>
+    // SES's events (delivery, bounce, complaint) go on the email-event queue as the stack's rules put
+    // them there (the kept fields only, never an address), delayed by the second SES takes to publish them.
+    const queueEvent = (event: QueuedEmailEvent) =>
       sqs
         .send(
           new SendMessageCommand({
@@ -157,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
             DelaySeconds: EVENT_DELAY_SECONDS,
           }),
         )
-        .catch((error: unknown) => log(`[ses] event ${event['detail-type']} not queued: ${reason(error)}`));
+        .catch((error: unknown) => log(`[ses] event ${event.detail.eventType} not queued: ${reason(error)}`));
     // The autoresponses go through a set of their own, with SES's address validation (unless off) and the
     // breaker that pauses it; the owner's emails through the other set.
     const { configurationSet, autoresponseConfigurationSet } = localResourceNames;
@@ -181,7 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
         breaker.sent(email);
         for (const event of sesEventsFor(email)) {
           breaker.event(event);
-          if (ruleTakes(event, [configurationSet, autoresponseConfigurationSet])) queueEvent(event);
+          const route = routeOf(event, [configurationSet, autoresponseConfigurationSet]);
+          if (route !== undefined) queueEvent(keptEmailEvent(event, route));
         }
       },
       { sending, reputation: () => breaker.reputation() },

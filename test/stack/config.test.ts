@@ -38,6 +38,8 @@ describe('readConfig', () => {
       workSeconds: DEFAULT_WORK_SECONDS,
       taskTtlDays: DEFAULT_TASK_TTL_DAYS,
       notifyEmail: undefined,
+      notifyIdentity: 'create',
+      dataRemoval: 'destroy',
       alarmEmail: undefined,
       reportSchedule: DEFAULT_REPORT_SCHEDULE,
       sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
@@ -54,8 +56,9 @@ describe('readConfig', () => {
     });
   });
 
-  it('keeps every task record longer than the queue can hold its message', () => {
+  it('keeps every task record longer than the queue, or its dead-letter queue, can hold its message', () => {
     expect(MIN_TASK_TTL_DAYS * 86_400).toBeGreaterThan(queue.retentionSeconds);
+    expect(MIN_TASK_TTL_DAYS * 86_400).toBeGreaterThan(queue.deadLetterRetentionSeconds);
     expect(DEFAULT_TASK_TTL_DAYS).toBeGreaterThanOrEqual(MIN_TASK_TTL_DAYS);
     expect(() => read({ taskTtlDays: String(MIN_TASK_TTL_DAYS - 1) })).toThrow(
       `Context taskTtlDays must be an integer from ${MIN_TASK_TTL_DAYS} to 365`,
@@ -156,6 +159,11 @@ describe('readConfig', () => {
     ],
     [{ allowedOrigins: '*' }, /Context allowedOrigins must be a comma-separated list of origins/],
     [{ senderEmail: { address: 'me@example.com' } }, /Context senderEmail must be a string/],
+    [
+      { notifyEmail: 'owner@example.com', notifyIdentity: 'verified' },
+      /Context notifyIdentity must be "create" .* or "existing" .*got "verified"/,
+    ],
+    [{ dataRemoval: 'keep' }, /Context dataRemoval must be "destroy" .* or "retain" .*got "keep"/],
     [{ senderIdentity: 'import' }, /Context senderIdentity must be "create" .* or "existing" .*got "import"/],
     [{ senderIdentity: 'Existing' }, /Context senderIdentity must be "create"/],
     [{ senderDomain: 'https://example.com' }, /Context senderDomain must be a domain name/],
@@ -198,9 +206,33 @@ describe('readConfig', () => {
       { senderEmail: 'me@example.com', senderDomain: 'mail.example.com' },
       /senderEmail=me@example\.com must be at senderDomain=mail\.example\.com/,
     ],
+    [{ notifyIdentity: 'existing' }, /notifyIdentity=existing needs notifyEmail/],
+    [
+      {
+        senderEmail: 'me@example.com',
+        notifyEmail: 'Me@Example.com',
+        senderIdentity: 'existing',
+        notifyIdentity: 'create',
+      },
+      /notifyIdentity=create cannot go with senderIdentity=existing when notifyEmail is senderEmail/,
+    ],
   ])('refuses the sender settings %o, which cannot work together, naming the keys', (context, message) => {
     expect(() => read(context)).toThrow(ConfigError);
     expect(() => read(context)).toThrow(message);
+  });
+});
+
+describe('notifyIdentity and dataRemoval', () => {
+  it("follow the sender's identity mode by default, and can be set apart from it", () => {
+    expect(read({ notifyEmail: 'o@example.com' })).toMatchObject({ notifyIdentity: 'create' });
+    expect(
+      read({ senderEmail: 'me@example.com', senderIdentity: 'existing', notifyEmail: 'o@example.com' }),
+    ).toMatchObject({ notifyIdentity: 'existing' });
+    expect(read({ notifyEmail: 'o@example.com', notifyIdentity: 'existing' })).toMatchObject({
+      senderIdentity: 'create',
+      notifyIdentity: 'existing',
+    });
+    expect(read({ dataRemoval: 'retain' })).toMatchObject({ dataRemoval: 'retain' });
   });
 });
 

@@ -10,7 +10,9 @@ import {
   env,
   workerSizing,
 } from '../../functions/config/settings.ts';
-import { ConfigError, PLACEHOLDER_SENDER_EMAIL } from '../../lib/config.ts';
+import { ConfigError, PLACEHOLDER_SENDER_EMAIL, readConfig } from '../../lib/config.ts';
+import { FeedbackStack } from '../../lib/feedback-stack.ts';
+import { NO_SES_MESSAGE, REGIONS_WITHOUT_SES } from '../../lib/regions.ts';
 import { functionsByService, nagViolations, type SynthesizedStack, synthesize } from './stack-fixture.ts';
 
 // No context at all: what `npm run synth` builds on a fresh clone. Bundling and CloudFormation's schema
@@ -142,6 +144,36 @@ describe('without context', () => {
       expect.stringMatching(/^EmailWorkerDeadLetterQueue/),
       expect.stringMatching(/^EmailWorkerQueue/),
     ]);
+  });
+
+  it('refuses, before CloudFormation creates anything, a Region without SES, saying why', () => {
+    expect(synthesized.template.toJSON().Rules?.RegionHasSes).toEqual({
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Contains': [[...REGIONS_WITHOUT_SES], { Ref: 'AWS::Region' }] }] },
+          AssertDescription: NO_SES_MESSAGE,
+        },
+      ],
+    });
+    expect(NO_SES_MESSAGE).toMatch(/SES is not available in this Region/);
+  });
+
+  it('refuses at synth a Region without SES when the Region is known (as with wafRateLimit)', () => {
+    const config = readConfig((key) => (key === 'senderEmail' ? 'me@example.com' : undefined));
+    const build = (region: string) =>
+      new FeedbackStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Probe', {
+        config,
+        env: { account: '123456789012', region },
+      });
+    expect(() => build('eu-south-2')).toThrow(ConfigError);
+    expect(() => build('eu-south-2')).toThrow(/Region eu-south-2: Amazon SES is not available/);
+    expect(() => build('eu-south-1')).not.toThrow();
+  });
+
+  it('deletes the task table with the stack (dataRemoval=destroy), for a quick try', () => {
+    const [table] = Object.values(synthesized.template.findResources('AWS::DynamoDB::Table'));
+    expect(table?.DeletionPolicy).toBe('Delete');
+    expect(table?.Properties.DeletionProtectionEnabled).toBeFalsy();
   });
 
   it('keeps CORS off', () => {

@@ -334,12 +334,16 @@ describe('queue and worker', () => {
     expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
   });
 
-  it("keeps messages 14 days, SQS's longest, so that a backlog at the accepted rate does not expire", () => {
-    expect(queue.retentionSeconds).toBe(14 * 24 * 3600);
+  it('keeps messages a week, and dead letters 14 days (counted from the first enqueue), so that a redrive has time', () => {
+    expect(queue.retentionSeconds).toBe(7 * 24 * 3600);
+    expect(queue.deadLetterRetentionSeconds).toBe(14 * 24 * 3600);
     const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerQueue');
-    expect(synthesized.template.toJSON().Resources[queueId].Properties.MessageRetentionPeriod).toBe(
-      queue.retentionSeconds,
-    );
+    const dlqId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    const resources = synthesized.template.toJSON().Resources;
+    expect(resources[queueId].Properties.MessageRetentionPeriod).toBe(queue.retentionSeconds);
+    expect(resources[dlqId].Properties.MessageRetentionPeriod).toBeGreaterThan(queue.retentionSeconds);
+    // The task record outlives any message of its task, in either queue.
+    expect(Number(context.taskTtlDays) * 86_400).toBeGreaterThan(queue.deadLetterRetentionSeconds);
   });
 
   it("has a visibility timeout of at least six times the worker's timeout", () => {
@@ -361,8 +365,27 @@ describe('queue and worker', () => {
       },
     });
     // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, the
-    // daily report's failed reports and the breaker's failed pauses.
-    expect(Object.keys(policies)).toHaveLength(6);
+    // daily report's failed reports, the alarm mails' dead-letter queue and the breaker's failed pauses.
+    expect(Object.keys(policies)).toHaveLength(7);
+  });
+});
+
+describe('logs', () => {
+  it("gives the bucket-emptying provider's function a log group that expires, kept until its last run", () => {
+    const [handlerId] = Object.entries(synthesized.template.findResources('AWS::Lambda::Function')).find(
+      ([id]) => id.startsWith('CustomS3AutoDeleteObjectsCustomResourceProviderHandler'),
+    ) ?? [''];
+    const logs = synthesized.template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: handlerId }]] } },
+    });
+    const [logsId] = Object.keys(logs);
+    expect(logs[logsId ?? '']?.Properties.RetentionInDays).toBe(LOG_RETENTION_DAYS);
+    for (const resource of Object.values(synthesized.template.findResources('Custom::S3AutoDeleteObjects'))) {
+      expect(resource.DependsOn).toContain(logsId);
+    }
+    for (const group of Object.values(synthesized.template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -677,6 +700,22 @@ describe('daily report failures (notifyEmail set)', () => {
     });
   });
 
+  it('sends a report Scheduler could not hand to Lambda to the same queue, through its role', () => {
+    const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
+    synthesized.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failedReports, 'Arn'] } } }),
+    });
+    const role = logicalIdOf(synthesized.template, 'AWS::IAM::Role', 'DailyReportScheduleRole');
+    synthesized.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: role }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [failedReports, 'Arn'] } }),
+        ]),
+      },
+    });
+  });
+
   it('alarms, to the alarm topic, when a failed report is in that queue, and no longer on every failed attempt', () => {
     const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -809,14 +848,31 @@ describe('monitoring', () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.objectLike({ 'Fn::Join': Match.anyValue() }) },
+            },
           }),
         ]),
       },
     });
   });
 
-  it('has a dashboard', () => {
+  it('keeps an alarm mail SNS could not deliver in a dead-letter queue', () => {
+    const queueId = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'MonitoringUndeliveredAlarms');
+    synthesized.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    });
+  });
+
+  it('has a dashboard that shows every alarm of the stack', () => {
     synthesized.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const [dashboard] = Object.values(synthesized.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    const alarms = Object.keys(synthesized.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(9);
+    for (const alarm of alarms) expect(body).toContain(`"${alarm}"`);
   });
 });
 

@@ -39,6 +39,28 @@ describe('SenderIdentity', () => {
     expect(sender.dnsRecordsToAdd).toEqual([]);
   });
 
+  it("creates the sender's identity but not the owner's when the owner's address is verified already", () => {
+    const { template, sender } = identities({
+      senderEmail: 'feedback@example.com',
+      notifyEmail: 'owner@example.org',
+      notifyIdentity: 'existing',
+    });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'feedback@example.com' });
+    expect(sender.identity).toBeDefined();
+  });
+
+  it("creates only the owner's identity when the sender's exists and the owner's does not", () => {
+    const { template } = identities({
+      senderEmail: 'feedback@example.com',
+      notifyEmail: 'owner@example.org',
+      senderIdentity: 'existing',
+      notifyIdentity: 'create',
+    });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'owner@example.org' });
+  });
+
   it('verifies the domain with Easy DKIM, and lists its three records when no hosted zone is given', () => {
     const { template, sender } = identities({
       senderEmail: 'feedback@example.com',

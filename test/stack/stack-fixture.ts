@@ -4,6 +4,7 @@ import type { App, PolicyViolation } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createApp } from '../../lib/app.ts';
+import { FeedbackChecks } from '../../lib/checks.ts';
 import type { FeedbackStack } from '../../lib/feedback-stack.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -32,9 +33,12 @@ export function synthesize(context: Record<string, string>, { templateOnly = fal
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-/** The cdk-nag AwsSolutions findings nobody acknowledged. */
+/** The findings of cdk-nag's AwsSolutions and of the project's own checks that nobody acknowledged. */
 export function nagViolations(app: App): PolicyViolation[] {
-  return new AwsSolutionsChecks().validateScope(app).violations;
+  return [
+    ...new AwsSolutionsChecks().validateScope(app).violations,
+    ...new FeedbackChecks().validateScope(app).violations,
+  ];
 }
 
 /** The project's functions (those with a Powertools service name), keyed by that name. */

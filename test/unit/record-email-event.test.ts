@@ -4,7 +4,14 @@
  * (only the email SES sent, only forward) against dynalite, so that the conditions are DynamoDB's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { emailEventOf, type SesEmailEvent, type SesEventRecord } from '../../functions/email/events.ts';
+import {
+  emailEventOf,
+  keptEmailEvent,
+  type QueuedEmailEvent,
+  routeOf,
+  type SesEmailEvent,
+  type SesEventRecord,
+} from '../../functions/email/events.ts';
 import type * as RecordEmailEvent from '../../functions/record-email-event.ts';
 import { DailyCounterStore } from '../../functions/task/daily-counters.ts';
 import { type EmailState, utcDay } from '../../functions/task/record.ts';
@@ -38,8 +45,18 @@ function sesRecord(
   };
 }
 
-/** The EventBridge event around an SES event record, as the rule puts it on the queue. */
-function eventOf(detail: SesEventRecord): SesEmailEvent {
+/**
+ * An SES event record as the rules put it on the queue: the kept fields of the EventBridge event around it
+ * (see emailEventRoutes), or, for an event no rule takes, the whole event (the handler must ignore it).
+ */
+function eventOf(detail: SesEventRecord): QueuedEmailEvent {
+  const event = wholeEventOf(detail);
+  const route = routeOf(event, ['FeedbackEmails']);
+  return route === undefined ? event : keptEmailEvent(event, route);
+}
+
+/** The EventBridge event around an SES event record, as SES publishes it. */
+function wholeEventOf(detail: SesEventRecord): SesEmailEvent {
   return {
     version: '0',
     id: crypto.randomUUID(),
@@ -91,6 +108,23 @@ describe('emailEventOf', () => {
     });
   });
 
+  it('maps the kept fields the rules queue, null where SES left a detail out', () => {
+    expect(
+      emailEventOf({
+        eventType: 'Bounce',
+        mail: { messageId: MESSAGE_ID, tags: { taskId: [taskId], recipient: ['visitor'] } },
+        bounce: { bounceType: null, bounceSubType: null },
+      }),
+    ).toMatchObject({ status: 'BOUNCED', detail: 'Undetermined/Undetermined' });
+    expect(
+      emailEventOf({
+        eventType: 'Complaint',
+        mail: { messageId: MESSAGE_ID, tags: { taskId: [taskId], recipient: ['visitor'] } },
+        complaint: null,
+      }),
+    ).toEqual({ taskId, recipient: 'visitor', messageId: MESSAGE_ID, status: 'COMPLAINED' });
+  });
+
   it('ignores events without our tags, with a malformed task id or recipient, and other event types', () => {
     expect(emailEventOf(sesRecord('Delivery', taskId, {}, {}))).toBeUndefined();
     expect(emailEventOf(sesRecord('Delivery', 'not-a-task', {}))).toBeUndefined();
@@ -129,11 +163,11 @@ describe('the record-email-event handler', () => {
   });
 
   /** One SQS record per body: an event is put on the queue as JSON, a string as it is. */
-  const recordsOf = (...bodies: (SesEmailEvent | string)[]) =>
+  const recordsOf = (...bodies: (QueuedEmailEvent | string)[]) =>
     bodies.map((body) => sqsRecord(typeof body === 'string' ? body : JSON.stringify(body)));
 
   /** Hands the events to the handler as one batch; resolves with the ids it reported failed. */
-  async function deliver(...bodies: (SesEmailEvent | string)[]): Promise<string[]> {
+  async function deliver(...bodies: (QueuedEmailEvent | string)[]): Promise<string[]> {
     const response = await handler(sqsEvent(...recordsOf(...bodies)), lambdaContext('RecordEmailEvent'));
     return response.batchItemFailures.map((failure) => failure.itemIdentifier);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emailEventOf, VALIDATION_BOUNCE_SUBTYPE } from '../../functions/email/events.ts';
-import { ruleTakes, type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
+import { emailEventOf, routeOf, VALIDATION_BOUNCE_SUBTYPE } from '../../functions/email/events.ts';
+import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
 
 const TASK_ID = '9f1c2a4e-7b3d-4e5f-8a6b-0c1d2e3f4a5b';
 
@@ -9,6 +9,7 @@ function sent(to: string): SentEmail {
     messageId: 'message-1',
     source: 'support@example.com',
     destination: [to],
+    subject: 'Your Feedback',
     configurationSet: 'feedback-emails',
     tags: { taskId: TASK_ID, recipient: 'visitor' },
   };
@@ -75,7 +76,7 @@ describe('sesEventsFor (the local stack publishes SES events in SES format)', ()
   });
 });
 
-describe("ruleTakes (the stack's EventBridge rule, applied by the local stack)", () => {
+describe("routeOf (the stack's EventBridge rules, applied by the local stack)", () => {
   it('takes the events of emails tagged with their task and sent through the configuration set, only', () => {
     // Prepare
     const [ours] = sesEventsFor(sent('success@simulator.amazonses.com'));
@@ -90,7 +91,8 @@ describe("ruleTakes (the stack's EventBridge rule, applied by the local stack)",
 
     // Act
     const taken = [ours, untagged, otherSet].map(
-      (event) => event !== undefined && ruleTakes(event, ['feedback-emails', 'feedback-autoresponses']),
+      (event) =>
+        event !== undefined && routeOf(event, ['feedback-emails', 'feedback-autoresponses']) !== undefined,
     );
 
     // Assess
@@ -106,7 +108,8 @@ describe("ruleTakes (the stack's EventBridge rule, applied by the local stack)",
 
     // Act
     const taken =
-      autoresponse !== undefined && ruleTakes(autoresponse, ['feedback-emails', 'feedback-autoresponses']);
+      autoresponse !== undefined &&
+      routeOf(autoresponse, ['feedback-emails', 'feedback-autoresponses']) !== undefined;
 
     // Assess
     expect(taken).toBe(true);
@@ -123,6 +126,7 @@ describe('sentEmailOf (what the SES front reads of a SendEmail)', () => {
       Action: 'SendEmail',
       Source: 'support@example.com',
       'Destination.ToAddresses.member.1': 'bounce@simulator.amazonses.com',
+      'Message.Subject.Data': 'Your Feedback',
       ConfigurationSetName: 'feedback-emails',
       'Tags.member.1.Name': 'taskId',
       'Tags.member.1.Value': TASK_ID,
@@ -138,6 +142,7 @@ describe('sentEmailOf (what the SES front reads of a SendEmail)', () => {
       messageId: 'abc-1',
       source: 'support@example.com',
       destination: ['bounce@simulator.amazonses.com'],
+      subject: 'Your Feedback',
       configurationSet: 'feedback-emails',
       tags: { taskId: TASK_ID, recipient: 'visitor' },
     });
