@@ -18,7 +18,7 @@ import {
 } from '../functions/config/settings.ts';
 import { DEFAULT_REPORT_SCHEDULE } from '../lib/config.ts';
 import { PortInUseError } from '../lib/local/emulators.ts';
-import { type LocalStack, startLocalStack } from '../lib/local/stack.ts';
+import { type LocalStack, parseCrashOn, startLocalStack } from '../lib/local/stack.ts';
 import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state.ts';
 import { localPort, UsageError } from '../lib/tools/cli.ts';
 
@@ -70,6 +70,8 @@ try {
     reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
     jsonLogs: flags.json,
     wafRateLimit: optionalNumber('WAF_RATE_LIMIT'),
+    maxAttempts: optionalNumber(env.maxAttempts),
+    crashOn: parseCrashOn(process.env.LOCAL_CRASH_ON),
     addressValidation: localAddressValidation(),
     log: print,
   });
@@ -94,7 +96,7 @@ console.log(
     `  page and API     ${localhost(stack.url)}`,
     `  mailbox (SES)    ${localhost(stack.sesUrl)}   emails as JSON: ${localhost(stack.sesUrl)}/store`,
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
-    `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxReceiveCount} receives`,
+    `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxAttempts} attempts (or ${settings.maxReceiveCount} receives)`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
     `  autoresponses    address validation ${settings.addressValidation} (${env.addressValidation}; a domain under .invalid fails it), paused over ${autoresponseBreaker.bounceRate * 100} % bounces or ${autoresponseBreaker.complaintRate * 100} % complaints (npm run autoresponses)`,
     `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(process.env.REPORT_SCHEDULE?.trim() ?? '') ? `every ${process.env.REPORT_SCHEDULE?.trim().slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${env.notifyEmail})`}`,

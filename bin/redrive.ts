@@ -1,8 +1,9 @@
 /**
  * `npm run redrive [-- --aws [--stack NAME]]`: moves the messages of the dead-letter queue back to the
  * feedback queue, so that their tasks are tried again (a task that ran out of retries is `FAILURE`
- * with `retriesExhausted`, which the worker may claim again; an email already accepted is not re-sent).
- * Locally: receive → send → delete, one message at a time. On AWS: SQS's own StartMessageMoveTask.
+ * with `retriesExhausted`, which the worker may claim again with a fresh count of attempts; an email
+ * already accepted is not re-sent). Locally: receive → send → delete, one message at a time. On AWS:
+ * SQS's own StartMessageMoveTask, to the feedback queue by name.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -32,10 +33,17 @@ await runTool(async (ref) => {
       console.log(`The dead-letter queue of ${target.description} is empty: nothing to redrive.`);
       return;
     }
-    if (!Attributes?.QueueArn) throw new UsageError('The dead-letter queue has no ARN');
-    // Without a destination SQS moves each message back to the queue it came from.
+    const { Attributes: destination } = await target.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    if (!Attributes?.QueueArn || !destination?.QueueArn) throw new UsageError('The queues have no ARN');
+    // Named, not left to SQS: the messages the worker gave up it sent there itself, and SQS knows no
+    // source queue for them (only for those its redrive policy moved).
     const { TaskHandle } = await target.sqs.send(
-      new StartMessageMoveTaskCommand({ SourceArn: Attributes.QueueArn }),
+      new StartMessageMoveTaskCommand({
+        SourceArn: Attributes.QueueArn,
+        DestinationArn: destination.QueueArn,
+      }),
     );
     console.log(
       `Moving about ${waiting} message(s) from the dead-letter queue back to the feedback queue (move task ${TaskHandle}).\n` +

@@ -1,16 +1,24 @@
 /**
  * `npm run tasks [-- --limit N] [--aws | --table NAME] [--stack NAME]`: the latest tasks with their
- * state, runtime and what became of their emails. It scans the table — fine for the local stack and a small deployed table; the
+ * state (`UNQUEUED` for a record whose message was never queued), runtime and what became of their emails. It scans the table — fine for the local stack and a small deployed table; the
  * API itself never scans.
  */
 import { parseArgs } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TaskRecord } from '../functions/task/record.ts';
+import { isUnqueued, type TaskRecord } from '../functions/task/record.ts';
 import { resolveTarget, runTool, UsageError } from '../lib/tools/cli.ts';
 
 /** Items read at most (a scan of a big deployed table stops there). */
 const MAX_SCANNED = 10_000;
+
+/** What the tools show instead of PENDING for a record whose message was never queued. */
+const UNQUEUED = 'UNQUEUED';
+
+/** A task's status as the tools show it: `PENDING` only when its message is queued. */
+function statusOf(task: TaskRecord): string {
+  return isUnqueued(task) ? UNQUEUED : task.status;
+}
 
 await runTool(async (ref) => {
   const { values } = parseArgs({
@@ -54,7 +62,7 @@ await runTool(async (ref) => {
   }
   const rows = shown.map((task) => [
     task.taskId,
-    task.status,
+    statusOf(task),
     String(task.attempts ?? 0),
     task.createdAt,
     task.runtimeMs === undefined ? '' : `${(task.runtimeMs / 1000).toFixed(2)}s`,
@@ -77,10 +85,16 @@ await runTool(async (ref) => {
     );
   }
   const counts = new Map<string, number>();
-  for (const task of tasks) counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
+  for (const task of tasks) counts.set(statusOf(task), (counts.get(statusOf(task)) ?? 0) + 1);
   const summary = [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
   console.log(
     `\n${shown.length} of ${tasks.length} task(s) in ${target.description}, newest first (${summary})` +
       (startKey ? `; stopped after scanning ${scanned} items` : ''),
   );
+  if (counts.has(UNQUEUED)) {
+    console.log(
+      `${UNQUEUED}: recorded, but its submit ended before the message was queued (no 202 was given, or the submit is still running): ` +
+        'nothing will send it, and the record expires with its TTL.',
+    );
+  }
 });

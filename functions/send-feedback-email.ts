@@ -7,7 +7,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { dynamodb } from './commons/clients/dynamodb.ts';
 import { ses } from './commons/clients/ses.ts';
@@ -22,9 +22,15 @@ import { parseFeedbackMessage } from './form/queue-message.ts';
 import { type ClaimedTask, LeaseLostError, TaskClaims } from './task/claim.ts';
 import { DailyCounterStore } from './task/daily-counters.ts';
 import { TaskLifecycle } from './task/lifecycle.ts';
+import { type TaskRecord, TaskStatus } from './task/record.ts';
 import { readWorkerConfig } from './worker/config.ts';
 import { TaskDelivery } from './worker/delivery.ts';
-import { decideOnError, InvalidPayloadError } from './worker/retry-policy.ts';
+import {
+  decideOnError,
+  givenUpError,
+  InvalidPayloadError,
+  WORKER_LOST_ERROR_TYPE,
+} from './worker/retry-policy.ts';
 
 const config = readWorkerConfig();
 const { tableName } = config;
@@ -36,7 +42,13 @@ const counters = new DailyCounterStore({
   onError: (error, day, counter) =>
     logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
 });
-const claims = new TaskClaims({ dynamodb, tableName, leaseSeconds: config.leaseSeconds, counters });
+const claims = new TaskClaims({
+  dynamodb,
+  tableName,
+  leaseSeconds: config.leaseSeconds,
+  maxAttempts: config.maxAttempts,
+  counters,
+});
 const lifecycle = new TaskLifecycle({ dynamodb, tableName, counters });
 const delivery = new TaskDelivery({
   ...config,
@@ -58,8 +70,9 @@ class DeferredError extends Error {
 
 /**
  * The SQS event source's entry point. Returns the failed records' ids (`ReportBatchItemFailures`);
- * they come back after their visibility timeout, or move to the dead-letter queue after
- * `MAX_RECEIVE_COUNT` receives.
+ * they come back after their visibility timeout. A task that used up its attempts is given up by the
+ * worker itself (`FAILURE` first, then its message moved to the dead-letter queue); SQS's own move after
+ * `MAX_RECEIVE_COUNT` receives is only a backstop.
  */
 export const handler = sqsBatchHandler(observability, processRecord);
 
@@ -71,7 +84,11 @@ async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
   let claim: ClaimedTask | undefined;
   try {
-    const result = await claims.claim(feedback.taskId);
+    // On the last receives no work is done, nothing that could crash before the verdict is written.
+    const result =
+      receiveCount > config.lastWorkReceive
+        ? await claims.inspect(feedback.taskId, record.messageId)
+        : await claims.claim(feedback.taskId, record.messageId);
     if (result.outcome === 'finished')
       return log.info('Task already finished; nothing sent', { status: result.status });
     if (result.outcome === 'missing') {
@@ -84,6 +101,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
       log.info('Task held by another worker; looking again later', { status: result.status, retryInSeconds });
       return await deferMessage(record, log, retryInSeconds);
     }
+    if (result.outcome === 'give-up') return await giveUp(result.record, record, receiveCount, log);
     claim = result.task;
     log.info('Task received', { attempt: claim.attempts, receiveCount });
     await delivery.deliver(claim, feedback, log);
@@ -107,28 +125,77 @@ type FailedAttempt = {
 
 /**
  * A failure of the claim, the work or an email. Permanent: `FAILURE` at once, message deleted.
- * Transient: `RETRY` and the message back after a backoff (hours for SES's daily quota); on the last
- * allowed receive `FAILURE` first, then the message goes to the dead-letter queue.
+ * Transient: `RETRY` and the message back after a backoff (hours for SES's daily quota); on the task's
+ * last attempt `FAILURE` first, then the message is moved to the dead-letter queue.
  */
 async function handleError(error: unknown, { taskId, claim, record, receiveCount, log }: FailedAttempt) {
-  const decision = decideOnError(error, { receiveCount, maxReceiveCount: config.maxReceiveCount });
+  const decision = decideOnError(error, {
+    receiveCount,
+    lastWorkReceive: config.lastWorkReceive,
+    maxAttempts: config.maxAttempts,
+    ...(claim === undefined ? {} : { attempt: claim.countedAttempts }),
+  });
   if (decision.action === 'retry') {
-    await bestEffort(log, 'record RETRY', () => lifecycle.retry({ taskId, claim, error: decision.error }));
+    const { deferral } = decision;
+    await bestEffort(log, 'record RETRY', () =>
+      lifecycle.retry({ taskId, claim, error: decision.error, deferral }),
+    );
     metrics.addMetric('TaskRetried', MetricUnit.Count, 1);
-    const details = { error: decision.error, receiveCount, retryInSeconds: decision.delaySeconds };
+    const details = { error: decision.error, receiveCount, retryInSeconds: decision.delaySeconds, deferral };
     // An unknown error is retried to be safe, but someone should look at it.
     if (decision.expected) log.warn('Task will be retried', details);
     else log.error('Task will be retried', details);
     return deferMessage(record, log, decision.delaySeconds);
   }
-  const deadLetter = decision.action === 'give-up';
-  await bestEffort(log, 'record FAILURE', () =>
-    lifecycle.fail({ taskId, claim, error: decision.error, retriesExhausted: deadLetter }),
-  );
+  if (decision.action === 'fail') {
+    await bestEffort(log, 'record FAILURE', () => lifecycle.fail({ taskId, claim, error: decision.error }));
+    metrics.addMetric('EmailFailed', MetricUnit.Count, 1);
+    return log.error('Task failed', { error: decision.error, deadLetter: false, receiveCount });
+  }
+  let recorded = false;
+  await bestEffort(log, 'record FAILURE', async () => {
+    recorded = await lifecycle.fail({
+      taskId,
+      claim,
+      error: decision.error,
+      givenUpMessageId: record.messageId,
+    });
+  });
+  // No verdict, no give-up: the message comes back, and its next receive gives up from the record.
+  if (!recorded) return deferMessage(record, log);
   metrics.addMetric('EmailFailed', MetricUnit.Count, 1);
-  log.error('Task failed', { error: decision.error, deadLetter, receiveCount });
-  // Reported failed on its last receive: SQS moves the message to the dead-letter queue.
-  if (deadLetter) await deferMessage(record, log);
+  log.error('Task failed', { error: decision.error, deadLetter: true, receiveCount });
+  await moveToDeadLetterQueue(record, log);
+}
+
+/**
+ * Gives a task up without working on it: its attempts are used up (the last one's worker stopped, or
+ * its error was recorded), or its message is on its last receives. `FAILURE` with the reason is written
+ * first, conditional on the record as it was read; then the message moves to the dead-letter queue. A
+ * message whose give-up was cut short after the verdict comes back here and is only moved.
+ */
+async function giveUp(task: TaskRecord, record: SQSRecord, receiveCount: number, log: Logger): Promise<void> {
+  if (!(task.status === TaskStatus.FAILURE && task.retriesExhausted === true)) {
+    const error = givenUpError(task, receiveCount);
+    if (!(await lifecycle.giveUp({ record: task, error, messageId: record.messageId }))) {
+      log.info('Task changed while being given up; looking again later', { status: task.status });
+      return deferMessage(record, log, 1);
+    }
+    metrics.addMetric('EmailFailed', MetricUnit.Count, 1);
+    if (error.type === WORKER_LOST_ERROR_TYPE) metrics.addMetric('WorkerLost', MetricUnit.Count, 1);
+    log.error('Task failed', { error, deadLetter: true, receiveCount, attempts: task.attempts });
+  }
+  await moveToDeadLetterQueue(record, log);
+}
+
+/**
+ * Sends the message to the dead-letter queue; the record then succeeds, so that the event source
+ * deletes it from the feedback queue. Cut short in between, the message is in both: its copy in the
+ * feedback queue comes back and is moved again, and a redrive of two copies still sends one email.
+ */
+async function moveToDeadLetterQueue(record: SQSRecord, log: Logger): Promise<void> {
+  await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: record.body }));
+  log.info('Message moved to the dead-letter queue', { messageId: record.messageId });
 }
 
 /** Not JSON, or not a valid feedback message: never retried, and never the rest of the batch's problem. */

@@ -38,7 +38,7 @@ import {
 } from './http/responses.ts';
 import { formPage, messagePage } from './http/views.ts';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './task/record.ts';
-import { createTask, removeUnqueuedTask } from './task/store.ts';
+import { createTask, markQueued, removeUnqueuedTask } from './task/store.ts';
 
 const tableName = requireEnv(env.tasksTableName);
 const queueUrl = requireEnv(env.feedbackQueueUrl);
@@ -121,9 +121,11 @@ function pendingRecord(taskId: string, now: Date): TaskRecord {
 
 /**
  * Records the task, then queues its message, so that 202 means both hold and a message never exists
- * without its record. With the table down nothing is queued; with the queue down the record is taken
- * back (unless a worker got the message after all, a send that failed only on its way back).
- * Resolves to whether both succeeded.
+ * without its record; then marks the record queued, so that a record whose submit ended in between
+ * (killed, timed out) is told apart from a queued one: it stays without `queuedAt`. With the table down
+ * nothing is queued; with the queue down the record is taken back (unless a worker got the message
+ * after all, a send that failed only on its way back). Resolves to whether the record and the message
+ * both hold.
  */
 async function recordThenQueue(record: TaskRecord, message: FeedbackMessage): Promise<boolean> {
   try {
@@ -134,17 +136,28 @@ async function recordThenQueue(record: TaskRecord, message: FeedbackMessage): Pr
   }
   try {
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody(message) }));
-    return true;
   } catch (error) {
     logger.error('Feedback message not queued', { error });
+    await takeBack(record.taskId);
+    return false;
   }
   try {
-    const removed = await removeUnqueuedTask(tableName, record.taskId);
+    await markQueued(tableName, record.taskId, new Date().toISOString());
+  } catch (error) {
+    // The task is queued all the same: the tools call it unqueued only until a worker claims it.
+    logger.warn('Queued task not marked queued', { error });
+  }
+  return true;
+}
+
+/** Takes back the record of a task whose message could not be queued, so that nothing half-done claims PENDING. */
+async function takeBack(taskId: string): Promise<void> {
+  try {
+    const removed = await removeUnqueuedTask(tableName, taskId);
     logger.info(removed ? 'Unqueued task removed' : 'Unqueued task already moved on; kept');
   } catch (error) {
     logger.error('Unqueued task not removed; it stays PENDING until it expires', { error });
   }
-  return false;
 }
 
 /**

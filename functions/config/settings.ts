@@ -124,8 +124,21 @@ export function workerSizing(input: WorkerSizingInput): WorkerSizing {
 
 /** The feedback queue and its dead-letter queue. */
 export const queue = {
-  /** Receives before a message moves to the dead-letter queue; the worker's last attempt is this one. */
-  maxReceiveCount: 5,
+  /**
+   * The worker's own limit on a task's attempts: claims that started work, counted on the task record, not SQS's
+   * receives, so that deferrals (another worker holds the task, SES's send rate or daily quota) use up
+   * none. At the limit the worker writes `FAILURE` (the last error, or "worker lost" when the last
+   * attempt never finished), then moves the message to the dead-letter queue itself.
+   */
+  maxAttempts: 5,
+  /**
+   * SQS's redrive count, a backstop above the worker's limit: twice `maxAttempts` leaves room for the
+   * deferrals. The worker does no work on the last two receives, only gives up, so that the verdict is
+   * written even when a give-up was cut short once.
+   */
+  maxReceiveCount: 10,
+  /** The last receives before the backstop, on which the worker only gives up (`maxReceiveCount` is at least `maxAttempts` + this). */
+  giveUpReceives: 2,
   /** AWS's guidance for Lambda event sources: at least six times the function's timeout. */
   visibilityTimeoutFactor: 6,
   /**
@@ -237,6 +250,7 @@ export const env = {
   workSeconds: 'FEEDBACK_WORK_SECONDS',
   taskTtlDays: 'TASK_TTL_DAYS',
   maxReceiveCount: 'MAX_RECEIVE_COUNT',
+  maxAttempts: 'MAX_ATTEMPTS',
   sesMaxSendRate: 'SES_MAX_SEND_RATE',
   workerConcurrency: 'WORKER_CONCURRENCY',
   leaseSeconds: 'TASK_LEASE_SECONDS',

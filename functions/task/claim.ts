@@ -6,22 +6,17 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isConditionFailure } from '../commons/errors.ts';
-import {
-  type EmailState,
-  isFinal,
-  type Recipient,
-  type TaskRecord,
-  type TaskStatus,
-  utcDay,
-} from './record.ts';
+import { type EmailState, isFinal, type Recipient, type TaskRecord, TaskStatus, utcDay } from './record.ts';
 import { readTask } from './store.ts';
-import { HELD_BY_US, N, type TaskTableOptions, taskUpdate } from './updates.ts';
+import { HELD_BY_US, N, S, type TaskTableOptions, taskUpdate } from './updates.ts';
 
 /** A task this worker holds: its attempt number is the proof of the claim in every later write. */
 export interface ClaimedTask {
   taskId: string;
   /** The attempt this claim started (the record's `attempts` after the claim). */
   attempts: number;
+  /** This attempt's number toward the worker's limit (the record's `countedAttempts` after the claim). */
+  countedAttempts: number;
   /** ISO-8601 UTC, from the record. */
   createdAt: string;
   /** Epoch milliseconds when this attempt started. */
@@ -34,10 +29,8 @@ export interface ClaimedTask {
   leaseUntilMs?: number;
 }
 
-/** What a claim found. */
-export type ClaimResult =
-  /** This worker now holds the task until its lease expires. */
-  | { outcome: 'claimed'; task: ClaimedTask }
+/** What a look at a task found, when it did not (or may not) claim it. */
+export type Unclaimed =
   /** The task is `SUCCESS` or `FAILURE` already: nothing to do. */
   | { outcome: 'finished'; status: TaskStatus }
   /**
@@ -46,7 +39,17 @@ export type ClaimResult =
    */
   | { outcome: 'held'; status: TaskStatus; freeInSeconds: number }
   /** No record: its submit answered 503 after all, or the record expired. */
-  | { outcome: 'missing' };
+  | { outcome: 'missing' }
+  /**
+   * The task is to be given up: it used up its attempts (or its message its receives), or this very
+   * message was given up before and its move to the dead-letter queue was cut short.
+   */
+  | { outcome: 'give-up'; record: TaskRecord };
+
+/** What a claim found. */
+export type ClaimResult =
+  /** This worker now holds the task until its lease expires. */
+  { outcome: 'claimed'; task: ClaimedTask } | Unclaimed;
 
 /** The lease was lost: another worker claimed the task after this one's lease ran out. */
 export class LeaseLostError extends Error {
@@ -57,35 +60,41 @@ export class LeaseLostError extends Error {
 export interface TaskClaimsOptions extends TaskTableOptions {
   /** How long a claim holds a task; must outlast the worker's timeout. */
   leaseSeconds: number;
+  /** The worker's limit of a task's counted attempts (`countedAttempts`). */
+  maxAttempts: number;
 }
 
 /**
- * The conditions of the claim: a new or retried task, a `STARTED` one whose holder's lease ran out
- * (it crashed or timed out), or a `FAILURE` that ran out of retries and was redriven from the
- * dead-letter queue.
+ * The conditions of the claim: attempts left, and a new or retried task, a `STARTED` one whose holder's
+ * lease ran out (it crashed or timed out), or a `FAILURE` that ran out of retries and was redriven from
+ * the dead-letter queue (a copy, not the message the give-up moved: that one only comes back when its
+ * move was cut short).
  */
 const CLAIMABLE =
-  'attribute_exists(#taskId) AND (#status IN (:pending, :retry) OR (#status = :started AND #leaseExpiresAt < :now) OR (#status = :failure AND #retriesExhausted = :true))';
+  'attribute_exists(#taskId) AND (attribute_not_exists(#countedAttempts) OR #countedAttempts < :maxAttempts) AND (#status IN (:pending, :retry) OR (#status = :started AND #leaseExpiresAt < :now) OR (#status = :failure AND #retriesExhausted = :true AND (attribute_not_exists(#givenUpMessageId) OR #givenUpMessageId <> :messageId)))';
 
 /** The worker's claims on tasks. */
 export class TaskClaims {
   readonly #dynamodb: DynamoDBClient;
   readonly #tableName: string;
   readonly #leaseMs: number;
+  readonly #maxAttempts: number;
   readonly #counters: TaskTableOptions['counters'];
 
   constructor(options: TaskClaimsOptions) {
     this.#dynamodb = options.dynamodb;
     this.#tableName = options.tableName;
     this.#leaseMs = options.leaseSeconds * 1000;
+    this.#maxAttempts = options.maxAttempts;
     this.#counters = options.counters;
   }
 
   /**
-   * Claims a task: `STARTED`, attempts + 1, startedAt, leaseExpiresAt = now + lease, in one
+   * Claims a task for the message `messageId`: `STARTED`, attempts + 1 (and its counted and presumed-lost
+   * attempts + 1: its own outcome takes the latter back), startedAt, leaseExpiresAt = now + lease, in one
    * conditional write. Counts the task as accepted on its first claim.
    */
-  async claim(taskId: string): Promise<ClaimResult> {
+  async claim(taskId: string, messageId: string): Promise<ClaimResult> {
     const now = Date.now();
     try {
       const { Attributes } = await this.#dynamodb.send(
@@ -93,10 +102,16 @@ export class TaskClaims {
           ...taskUpdate(
             this.#tableName,
             taskId,
-            'SET #status = :started, #startedAt = :nowIso, #leaseExpiresAt = :leaseUntil, #updatedAt = :nowIso, #emails = if_not_exists(#emails, :noEmails) ADD #attempts :one REMOVE #error, #finishedAt, #runtimeMs, #retriesExhausted',
+            'SET #status = :started, #startedAt = :nowIso, #leaseExpiresAt = :leaseUntil, #updatedAt = :nowIso, #emails = if_not_exists(#emails, :noEmails) ADD #attempts :one, #countedAttempts :one, #lostAttempts :one REMOVE #error, #finishedAt, #runtimeMs, #retriesExhausted, #givenUpMessageId',
             CLAIMABLE,
             now,
-            { ':leaseUntil': N(now + this.#leaseMs), ':noEmails': { M: {} }, ':one': N(1) },
+            {
+              ':leaseUntil': N(now + this.#leaseMs),
+              ':noEmails': { M: {} },
+              ':one': N(1),
+              ':maxAttempts': N(this.#maxAttempts),
+              ':messageId': S(messageId),
+            },
           ),
           ReturnValues: 'ALL_NEW',
         }),
@@ -105,6 +120,7 @@ export class TaskClaims {
       const task: ClaimedTask = {
         taskId,
         attempts: record.attempts,
+        countedAttempts: record.countedAttempts ?? record.attempts,
         createdAt: record.createdAt,
         startedAtMs: now,
         emails: record.emails ?? {},
@@ -116,14 +132,16 @@ export class TaskClaims {
       if (!isConditionFailure(error)) throw error;
     }
     const record = await readTask(this.#dynamodb, this.#tableName, taskId);
-    if (record === undefined) return { outcome: 'missing' };
-    if (isFinal(record.status)) return { outcome: 'finished', status: record.status };
-    const leaseLeftMs = (record.leaseExpiresAt ?? 0) - Date.now();
-    return {
-      outcome: 'held',
-      status: record.status,
-      freeInSeconds: Math.max(1, Math.ceil(leaseLeftMs / 1000) + 1),
-    };
+    return unclaimed(record, messageId, { givingUp: false, maxAttempts: this.#maxAttempts });
+  }
+
+  /**
+   * Looks at a task without claiming it, for a message on one of its last receives, when the worker
+   * does no work but gives up: every task neither finished nor held is to be given up.
+   */
+  async inspect(taskId: string, messageId: string): Promise<Unclaimed> {
+    const record = await readTask(this.#dynamodb, this.#tableName, taskId);
+    return unclaimed(record, messageId, { givingUp: true, maxAttempts: this.#maxAttempts });
   }
 
   /**
@@ -154,6 +172,31 @@ export class TaskClaims {
       throw error;
     }
   }
+}
+
+/**
+ * Why a task was not claimed, from its record. A message given up before (its move to the dead-letter
+ * queue cut short) is given up again; a task with a live lease is held; with `givingUp`, or once its
+ * attempts are used up, any other unfinished task is given up.
+ */
+function unclaimed(
+  record: TaskRecord | undefined,
+  messageId: string,
+  { givingUp, maxAttempts, now = Date.now() }: { givingUp: boolean; maxAttempts: number; now?: number },
+): Unclaimed {
+  if (record === undefined) return { outcome: 'missing' };
+  const givenUp = record.status === TaskStatus.FAILURE && record.retriesExhausted === true;
+  if (givenUp && (givingUp || record.givenUpMessageId === messageId)) return { outcome: 'give-up', record };
+  if (isFinal(record.status)) return { outcome: 'finished', status: record.status };
+  const leaseLeftMs = (record.leaseExpiresAt ?? 0) - now;
+  const held = record.status === TaskStatus.STARTED && leaseLeftMs >= 0;
+  if (!held && (givingUp || (record.countedAttempts ?? 0) >= maxAttempts))
+    return { outcome: 'give-up', record };
+  return {
+    outcome: 'held',
+    status: record.status,
+    freeInSeconds: Math.max(1, Math.ceil(leaseLeftMs / 1000) + 1),
+  };
 }
 
 function dayOf(isoTime: string, fallback: number): string {

@@ -10,7 +10,14 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { isConditionFailure, type TaskError } from '../commons/errors.ts';
 import type { ClaimedTask } from './claim.ts';
 import type { Counter } from './daily-counters.ts';
-import { type EmailState, EmailStatus, type Recipient, utcDay } from './record.ts';
+import {
+  type EmailState,
+  EmailStatus,
+  type Recipient,
+  type TaskRecord,
+  TaskStatus,
+  utcDay,
+} from './record.ts';
 import { HELD_BY_US, N, S, type TaskTableOptions, taskUpdate, updateIfHolds } from './updates.ts';
 
 /** A transition's subject: the task, and this worker's claim on it when it holds one. */
@@ -21,10 +28,27 @@ export interface TransitionTarget {
   error: TaskError;
 }
 
+/** A `RETRY`'s subject. */
+export interface RetryTarget extends TransitionTarget {
+  /** The attempt ended in a deferral (SES's send rate or daily quota): it does not count toward the limit. */
+  deferral?: boolean;
+}
+
 /** A `FAILURE`'s subject. */
 export interface FailureTarget extends TransitionTarget {
-  /** The message goes to the dead-letter queue: a redrive may claim the task again. */
-  retriesExhausted?: boolean;
+  /**
+   * The id of the message that goes to the dead-letter queue: the task ran out of retries, and a redrive
+   * (another message) may claim it again.
+   */
+  givenUpMessageId?: string;
+}
+
+/** A give-up of a task nobody holds, decided from its record as it was read. */
+export interface GiveUpTarget {
+  record: TaskRecord;
+  error: TaskError;
+  /** The message that goes to the dead-letter queue. */
+  messageId: string;
 }
 
 /** Writes of an email's outcome, at most. */
@@ -124,7 +148,7 @@ export class TaskLifecycle {
       taskUpdate(
         this.#tableName,
         task.taskId,
-        'SET #status = :success, #finishedAt = :nowIso, #runtimeMs = :runtimeMs, #updatedAt = :nowIso REMOVE #leaseExpiresAt',
+        `SET #status = :success, #finishedAt = :nowIso, #runtimeMs = :runtimeMs, #updatedAt = :nowIso REMOVE ${SETTLED}`,
         HELD_BY_US,
         now,
         { ':runtimeMs': N(runtimeMs), ':attempts': N(task.attempts) },
@@ -139,14 +163,19 @@ export class TaskLifecycle {
    *
    * @returns whether the record was written
    */
-  async retry({ taskId, claim, error }: TransitionTarget): Promise<boolean> {
+  async retry({ taskId, claim, error, deferral = false }: RetryTarget): Promise<boolean> {
     const now = Date.now();
+    // The holder's outcome: its attempt was not lost, and a deferral gives its attempt back.
+    const add =
+      claim === undefined
+        ? ''
+        : ` ADD #lostAttempts :minusOne${deferral ? ', #countedAttempts :minusOne' : ''}`;
     const recorded = await updateIfHolds(
       this.#dynamodb,
       taskUpdate(
         this.#tableName,
         taskId,
-        'SET #status = :retry, #error = :error, #updatedAt = :nowIso REMOVE #leaseExpiresAt',
+        `SET #status = :retry, #error = :error, #updatedAt = :nowIso REMOVE #leaseExpiresAt${add}`,
         claim === undefined ? UNCLAIMED : HELD_BY_US,
         now,
         { ':error': errorValue(error), ...(claim === undefined ? {} : { ':attempts': N(claim.attempts) }) },
@@ -157,25 +186,29 @@ export class TaskLifecycle {
   }
 
   /**
-   * `FAILURE` with the error and finishedAt, releasing the lease.
+   * `FAILURE` with the error and finishedAt, releasing the lease. With `givenUpMessageId`, the task ran
+   * out of retries and that message goes to the dead-letter queue: its attempts' count starts over, for
+   * a redrive.
    *
    * @returns whether the record was written
    */
-  async fail({ taskId, claim, error, retriesExhausted = false }: FailureTarget): Promise<boolean> {
+  async fail({ taskId, claim, error, givenUpMessageId }: FailureTarget): Promise<boolean> {
     const now = Date.now();
     const set = ['#status = :failure', '#error = :error', '#finishedAt = :nowIso', '#updatedAt = :nowIso'];
     if (claim !== undefined) set.push('#runtimeMs = :runtimeMs');
-    if (retriesExhausted) set.push('#retriesExhausted = :true');
+    if (givenUpMessageId !== undefined)
+      set.push('#retriesExhausted = :true', '#givenUpMessageId = :messageId');
     const recorded = await updateIfHolds(
       this.#dynamodb,
       taskUpdate(
         this.#tableName,
         taskId,
-        `SET ${set.join(', ')} REMOVE #leaseExpiresAt`,
+        `SET ${set.join(', ')} REMOVE ${SETTLED}`,
         claim === undefined ? UNCLAIMED : HELD_BY_US,
         now,
         {
           ':error': errorValue(error),
+          ...(givenUpMessageId === undefined ? {} : { ':messageId': S(givenUpMessageId) }),
           ...(claim === undefined
             ? {}
             : { ':attempts': N(claim.attempts), ':runtimeMs': N(now - claim.startedAtMs) }),
@@ -185,7 +218,41 @@ export class TaskLifecycle {
     if (recorded) await this.#counters?.add(utcDay(new Date(now)), 'failed');
     return recorded;
   }
+
+  /**
+   * `FAILURE` of a task given up without a claim (its attempts or its message's receives used up), if
+   * its record is still as it was read: nobody claimed it since, and a `STARTED` one's lease has run out.
+   * Written before its message moves to the dead-letter queue; its attempts' count starts over, for a
+   * redrive.
+   *
+   * @returns whether the record was written
+   */
+  async giveUp({ record, error, messageId }: GiveUpTarget): Promise<boolean> {
+    const now = Date.now();
+    const unchanged = `#status = :seen AND #attempts = :attempts${record.status === TaskStatus.STARTED ? ' AND #leaseExpiresAt < :now' : ''}`;
+    const recorded = await updateIfHolds(
+      this.#dynamodb,
+      taskUpdate(
+        this.#tableName,
+        record.taskId,
+        `SET #status = :failure, #error = :error, #finishedAt = :nowIso, #updatedAt = :nowIso, #retriesExhausted = :true, #givenUpMessageId = :messageId REMOVE ${SETTLED}`,
+        unchanged,
+        now,
+        {
+          ':error': errorValue(error),
+          ':messageId': S(messageId),
+          ':seen': S(record.status),
+          ':attempts': N(record.attempts),
+        },
+      ),
+    );
+    if (recorded) await this.#counters?.add(utcDay(new Date(now)), 'failed');
+    return recorded;
+  }
 }
+
+/** What an outcome removes: the lease, and the count of attempts toward the limit (a redrive starts over). */
+const SETTLED = '#leaseExpiresAt, #countedAttempts, #lostAttempts';
 
 function errorValue(error: TaskError): AttributeValue {
   return { M: { type: S(error.type), message: S(error.message) } };

@@ -95,6 +95,23 @@ export interface TaskRecord extends TaskView {
   autoresponseCounted?: boolean;
   /** Set on a `FAILURE` that ran out of retries (its message went to the dead-letter queue): a redrive may claim it again. */
   retriesExhausted?: boolean;
+  /**
+   * The id of the queue message a give-up moved to the dead-letter queue: that message seen again (the
+   * move was cut short) is moved again, while a redriven copy (another id) may claim the task.
+   */
+  givenUpMessageId?: string;
+  /**
+   * Attempts that count toward the worker's limit since the task was last given up: claims, less those
+   * that ended in a deferral (SES's send rate or daily quota).
+   */
+  countedAttempts?: number;
+  /** Of those, the attempts that never wrote an outcome: the worker stopped (crash, timeout, lost invocation). */
+  lostAttempts?: number;
+  /**
+   * ISO-8601 UTC when the submit queued the task's message. A `PENDING` record without it was never
+   * queued: its submit ended between the record and the message, and answered no 202 (see {@link isUnqueued}).
+   */
+  queuedAt?: string;
   /** Epoch seconds; DynamoDB's TTL attribute. */
   expiresAt: number;
   /** Epoch milliseconds until which the worker that set `STARTED` holds the task. */
@@ -103,6 +120,15 @@ export interface TaskRecord extends TaskView {
   sesMessageId?: string;
   /** ISO-8601 UTC of the last state change. */
   updatedAt?: string;
+}
+
+/**
+ * Whether a record claims `PENDING` for a message that was never queued: its submit wrote it, then ended
+ * before the message was sent (no 202 was given, nothing will work on it; it expires with its TTL), or
+ * the submit is still between the two.
+ */
+export function isUnqueued(record: Pick<TaskRecord, 'status' | 'queuedAt'>): boolean {
+  return record.status === TaskStatus.PENDING && record.queuedAt === undefined;
 }
 
 /** A random v4 UUID, the only shape of task id the API accepts. */

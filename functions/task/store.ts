@@ -1,6 +1,6 @@
 /**
- * Access to task records outside the worker's lifecycle: create one when feedback is accepted, take it
- * back when the queue refused the message, read one (the one way a record is read by id, for the
+ * Access to task records outside the worker's lifecycle: create one when feedback is accepted, mark it
+ * queued once its message is, take it back when the queue refused the message, read one (the one way a record is read by id, for the
  * status API, the worker and the command-line tools). Low-level DynamoDB commands on the shared client
  * keep the handlers' bundles small.
  */
@@ -9,6 +9,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from '../commons/clients/dynamodb.ts';
@@ -51,6 +52,24 @@ export async function removeUnqueuedTask(tableName: string, taskId: string): Pro
     if (isConditionFailure(error)) return false;
     throw error;
   }
+}
+
+/**
+ * Marks a task's message queued (`queuedAt`), once SQS took it: a `PENDING` record without the mark was
+ * never queued (its submit ended in between; see `isUnqueued`). Conditional on the record existing, so
+ * that it never brings back one that expired; whatever a worker wrote meanwhile stays.
+ */
+export async function markQueued(tableName: string, taskId: string, queuedAt: string): Promise<void> {
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { taskId: { S: taskId } },
+      UpdateExpression: 'SET #queuedAt = :queuedAt',
+      ConditionExpression: 'attribute_exists(taskId)',
+      ExpressionAttributeNames: { '#queuedAt': 'queuedAt' },
+      ExpressionAttributeValues: { ':queuedAt': { S: queuedAt } },
+    }),
+  );
 }
 
 /**

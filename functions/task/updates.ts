@@ -48,6 +48,7 @@ export function taskUpdate(
     ':success': S(TaskStatus.SUCCESS),
     ':failure': S(TaskStatus.FAILURE),
     ':true': { BOOL: true },
+    ':minusOne': N(-1),
     ':now': N(now),
     ':nowIso': S(new Date(now).toISOString()),
     ...values,

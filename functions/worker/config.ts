@@ -24,8 +24,14 @@ export interface WorkerConfig {
   /** The emails of each task: the visitor's, and the owner's when `notifyEmail` is set. */
   recipients: readonly Recipient[];
   workSeconds: number;
-  /** The queue's redrive count: the worker's last attempt is the receive of this number. */
+  /** Where the worker moves the message of a task it gives up (`DEAD_LETTER_QUEUE_URL`). */
+  deadLetterQueueUrl: string;
+  /** The worker's limit of a task's counted attempts (`MAX_ATTEMPTS`). */
+  maxAttempts: number;
+  /** The queue's redrive count, SQS's backstop (`MAX_RECEIVE_COUNT`). */
   maxReceiveCount: number;
+  /** The last receive on which the worker works; on the later ones it only gives up. */
+  lastWorkReceive: number;
   /** How long a claim holds a task: `TASK_LEASE_SECONDS`, by default the function's derived timeout. */
   leaseSeconds: number;
   /** Milliseconds between two sends of one container (`WORKER_CONCURRENCY` containers share the SES rate). */
@@ -73,14 +79,29 @@ export function readWorkerConfig(): WorkerConfig {
       ? {}
       : { maxConcurrency: Math.max(1, numberEnv(env.workerConcurrency, 1)) }),
   });
+  const maxAttempts = numberEnv(env.maxAttempts, queue.maxAttempts);
+  const maxReceiveCount = numberEnv(env.maxReceiveCount, queue.maxReceiveCount);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new Error(
+      `Environment variable ${env.maxAttempts} must be a whole number of at least 1, got "${maxAttempts}"`,
+    );
+  // SQS's backstop must leave the worker its attempts and the receives on which it only gives up.
+  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < maxAttempts + queue.giveUpReceives) {
+    throw new Error(
+      `Environment variable ${env.maxReceiveCount} must be at least ${env.maxAttempts} + ${queue.giveUpReceives} (${maxAttempts + queue.giveUpReceives}), got "${maxReceiveCount}"`,
+    );
+  }
   return {
     tableName: requireEnv(env.tasksTableName),
     queueUrl: requireEnv(env.feedbackQueueUrl),
+    deadLetterQueueUrl: requireEnv(env.deadLetterQueueUrl),
+    maxAttempts,
+    lastWorkReceive: maxReceiveCount - queue.giveUpReceives,
     senderEmail: requireEnv(env.senderEmail),
     notifyEmail,
     recipients,
     workSeconds,
-    maxReceiveCount: numberEnv(env.maxReceiveCount, queue.maxReceiveCount),
+    maxReceiveCount,
     leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
     sendIntervalMs: sizing.sendIntervalMs,
     sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,

@@ -64,6 +64,9 @@ export class EmailWorker extends Construct {
         [env.senderEmail]: props.sender.senderEmail,
         [env.workSeconds]: String(props.workSeconds),
         [env.maxReceiveCount]: String(queue.maxReceiveCount),
+        // The worker gives a task up itself at its attempt limit: FAILURE, then the message to the DLQ.
+        [env.maxAttempts]: String(queue.maxAttempts),
+        [env.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
         [env.sesMaxSendRate]: String(props.sesMaxSendRate),
         // The worker derives its pace from these, as the stack did: together the containers keep to the rate.
         [env.workerConcurrency]: String(sizing.maxConcurrency),
@@ -74,6 +77,8 @@ export class EmailWorker extends Construct {
     // Claim and state changes are conditional updates; the per-day counters are ADD updates.
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     props.sender.grantSendEmail(this.function);
+    // Moving a given-up task's message to the dead-letter queue (SQS's own move is the backstop).
+    this.deadLetterQueue.grant(this.function, 'sqs:SendMessage');
     // Grants receive, delete and ChangeMessageVisibility (the retry backoff) on the feedback queue.
     this.function.addEventSource(
       new SqsEventSource(this.queue, {

@@ -90,7 +90,8 @@ export class FeedbackApi extends Construct {
       },
     });
     // The record is created, and deleted again only when queueing failed.
-    props.table.grant(this.submitFeedback, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // Put the record, mark it queued once its message is (UpdateItem), or take it back.
+    props.table.grant(this.submitFeedback, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     props.queue.grant(this.submitFeedback, 'sqs:SendMessage');
 
     this.getTask = createFeedbackFunction(this, 'GetTask', {

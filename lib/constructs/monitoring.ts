@@ -58,8 +58,9 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
 
-    // A message can legitimately wait maxReceiveCount visibility timeouts (its retries) before the DLQ.
-    const maxNormalAge = props.visibilityTimeout.toSeconds() * queueSettings.maxReceiveCount;
+    // A message can legitimately wait a visibility timeout per attempt (its retries) before the worker gives
+    // it up; SQS's backstop count is higher only to leave room for deferrals and an interrupted give-up.
+    const maxNormalAge = props.visibilityTimeout.toSeconds() * queueSettings.maxAttempts;
     this.alarm('DeadLetterQueueNotEmpty', {
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         statistic: 'Maximum',

@@ -103,14 +103,22 @@ type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<S
 /**
  * SES: aws-ses-v2-local (its mailbox at `/`, the emails as JSON at `/store`) behind a thin front that
  * tells `onSent` of each email sent through a configuration set, for which the emulator publishes no
- * events, and lets `sending` answer what the emulator does not do (configuration sets paused, addresses
- * that fail validation). Stopping the front is an SES outage (connections refused); the mailbox is kept
- * behind it.
+ * events, lets `sending` answer what the emulator does not do (configuration sets paused, addresses that
+ * fail validation), and tells `onCall` of each call (its action and values) before either acts on it.
+ * Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
  */
 export async function startSes(
   at: Listen,
   onSent: (email: SentEmail) => void,
-  { sending, reputation }: { sending?: LocalSesSending; reputation?: () => unknown } = {},
+  {
+    sending,
+    reputation,
+    onCall = () => undefined,
+  }: {
+    sending?: LocalSesSending;
+    reputation?: () => unknown;
+    onCall?: (action: string, text: string) => void;
+  } = {},
 ) {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
   const imported = sesLocal.default as unknown as SesServerFactory & { default?: SesServerFactory };
@@ -122,7 +130,9 @@ export async function startSes(
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reputation()));
       return;
     }
-    const own = req.method === 'POST' ? sending?.answer(new URLSearchParams(body.toString())) : undefined;
+    const form = new URLSearchParams(body.toString());
+    onCall(form.get('Action') ?? '', [...form.values()].join('\n'));
+    const own = req.method === 'POST' ? sending?.answer(form) : undefined;
     if (own) {
       res.writeHead(own.status, { 'content-type': 'text/xml' }).end(own.body);
       if (own.accepted) onSent(own.accepted);

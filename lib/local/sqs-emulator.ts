@@ -38,7 +38,11 @@ interface KeptMessage {
  * - Long polling: the emulator answers only when the batch is full or the wait is over, SQS as soon as
  *   there is a message; the front repeats short polls until then.
  */
-export async function startSqs(at: Listen, dataDir?: string): Promise<RunningEmulator> {
+export async function startSqs(
+  at: Listen,
+  dataDir?: string,
+  onCall: (action: string, text: string) => void = () => undefined,
+): Promise<RunningEmulator> {
   const { service, requestHandler } = createRequestHandler({
     port: at.port,
     hostname: at.host,
@@ -222,6 +226,7 @@ export async function startSqs(at: Listen, dataDir?: string): Promise<RunningEmu
     const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
     if (!FRONTED.test(action)) return requestHandler(req, res);
     const raw = Buffer.concat(await req.toArray());
+    onCall(action, raw.toString('utf8'));
     let input: Record<string, unknown>;
     try {
       input = JSON.parse(raw.toString('utf8'));

@@ -43,6 +43,9 @@ export interface LocalStackOptions {
   dataDir?: string;
   workSeconds?: number;
   visibilityTimeoutSeconds?: number;
+  /** The worker's limit of a task's attempts. */
+  maxAttempts?: number;
+  /** SQS's backstop; by default as far above `maxAttempts` as the deployed stack's. */
   maxReceiveCount?: number;
   /** The email-event queue's visibility timeout and receives before its dead-letter queue. */
   emailEventsQueue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
@@ -67,8 +70,28 @@ export interface LocalStackOptions {
   jsonLogs?: boolean;
   /** The deployed stack's opt-in per-client limit (`wafRateLimit`): POSTs per 5 minutes per IP. */
   wafRateLimit?: number;
+  /**
+   * A fault for the tests of crashes (`LOCAL_CRASH_ON`): the process is killed (SIGKILL, as `kill -9`)
+   * the moment the SES or SQS emulator receives this call naming `text`, before it acts on it.
+   */
+  crashOn?: CrashOn;
   /** SES's address validation of the autoresponses (`addressValidation`); `managed` by default. */
   addressValidation?: AddressValidation;
+}
+
+/** A call that kills the local stack: `SendEmail` to an address, or `SendMessage` of a body naming the text. */
+export interface CrashOn {
+  action: 'SendEmail' | 'SendMessage';
+  text: string;
+}
+
+/** Reads `LOCAL_CRASH_ON` (`SendEmail:<text>` or `SendMessage:<text>`); undefined when unset. */
+export function parseCrashOn(value: string | undefined): CrashOn | undefined {
+  if (!value?.trim()) return undefined;
+  const match = /^(SendEmail|SendMessage):(.+)$/.exec(value.trim());
+  if (!match?.[2])
+    throw new Error(`LOCAL_CRASH_ON must be SendEmail:<text> or SendMessage:<text>, got "${value}"`);
+  return { action: match[1] as CrashOn['action'], text: match[2] };
 }
 
 /** A running local stack. */
@@ -95,12 +118,15 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   const { workSeconds = defaults.DEFAULT_WORK_SECONDS, dataDir } = options;
   const { sesMaxSendRate = defaults.DEFAULT_SES_MAX_SEND_RATE } = options;
   const notifyEmail = options.notifyEmail?.trim() || undefined;
+  const maxAttempts = options.maxAttempts ?? defaults.queue.maxAttempts;
   // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
   const sizing = defaults.workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
   const settings = {
     workSeconds,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
-    maxReceiveCount: options.maxReceiveCount ?? defaults.queue.maxReceiveCount,
+    maxAttempts,
+    maxReceiveCount:
+      options.maxReceiveCount ?? maxAttempts + defaults.queue.maxReceiveCount - defaults.queue.maxAttempts,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
     emailEvents: {
@@ -134,7 +160,11 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const dataPath = (name: string) => (dataDir ? join(dataDir, name) : undefined);
     const dynamo = await startDynamoDb(at('dynamodb'), dataPath('dynamodb'));
     closers.push(() => dynamo.close());
-    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'));
+    const { crashOn } = options;
+    const crash = (action: string, text: string) => {
+      if (crashOn?.action === action && text.includes(crashOn.text)) process.kill(process.pid, 'SIGKILL');
+    };
+    const sqsEmulator = await startSqs(at('sqs'), dataPath('sqs'), crash);
     closers.push(() => sqsEmulator.close());
     const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: sqsEmulator.endpoint });
@@ -185,7 +215,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
           if (route !== undefined) queueEvent(keptEmailEvent(event, route));
         }
       },
-      { sending, reputation: () => breaker.reputation() },
+      { sending, reputation: () => breaker.reputation(), onCall: crash },
     );
     closers.push(() => ses.close());
 
@@ -198,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const handlerSettings = {
       workSeconds,
       maxReceiveCount: settings.maxReceiveCount,
+      maxAttempts,
       senderEmail: settings.senderEmail,
       notifyEmail,
       tasksTableName: tableName,

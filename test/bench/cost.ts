@@ -83,11 +83,11 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
     // three for each SES event (EventBridge's SendMessage, then the receive and the delete). The event
     // sources' empty polls are a fixed cost.
     SQS: (3 * (1 + emailEvents) * prices.sqs.standardRequestsPerMillionUsd) / MILLION,
-    // Writes: the record, the claim, the autoresponse limit's counter and its mark on the task, the
-    // lease renewal before each email, each email's state and its delivery event, SUCCESS, and the two
-    // day counters. Reads: one strongly consistent read per status poll.
+    // Writes: the record and its mark that it is queued, the claim, the autoresponse limit's counter and
+    // its mark on the task, the lease renewal before each email, each email's state and its delivery
+    // event, SUCCESS, and the two day counters. Reads: one strongly consistent read per status poll.
     'DynamoDB writes':
-      ((7 + 3 * inputs.emailsPerTask) * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd) / MILLION,
+      ((8 + 3 * inputs.emailsPerTask) * prices.dynamodbOnDemand.writeRequestUnitsPerMillionUsd) / MILLION,
     'DynamoDB reads': (statusPolls * prices.dynamodbOnDemand.readRequestUnitsPerMillionUsd) / MILLION,
     // About 2 KB of JSON logs and EMF per task, over all its invocations.
     'CloudWatch Logs': ((2 * 1024) / 1024 ** 3) * prices.cloudWatchLogs.ingestionPerGbUsd,

@@ -1,10 +1,10 @@
 /**
- * The submit's floor: the two SDK calls the handler must make (the PENDING record and the queue
- * message), made directly with the same SDK clients against the same emulators, from the same process
+ * The submit's floor: the three SDK calls the handler must make (the PENDING record, the queue
+ * message and the record's mark that it is queued), made directly with the same SDK clients against the same emulators, from the same process
  * as the handler, so that both pay the clients' CPU on the same core.
  */
 import { createServer, type Server } from 'node:http';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 export interface FloorTarget {
@@ -16,7 +16,7 @@ export interface FloorTarget {
 
 const config = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
-/** The record's PutItem and the message's SendMessage, as the submit handler makes them. */
+/** The record's PutItem, the message's SendMessage and the mark's UpdateItem, as the submit handler makes them. */
 function submitCalls(target: FloorTarget, dynamodb: DynamoDBClient, sqs: SQSClient) {
   return (body: string, overlapped: boolean) => {
     const taskId = crypto.randomUUID();
@@ -35,12 +35,23 @@ function submitCalls(target: FloorTarget, dynamodb: DynamoDBClient, sqs: SQSClie
         }),
       );
     const send = () => sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: body }));
-    return overlapped ? Promise.all([put(), send()]) : put().then(send);
+    const mark = () =>
+      dynamodb.send(
+        new UpdateItemCommand({
+          TableName: target.tableName,
+          Key: { taskId: { S: taskId } },
+          UpdateExpression: 'SET #queuedAt = :queuedAt',
+          ConditionExpression: 'attribute_exists(taskId)',
+          ExpressionAttributeNames: { '#queuedAt': 'queuedAt' },
+          ExpressionAttributeValues: { ':queuedAt': { S: new Date().toISOString() } },
+        }),
+      );
+    return overlapped ? Promise.all([put(), send()]).then(mark) : put().then(send).then(mark);
   };
 }
 
 /**
- * The floor behind HTTP: the smallest server that makes the submit's two calls, so that the load tool
+ * The floor behind HTTP: the smallest server that makes the submit's calls, so that the load tool
  * measures it exactly as it measures the local gateway and the handler (same HTTP hop, same client).
  */
 export async function startHttpFloor(target: FloorTarget): Promise<{ url: string; close(): Promise<void> }> {

@@ -5,7 +5,7 @@
  * 1. Cold start: the bundles the stack deploys (same esbuild options) and, beside each, a baseline that
  *    only creates the same SDK clients and makes the same calls; a fresh Node process loads each and
  *    answers its first event against the local emulators.
- * 2. Submit latency through the local stack (autocannon), beside floors made of the handler's two SDK
+ * 2. Submit latency through the local stack (autocannon), beside floors made of the handler's SDK
  *    calls against the same emulators: made directly, and behind the smallest HTTP server.
  * 3. End-to-end throughput with no simulated work: submissions until every task is SUCCESS with its email.
  * 4. Drain rate against the SES send rate: at each of a few rates, a stack sized for it, about ten

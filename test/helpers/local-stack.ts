@@ -167,7 +167,7 @@ export function waitForEmails(
 
 /** Messages on a queue: visible ones and those in flight (hidden until their visibility timeout). */
 export async function queueDepth(
-  stack: Pick<LocalStack, 'clients'>,
+  stack: { clients: Pick<LocalStack['clients'], 'sqs'> },
   queueUrl: string,
 ): Promise<{ visible: number; inFlight: number; total: number }> {
   const { Attributes } = await stack.clients.sqs.send(

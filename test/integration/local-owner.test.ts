@@ -25,7 +25,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     notifyEmail: OWNER,
     reportSchedule: false,
-    maxReceiveCount: 2,
+    maxAttempts: 2,
     visibilityTimeoutSeconds: 3,
   });
 });

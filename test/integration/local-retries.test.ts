@@ -1,8 +1,8 @@
 /**
  * Transient failures on the local stack: SES unreachable for a while → RETRY, then
  * SUCCESS once it is back, nothing lost; SES unreachable for good → RETRY, then FAILURE with the
- * message in the dead-letter queue after maxReceiveCount; `npm run redrive` brings it back. Small
- * visibility timeout and receive count so that this takes seconds.
+ * message moved to the dead-letter queue by the worker after its attempts; `npm run redrive` brings it
+ * back. Small visibility timeout and attempt limit so that this takes seconds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'local-retries-'));
-  stack = await startTestStack({ maxReceiveCount: 2, visibilityTimeoutSeconds: 3, dataDir });
+  stack = await startTestStack({ maxAttempts: 2, visibilityTimeoutSeconds: 3, dataDir });
 });
 
 afterAll(async () => {

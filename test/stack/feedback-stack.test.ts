@@ -125,6 +125,8 @@ describe('functions', () => {
           [env.senderEmail]: context.senderEmail,
           [env.workSeconds]: '5',
           [env.maxReceiveCount]: String(queue.maxReceiveCount),
+          [env.maxAttempts]: String(queue.maxAttempts),
+          [env.deadLetterQueueUrl]: { Ref: Match.stringLikeRegexp('^EmailWorkerDeadLetterQueue') },
           [env.sesMaxSendRate]: '14',
           [env.workerConcurrency]: '10',
           [env.leaseSeconds]: String(sizing.timeoutSeconds),
@@ -194,14 +196,14 @@ describe('least privilege', () => {
     expect(actionsOf(statements)).toEqual(['dynamodb:GetItem', ...logs].sort());
   });
 
-  it('lets submit-feedback only put or delete a record and send a message', () => {
+  it('lets submit-feedback only put, mark queued or delete a record and send a message', () => {
     const statements = statementsOfFunction(synthesized.template, fn('submit-feedback').properties);
     expect(actionsOf(statements)).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'sqs:SendMessage', ...logs].sort(),
+      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sqs:SendMessage', ...logs].sort(),
     );
   });
 
-  it('lets the worker claim and update records, consume and delay messages, and send as the sender', () => {
+  it('lets the worker claim and update records, consume and delay messages, give them up to the DLQ, and send as the sender', () => {
     const statements = statementsOfFunction(synthesized.template, fn('send-feedback-email').properties);
     expect(actionsOf(statements)).toEqual(
       [
@@ -212,11 +214,16 @@ describe('least privilege', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
+        'sqs:SendMessage',
         'ses:SendEmail',
         // Through the configuration set (SES authorizes a send against it too).
         'ses:SendEmail',
         ...logs,
       ].sort(),
+    );
+    const dlq = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'EmailWorkerDeadLetterQueue');
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } }),
     );
   });
 
@@ -331,7 +338,8 @@ describe('queue and worker', () => {
       MessageRetentionPeriod: queue.deadLetterRetentionSeconds,
       SqsManagedSseEnabled: true,
     });
-    expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    // A backstop above the worker's own limit, leaving the receives on which it only gives up.
+    expect(queue.maxReceiveCount).toBeGreaterThanOrEqual(queue.maxAttempts + queue.giveUpReceives);
   });
 
   it('keeps messages a week, and dead letters 14 days (counted from the first enqueue), so that a redrive has time', () => {
@@ -755,9 +763,9 @@ describe('monitoring', () => {
     // (test/stack/autoresponse-breaker.test.ts).
     synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
-    alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxReceiveCount);
+    alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxAttempts);
     // Well before the queue's retention: a backlog is seen days before its messages could expire.
-    expect(sizing.visibilityTimeoutSeconds * queue.maxReceiveCount).toBeLessThan(queue.retentionSeconds / 10);
+    expect(sizing.visibilityTimeoutSeconds * queue.maxAttempts).toBeLessThan(queue.retentionSeconds / 10);
     alarmOn('Errors', 1);
     alarmOn('Throttles', 1);
     alarmOn('5xx', 1);

@@ -10,14 +10,18 @@ import {
 import { describe, expect, it } from 'vitest';
 import { describeError, isConditionFailure } from '../../functions/commons/errors.ts';
 import { RequestBuildError } from '../../functions/email/sender.ts';
+import type { TaskRecord } from '../../functions/task/record.ts';
 import {
   classifyError,
   decideOnError,
+  givenUpError,
   InvalidPayloadError,
   isKnownTransient,
   QUOTA_ERROR,
   quotaDelaySeconds,
+  quotaWaitedSeconds,
   retryDelaySeconds,
+  WORKER_LOST_ERROR_TYPE,
 } from '../../functions/worker/retry-policy.ts';
 
 function sdkError(name: string, fields: Record<string, unknown> = {}): Error {
@@ -196,7 +200,7 @@ describe('quotaDelaySeconds', () => {
 });
 
 describe('decideOnError', () => {
-  const attempt = { receiveCount: 2, maxReceiveCount: 5, random: () => 1 };
+  const attempt = { receiveCount: 2, attempt: 2, maxAttempts: 5, lastWorkReceive: 8, random: () => 1 };
 
   it('fails a permanent error at once, whatever the receive', () => {
     // Prepare / Act
@@ -206,39 +210,73 @@ describe('decideOnError', () => {
     expect(decision).toEqual({ action: 'fail', error: { type: 'MessageRejected', message: 'no' } });
   });
 
-  it('retries a transient error after the backoff, and gives up on the last receive', () => {
+  it("retries a transient error after the backoff, and gives up on the task's last attempt", () => {
     // Prepare
     const error = sdkError('ServiceUnavailable', { $fault: 'server' });
+    const reason = { type: 'ServiceUnavailable', message: 'ServiceUnavailable happened' };
 
     // Act
     const retried = decideOnError(error, attempt);
-    const last = decideOnError(error, { ...attempt, receiveCount: 5 });
+    const lastAttempt = decideOnError(error, { ...attempt, attempt: 5, receiveCount: 5 });
+    const lastReceive = decideOnError(error, { ...attempt, receiveCount: 8 });
 
     // Assess
     expect(retried).toEqual({
       action: 'retry',
-      error: { type: 'ServiceUnavailable', message: 'ServiceUnavailable happened' },
+      error: reason,
       delaySeconds: 10,
       expected: true,
+      deferral: false,
     });
-    expect(last).toEqual({
-      action: 'give-up',
-      error: { type: 'ServiceUnavailable', message: 'ServiceUnavailable happened' },
-    });
+    expect(lastAttempt).toEqual({ action: 'give-up', error: reason });
+    expect(lastReceive).toEqual({ action: 'give-up', error: reason });
   });
 
-  it("defers the daily quota for hours with a plain message, and gives up with SES's own on the last receive", () => {
-    // Prepare / Act
-    const deferred = decideOnError(dailyQuota(), attempt);
-    const last = decideOnError(dailyQuota(), { ...attempt, receiveCount: 5 });
+  it("counts no attempt for SES's send rate or DynamoDB throttling: they give up only on the last working receive", () => {
+    // Prepare
+    const sesRate = sdkError('Throttling', { message: 'Maximum sending rate exceeded.' });
+    const dynamodb = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+
+    // Act
+    const atTheLimit = [sesRate, dynamodb].map((error) => decideOnError(error, { ...attempt, attempt: 5 }));
+    const lastReceive = decideOnError(sesRate, { ...attempt, attempt: 5, receiveCount: 8 });
 
     // Assess
-    expect(deferred).toEqual({ action: 'retry', error: QUOTA_ERROR, delaySeconds: 10_800, expected: true });
+    for (const decision of atTheLimit) expect(decision).toMatchObject({ action: 'retry', deferral: true });
+    expect(lastReceive).toMatchObject({ action: 'give-up' });
+  });
+
+  it("gives up on the claim's own failure only on the last working receive (no attempt was made)", () => {
+    // Prepare
+    const error = sdkError('InternalServerError', { $fault: 'server' });
+    const { attempt: _, ...claimFailed } = attempt;
+
+    // Act / Assess
+    expect(decideOnError(error, { ...claimFailed, receiveCount: 7 })).toMatchObject({ action: 'retry' });
+    expect(decideOnError(error, { ...claimFailed, receiveCount: 8 })).toMatchObject({ action: 'give-up' });
+  });
+
+  it("defers the daily quota for hours with a plain message, and gives up with SES's own once a day has passed", () => {
+    // Prepare / Act
+    const deferred = decideOnError(dailyQuota(), { ...attempt, attempt: 5 });
+    const fourth = decideOnError(dailyQuota(), { ...attempt, receiveCount: 4 });
+    const fifth = decideOnError(dailyQuota(), { ...attempt, receiveCount: 5 });
+
+    // Assess
+    expect(deferred).toEqual({
+      action: 'retry',
+      error: QUOTA_ERROR,
+      delaySeconds: 10_800,
+      expected: true,
+      deferral: true,
+    });
     expect(QUOTA_ERROR).toEqual({
       type: 'DailyQuotaExceeded',
       message: 'The daily sending quota of SES is used up; the email is sent once it frees up.',
     });
-    expect(last).toEqual({
+    expect(fourth).toMatchObject({ action: 'retry', delaySeconds: 43_200 });
+    expect(quotaWaitedSeconds(5)).toBe(25 * 3600);
+    expect(fifth).toEqual({
       action: 'give-up',
       error: { type: 'Throttling', message: 'Daily message quota exceeded.' },
     });
@@ -249,6 +287,48 @@ describe('decideOnError', () => {
     const decision = decideOnError(sdkError('AccessDeniedException'), attempt);
 
     // Assess
-    expect(decision).toMatchObject({ action: 'retry', expected: false });
+    expect(decision).toMatchObject({ action: 'retry', expected: false, deferral: false });
+  });
+});
+
+describe('givenUpError', () => {
+  const record = (overrides: Partial<TaskRecord>): TaskRecord => ({
+    taskId: 'task',
+    status: 'STARTED',
+    createdAt: '2025-06-01T12:00:00.000Z',
+    attempts: 5,
+    expiresAt: 0,
+    ...overrides,
+  });
+
+  it('says in plain words that the worker stopped, and how often, for a task left STARTED', () => {
+    // Prepare / Act
+    const allLost = givenUpError(record({ countedAttempts: 5, lostAttempts: 5 }), 6);
+    const lastLost = givenUpError(record({ countedAttempts: 5, lostAttempts: 1 }), 6);
+    const once = givenUpError(record({ attempts: 1, countedAttempts: 1, lostAttempts: 1 }), 9);
+
+    // Assess
+    expect(allLost).toEqual({
+      type: WORKER_LOST_ERROR_TYPE,
+      message: 'The worker stopped 5 times without finishing (worker lost)',
+    });
+    expect(lastLost.message).toBe('The worker stopped once without finishing (worker lost), in 5 attempts');
+    expect(once.message).toBe('The worker stopped once without finishing (worker lost)');
+  });
+
+  it("keeps a RETRY's last error, SES's own words for the quota, and names a task never started", () => {
+    // Prepare
+    const throttled = { type: 'Throttling', message: 'Maximum sending rate exceeded.' };
+
+    // Act / Assess
+    expect(givenUpError(record({ status: 'RETRY', error: throttled }), 9)).toEqual(throttled);
+    expect(givenUpError(record({ status: 'RETRY', error: QUOTA_ERROR }), 9)).toEqual({
+      type: 'Throttling',
+      message: 'Daily message quota exceeded.',
+    });
+    expect(givenUpError(record({ status: 'PENDING', attempts: 0 }), 9)).toEqual({
+      type: 'NotStarted',
+      message: 'The message was received 9 times without the worker starting the task',
+    });
   });
 });

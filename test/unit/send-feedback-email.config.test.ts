@@ -42,6 +42,32 @@ describe('readWorkerConfig', () => {
     expect(config.notifyEmail).toBe('owner@example.com');
   });
 
+  it('reads its attempt limit, the backstop above it, and where it moves what it gives up', () => {
+    // Prepare
+    withEnv({ MAX_ATTEMPTS: '3', MAX_RECEIVE_COUNT: '5' });
+
+    // Act
+    const config = readWorkerConfig();
+
+    // Assess: it works up to the receive before the last two, on which it only gives up.
+    expect(config).toMatchObject({
+      maxAttempts: 3,
+      maxReceiveCount: 5,
+      lastWorkReceive: 3,
+      deadLetterQueueUrl: TEST_ENV.DEAD_LETTER_QUEUE_URL,
+    });
+  });
+
+  it('refuses a backstop that leaves no room for the attempts and the give-up, and an attempt limit under 1', () => {
+    // Prepare / Act / Assess
+    withEnv({ MAX_ATTEMPTS: '5', MAX_RECEIVE_COUNT: '6' });
+    expect(() => readWorkerConfig()).toThrow(
+      'Environment variable MAX_RECEIVE_COUNT must be at least MAX_ATTEMPTS + 2 (7), got "6"',
+    );
+    withEnv({ MAX_ATTEMPTS: '0' });
+    expect(() => readWorkerConfig()).toThrow('MAX_ATTEMPTS must be a whole number of at least 1');
+  });
+
   it('names a missing variable', () => {
     // Prepare
     withEnv({ SENDER_EMAIL: undefined });

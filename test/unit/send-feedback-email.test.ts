@@ -11,7 +11,7 @@ import {
   SESServiceException,
   SendEmailCommand,
 } from '@aws-sdk/client-ses';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -114,6 +114,18 @@ const sesRejected = (address: string) =>
     $metadata: { httpStatusCode: 400 },
   });
 const throttled = { type: 'Throttling', message: 'Maximum sending rate exceeded.' };
+const sesUnavailable = () =>
+  new SESServiceException({
+    name: 'ServiceUnavailable',
+    message: 'Service unavailable',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 503 },
+  });
+const unavailable = { type: 'ServiceUnavailable', message: 'Service unavailable' };
+const DEAD_LETTER_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/FeedbackDeadLetterQueue';
+/** The worker's limit (MAX_ATTEMPTS) and its last working receive (MAX_RECEIVE_COUNT − 2) in the tests' environment. */
+const MAX_ATTEMPTS = 5;
+const LAST_WORK_RECEIVE = 8;
 
 describe('send-feedback-email: the visitor email', () => {
   it('claims the task, sends the seed email exactly, and records the message id and SUCCESS', async () => {
@@ -302,10 +314,44 @@ describe('send-feedback-email: retries and failures', () => {
     });
   });
 
-  it('marks FAILURE on the last allowed receive, then fails the item for the dead-letter queue', async () => {
+  it("marks FAILURE on the task's last attempt, then moves the message to the dead-letter queue itself", async () => {
     // Prepare
     const handler = await loadWorker();
-    const message = await accepted({}, { status: 'RETRY', attempts: 4 });
+    const message = await accepted({}, { status: 'RETRY', attempts: 4, countedAttempts: 4 });
+    const record = feedbackRecord(message, { receiveCount: 5 });
+    sesMock.on(SendEmailCommand).rejects(sesUnavailable());
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dead-letter-1' });
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess: moved, so the item succeeds and the event source deletes it from the feedback queue.
+    expect(response.batchItemFailures).toEqual([]);
+    const stored = await recordOf(message.taskId);
+    expect(stored).toMatchObject({
+      status: 'FAILURE',
+      attempts: 5,
+      retriesExhausted: true,
+      givenUpMessageId: record.messageId,
+      error: unavailable,
+    });
+    expect(stored).not.toHaveProperty('countedAttempts');
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: DEAD_LETTER_QUEUE_URL,
+      MessageBody: record.body,
+    });
+    expect(sqsMock).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
+    expect(logLine('Task failed')).toMatchObject({
+      taskId: message.taskId,
+      deadLetter: true,
+      error: unavailable,
+    });
+  });
+
+  it("counts no attempt for SES's send rate: throttled at the limit, the task is deferred, not given up", async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted({}, { status: 'RETRY', attempts: 4, countedAttempts: 4 });
     const record = feedbackRecord(message, { receiveCount: 5 });
     sesMock.on(SendEmailCommand).rejects(sesThrottling());
 
@@ -315,16 +361,13 @@ describe('send-feedback-email: retries and failures', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(await recordOf(message.taskId)).toMatchObject({
-      status: 'FAILURE',
-      retriesExhausted: true,
+      status: 'RETRY',
+      attempts: 5,
+      countedAttempts: 4,
+      lostAttempts: 0,
       error: throttled,
     });
-    expect(sqsMock).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
-    expect(logLine('Task failed')).toMatchObject({
-      taskId: message.taskId,
-      deadLetter: true,
-      error: throttled,
-    });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
   });
 
   it('defers the task for an hour, not a retry burst, when SES says the daily quota is used up', async () => {
@@ -431,6 +474,190 @@ describe('send-feedback-email: retries and failures', () => {
     expect(response.batchItemFailures).toEqual(
       expect.arrayContaining(records.map((record) => ({ itemIdentifier: record.messageId }))),
     );
+  });
+});
+
+describe('send-feedback-email: a task given up (its attempts or its receives used up)', () => {
+  /** A task whose every attempt was claimed and never finished: its last worker's lease ran out. */
+  const lostEveryTime = {
+    status: 'STARTED' as const,
+    attempts: MAX_ATTEMPTS,
+    countedAttempts: MAX_ATTEMPTS,
+    lostAttempts: MAX_ATTEMPTS,
+    startedAt: NOW.toISOString(),
+    leaseExpiresAt: NOW.getTime() - 1000,
+  };
+  const workerLost = {
+    type: 'WorkerLost',
+    message: `The worker stopped ${MAX_ATTEMPTS} times without finishing (worker lost)`,
+  };
+
+  it('writes FAILURE (worker lost) before moving the message to the dead-letter queue, and sends nothing', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted({}, lostEveryTime);
+    const record = feedbackRecord(message, { receiveCount: MAX_ATTEMPTS + 1 });
+    let verdictWhenMoved: unknown;
+    sqsMock.on(SendMessageCommand).callsFake(async () => {
+      verdictWhenMoved = (await recordOf(message.taskId)).status;
+      return { MessageId: 'dead-letter-1' };
+    });
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(verdictWhenMoved).toBe('FAILURE');
+    const stored = await recordOf(message.taskId);
+    expect(stored).toMatchObject({
+      status: 'FAILURE',
+      attempts: MAX_ATTEMPTS,
+      error: workerLost,
+      retriesExhausted: true,
+      givenUpMessageId: record.messageId,
+      finishedAt: NOW.toISOString(),
+    });
+    expect(stored).not.toHaveProperty('leaseExpiresAt');
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: DEAD_LETTER_QUEUE_URL,
+      MessageBody: record.body,
+    });
+    expect(logs.metrics().map((metric) => metric.name)).toEqual(
+      expect.arrayContaining(['EmailFailed', 'WorkerLost']),
+    );
+  });
+
+  it('moves the message again, without a second verdict, when its move was cut short', async () => {
+    // Prepare: the verdict was written, then the move to the dead-letter queue failed.
+    const handler = await loadWorker();
+    const message = await accepted({}, lostEveryTime);
+    const record = feedbackRecord(message, { receiveCount: MAX_ATTEMPTS + 1 });
+    sqsMock.on(SendMessageCommand).rejectsOnce(new Error('socket hang up')).resolves({ MessageId: 'dl-2' });
+    const first = await handler(sqsEvent(record));
+    const failedAt = (await recordOf(message.taskId)).finishedAt;
+    logs.clear();
+    vi.setSystemTime(NOW.getTime() + 60_000);
+
+    // Act: the same message comes back after its visibility timeout.
+    const again = await handler(
+      sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '7' } }),
+    );
+
+    // Assess
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 2);
+    expect(await recordOf(message.taskId)).toMatchObject({
+      status: 'FAILURE',
+      error: workerLost,
+      finishedAt: failedAt,
+    });
+    expect(logLine('Task failed')).toBeUndefined();
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+  });
+
+  it('leaves the message where it is when the verdict could not be written', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted({}, lostEveryTime);
+    const record = feedbackRecord(message, { receiveCount: MAX_ATTEMPTS + 1 });
+    vi.spyOn(lifecycleModule.TaskLifecycle.prototype, 'giveUp').mockRejectedValue(new Error('table down'));
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(await recordOf(message.taskId)).toMatchObject({ status: 'STARTED' });
+  });
+
+  it('does no work on the last receives: a RETRY is given up with its last error', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted(
+      {},
+      { status: 'RETRY', attempts: 2, countedAttempts: 0, error: throttled },
+    );
+    const record = feedbackRecord(message, { receiveCount: LAST_WORK_RECEIVE + 1 });
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);
+    expect(await recordOf(message.taskId)).toMatchObject({
+      status: 'FAILURE',
+      attempts: 2,
+      error: throttled,
+      retriesExhausted: true,
+    });
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: DEAD_LETTER_QUEUE_URL });
+  });
+
+  it('on the last receives, waits for a live holder instead of giving its task up', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted({}, { ...lostEveryTime, leaseExpiresAt: NOW.getTime() + 30_000 });
+    const record = feedbackRecord(message, { receiveCount: LAST_WORK_RECEIVE + 1 });
+
+    // Act
+    const response = await handler(sqsEvent(record));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(await recordOf(message.taskId)).toMatchObject({ status: 'STARTED' });
+    expect(sqsMock).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { VisibilityTimeout: 31 });
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it('spends no attempt while another worker holds the task, however often the message comes back', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted(
+      {},
+      { ...lostEveryTime, attempts: 1, countedAttempts: 1, leaseExpiresAt: NOW.getTime() + 5000 },
+    );
+
+    // Act
+    for (let receive = 1; receive <= LAST_WORK_RECEIVE; receive++)
+      await handler(sqsEvent(feedbackRecord(message, { receiveCount: receive })));
+
+    // Assess
+    expect(await recordOf(message.taskId)).toMatchObject({
+      status: 'STARTED',
+      attempts: 1,
+      countedAttempts: 1,
+    });
+  });
+
+  it('sends a redriven task once: its copy from the dead-letter queue claims it with a fresh count', async () => {
+    // Prepare
+    const handler = await loadWorker();
+    const message = await accepted(
+      {},
+      {
+        status: 'FAILURE',
+        attempts: 5,
+        retriesExhausted: true,
+        givenUpMessageId: 'given-up',
+        error: workerLost,
+      },
+    );
+
+    // Act
+    const response = await handler(sqsEvent(feedbackRecord(message, { messageId: 'redriven' })));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sesMock).toHaveReceivedCommandTimes(SendEmailCommand, 1);
+    const stored = await recordOf(message.taskId);
+    expect(stored).toMatchObject({ status: 'SUCCESS', attempts: 6 });
+    for (const gone of ['error', 'retriesExhausted', 'givenUpMessageId', 'countedAttempts'])
+      expect(stored).not.toHaveProperty(gone);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -63,6 +64,7 @@ beforeEach(() => {
   sqsMock.reset();
   dynamodbMock.on(PutItemCommand).resolves({});
   dynamodbMock.on(DeleteItemCommand).resolves({});
+  dynamodbMock.on(UpdateItemCommand).resolves({});
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'message-1' });
   logs = captureLogs();
 });
@@ -567,6 +569,57 @@ describe('cross-site posts', () => {
 
   it('fails at load on an ALLOWED_ORIGINS entry that is no origin', async () => {
     await expect(loadSubmit({ ALLOWED_ORIGINS: 'partner.example' })).rejects.toThrow(/ALLOWED_ORIGINS/);
+  });
+});
+
+describe('record, queue, then mark queued', () => {
+  it('marks the record queued once its message is, so that a record without the mark was never queued', async () => {
+    // Prepare
+    dynamodbMock.on(UpdateItemCommand).callsFake(() => {
+      expect(sqsMock).toHaveReceivedCommand(SendMessageCommand);
+      return {};
+    });
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const { taskId } = json(response);
+    expect(dynamodbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'tasks',
+      Key: { taskId: { S: String(taskId) } },
+      UpdateExpression: 'SET #queuedAt = :queuedAt',
+      ConditionExpression: 'attribute_exists(taskId)',
+    });
+    const record = unmarshall(dynamodbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {});
+    expect(record).not.toHaveProperty('queuedAt');
+  });
+
+  it('still answers 202 when the mark cannot be written: the message is queued all the same', async () => {
+    // Prepare
+    dynamodbMock.on(UpdateItemCommand).rejects(new Error('table down'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'Queued task not marked queued' }),
+    );
+  });
+
+  it('marks nothing when the message was not queued', async () => {
+    // Prepare
+    sqsMock.on(SendMessageCommand).rejects(new Error('queue down'));
+
+    // Act
+    const response = await handler(feedbackPostEvent({ email: EMAIL, message: MESSAGE }));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(dynamodbMock).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 });
 

@@ -11,9 +11,13 @@ import {
   STATS_TTL_DAYS,
 } from '../../functions/task/daily-counters.ts';
 import { TaskLifecycle } from '../../functions/task/lifecycle.ts';
+import { utcDay } from '../../functions/task/record.ts';
 import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
 const LEASE_SECONDS = 60;
+const MAX_ATTEMPTS = 3;
+/** The queue message the claims come from. */
+const MESSAGE_ID = 'message-1';
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const throttled = { type: 'Throttling', message: 'Maximum sending rate exceeded.' };
 
@@ -43,7 +47,7 @@ beforeEach(() => {
       },
     },
   };
-  claims = new TaskClaims({ ...options, leaseSeconds: LEASE_SECONDS });
+  claims = new TaskClaims({ ...options, leaseSeconds: LEASE_SECONDS, maxAttempts: MAX_ATTEMPTS });
   lifecycle = new TaskLifecycle(options);
 });
 
@@ -65,8 +69,8 @@ function advance(seconds: number): void {
   vi.setSystemTime(Date.now() + seconds * 1000);
 }
 
-async function claimed(taskId: string) {
-  const result = await claims.claim(taskId);
+async function claimed(taskId: string, messageId = MESSAGE_ID) {
+  const result = await claims.claim(taskId, messageId);
   if (result.outcome !== 'claimed') throw new Error(`expected a claim, got ${result.outcome}`);
   return result.task;
 }
@@ -77,7 +81,7 @@ describe('TaskLifecycle.claim', () => {
     const taskId = await pendingTask();
 
     // Act
-    const result = await claims.claim(taskId);
+    const result = await claims.claim(taskId, MESSAGE_ID);
 
     // Assess
     expect(result).toEqual({
@@ -85,6 +89,7 @@ describe('TaskLifecycle.claim', () => {
       task: {
         taskId,
         attempts: 1,
+        countedAttempts: 1,
         createdAt: '2025-05-31T23:00:00.000Z',
         startedAtMs: NOW.getTime(),
         emails: {},
@@ -98,6 +103,8 @@ describe('TaskLifecycle.claim', () => {
       updatedAt: NOW.toISOString(),
       leaseExpiresAt: NOW.getTime() + LEASE_SECONDS * 1000,
       emails: {},
+      countedAttempts: 1,
+      lostAttempts: 1,
     });
   });
 
@@ -108,7 +115,7 @@ describe('TaskLifecycle.claim', () => {
     advance(LEASE_SECONDS - 1);
 
     // Act
-    const result = await claims.claim(taskId);
+    const result = await claims.claim(taskId, MESSAGE_ID);
 
     // Assess
     // The lease has a second left: look again a second after it runs out.
@@ -157,8 +164,8 @@ describe('TaskLifecycle.claim', () => {
     await lifecycle.succeed(await claimed(taskId));
 
     // Act
-    const finished = await claims.claim(taskId);
-    const missing = await claims.claim(crypto.randomUUID());
+    const finished = await claims.claim(taskId, MESSAGE_ID);
+    const missing = await claims.claim(crypto.randomUUID(), MESSAGE_ID);
 
     // Assess
     expect(finished).toEqual({ outcome: 'finished', status: 'SUCCESS' });
@@ -219,7 +226,7 @@ describe('TaskLifecycle transitions', () => {
     expect(await stored(taskId)).not.toHaveProperty('error');
   });
 
-  it('FAILURE out of retries can be claimed again after a redrive; a permanent FAILURE cannot', async () => {
+  it('FAILURE out of retries can be claimed again by a redriven message, not by the one given up; a permanent FAILURE cannot', async () => {
     // Prepare
     const exhausted = await pendingTask();
     const rejected = await pendingTask();
@@ -227,8 +234,9 @@ describe('TaskLifecycle transitions', () => {
       taskId: exhausted,
       claim: await claimed(exhausted),
       error: throttled,
-      retriesExhausted: true,
+      givenUpMessageId: MESSAGE_ID,
     });
+    const givenUp = await stored(exhausted);
     await lifecycle.fail({
       taskId: rejected,
       claim: await claimed(rejected),
@@ -236,12 +244,21 @@ describe('TaskLifecycle transitions', () => {
     });
 
     // Act
-    const redriven = await claims.claim(exhausted);
-    const again = await claims.claim(rejected);
+    const cutShort = await claims.claim(exhausted, MESSAGE_ID);
+    const redriven = await claims.claim(exhausted, 'message-2');
+    const again = await claims.claim(rejected, MESSAGE_ID);
 
     // Assess
-    expect(redriven).toMatchObject({ outcome: 'claimed', task: { attempts: 2 } });
+    expect(givenUp).toMatchObject({
+      status: 'FAILURE',
+      retriesExhausted: true,
+      givenUpMessageId: MESSAGE_ID,
+    });
+    expect(givenUp).not.toHaveProperty('countedAttempts');
+    expect(cutShort).toMatchObject({ outcome: 'give-up', record: { status: 'FAILURE' } });
+    expect(redriven).toMatchObject({ outcome: 'claimed', task: { attempts: 2, countedAttempts: 1 } });
     expect(await stored(exhausted)).not.toHaveProperty('retriesExhausted');
+    expect(await stored(exhausted)).not.toHaveProperty('givenUpMessageId');
     expect(again).toEqual({ outcome: 'finished', status: 'FAILURE' });
     expect(await stored(rejected)).toMatchObject({ status: 'FAILURE', error: { type: 'MessageRejected' } });
   });
@@ -274,11 +291,108 @@ describe('TaskLifecycle transitions', () => {
 
     // Act
     const retried = await lifecycle.retry({ taskId, claim: old, error: throttled });
-    const failed = await lifecycle.fail({ taskId, claim: old, error: throttled, retriesExhausted: true });
+    const failed = await lifecycle.fail({
+      taskId,
+      claim: old,
+      error: throttled,
+      givenUpMessageId: MESSAGE_ID,
+    });
 
     // Assess
     expect([retried, failed]).toEqual([false, false]);
     expect(await stored(taskId)).toMatchObject({ status: 'STARTED', attempts: 2 });
+  });
+});
+
+describe("TaskLifecycle: the worker's attempt limit", () => {
+  it('counts claims toward the limit, not a deferral, and each attempt that wrote no outcome as lost', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+
+    // Act
+    await lifecycle.retry({ taskId, claim: await claimed(taskId), error: throttled, deferral: true });
+    const afterDeferral = await stored(taskId);
+    await lifecycle.retry({
+      taskId,
+      claim: await claimed(taskId),
+      error: { type: 'InternalFailure', message: 'x' },
+    });
+    const afterRetry = await stored(taskId);
+    await claimed(taskId);
+    advance(LEASE_SECONDS + 1);
+    const lost = await claimed(taskId);
+
+    // Assess
+    expect(afterDeferral).toMatchObject({ attempts: 1, countedAttempts: 0, lostAttempts: 0 });
+    expect(afterRetry).toMatchObject({ attempts: 2, countedAttempts: 1, lostAttempts: 0 });
+    expect(lost.countedAttempts).toBe(3);
+    expect(await stored(taskId)).toMatchObject({ attempts: 4, countedAttempts: 3, lostAttempts: 2 });
+  });
+
+  it('refuses a claim once the attempts are used up, and gives the task up to whoever looks', async () => {
+    // Prepare: every attempt's worker stopped (its lease ran out without an outcome).
+    const taskId = await pendingTask();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await claimed(taskId);
+      advance(LEASE_SECONDS + 1);
+    }
+
+    // Act
+    const result = await claims.claim(taskId, MESSAGE_ID);
+
+    // Assess
+    expect(result).toMatchObject({
+      outcome: 'give-up',
+      record: { status: 'STARTED', attempts: 3, countedAttempts: 3, lostAttempts: 3 },
+    });
+    expect(await stored(taskId)).toMatchObject({ status: 'STARTED', attempts: 3 });
+  });
+
+  it('gives a task up only as it was read: FAILURE with the reason, its count reset for a redrive', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+    await claimed(taskId);
+    advance(LEASE_SECONDS + 1);
+    const seen = await claims.inspect(taskId, MESSAGE_ID);
+    if (seen.outcome !== 'give-up') throw new Error(`expected a give-up, got ${seen.outcome}`);
+    const error = { type: 'WorkerLost', message: 'The worker stopped once without finishing (worker lost)' };
+
+    // Act
+    const recorded = await lifecycle.giveUp({ record: seen.record, error, messageId: MESSAGE_ID });
+    const again = await lifecycle.giveUp({ record: seen.record, error, messageId: MESSAGE_ID });
+
+    // Assess
+    expect([recorded, again]).toEqual([true, false]);
+    const record = await stored(taskId);
+    expect(record).toMatchObject({
+      status: 'FAILURE',
+      error,
+      finishedAt: new Date(Date.now()).toISOString(),
+      retriesExhausted: true,
+      givenUpMessageId: MESSAGE_ID,
+      attempts: 1,
+    });
+    for (const gone of ['leaseExpiresAt', 'countedAttempts', 'lostAttempts'])
+      expect(record).not.toHaveProperty(gone);
+    expect(counted.at(-1)).toEqual([utcDay(new Date(Date.now())), 'failed']);
+  });
+
+  it('does not give up a task claimed meanwhile, nor one whose lease is live', async () => {
+    // Prepare
+    const taskId = await pendingTask();
+    const pending = await claims.inspect(taskId, MESSAGE_ID);
+    if (pending.outcome !== 'give-up') throw new Error(`expected a give-up, got ${pending.outcome}`);
+    await claimed(taskId);
+    const error = { type: 'NotStarted', message: 'never' };
+
+    // Act
+    const recorded = await lifecycle.giveUp({ record: pending.record, error, messageId: MESSAGE_ID });
+    const held = await claims.inspect(taskId, MESSAGE_ID);
+
+    // Assess
+    expect(recorded).toBe(false);
+    expect(held).toMatchObject({ outcome: 'held', status: 'STARTED' });
+    expect(await stored(taskId)).toMatchObject({ status: 'STARTED', attempts: 1 });
   });
 });
 
@@ -298,7 +412,7 @@ describe('TaskLifecycle counts', () => {
       taskId: failed,
       claim: await claimed(failed),
       error: throttled,
-      retriesExhausted: true,
+      givenUpMessageId: MESSAGE_ID,
     });
 
     // Assess

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type TaskRecord, toTaskView } from '../../functions/task/record.ts';
+import { isUnqueued, type TaskRecord, toTaskView } from '../../functions/task/record.ts';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
@@ -93,5 +93,24 @@ describe('toTaskView', () => {
     // Act / Assess
     expect(toTaskView(record({ status: 'PENDING', emails: {} }))).not.toHaveProperty('emails');
     expect(toTaskView(record({ status: 'PENDING' }))).not.toHaveProperty('emails');
+  });
+});
+
+describe('isUnqueued', () => {
+  it('tells a PENDING record whose message was never queued from a queued one and from any later state', () => {
+    // Prepare
+    const queuedAt = '2025-06-01T12:00:00.050Z';
+
+    // Act / Assess
+    expect(isUnqueued(record({ status: 'PENDING' }))).toBe(true);
+    expect(isUnqueued(record({ status: 'PENDING', queuedAt }))).toBe(false);
+    for (const status of ['STARTED', 'RETRY', 'SUCCESS', 'FAILURE'] as const)
+      expect(isUnqueued(record({ status }))).toBe(false);
+  });
+
+  it('never shows the mark in the status API', () => {
+    expect(
+      toTaskView(record({ status: 'PENDING', queuedAt: '2025-06-01T12:00:00.050Z' })),
+    ).not.toHaveProperty('queuedAt');
   });
 });
