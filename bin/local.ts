@@ -5,19 +5,11 @@
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/config/env.ts';
-import {
-  ADDRESS_VALIDATION_LEVELS,
-  addressValidationOf,
-  autoresponseBreaker,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_TASK_TTL_DAYS,
-  DEFAULT_WORK_SECONDS,
-  env,
-  LOCAL_SENDER_EMAIL,
-} from '../functions/config/settings.ts';
-import { DEFAULT_REPORT_SCHEDULE } from '../lib/config.ts';
+import { ConfigError } from '../functions/config/env.ts';
+import { autoresponseBreaker } from '../functions/config/settings.ts';
+import * as setting from '../functions/config/table.ts';
 import { PortInUseError } from '../lib/local/emulators.ts';
+import { readLocalSettings, readLocalVisibilityTimeout } from '../lib/local/settings.ts';
 import { type LocalStack, parseCrashOn, startLocalStack } from '../lib/local/stack.ts';
 import { DataDirInUseError, LOCAL_DATA_DIR, LOCAL_STACK_STATE_FILE } from '../lib/local/state.ts';
 import { localPort, UsageError } from '../lib/tools/cli.ts';
@@ -32,26 +24,12 @@ function print(line: string): void {
   console.log(`[${time()}] ${line}`);
 }
 
-function optionalNumber(name: string): number | undefined {
-  return process.env[name]?.trim() ? numberEnv(name, 0) : undefined;
-}
-
-/** `ADDRESS_VALIDATION`, refused with the levels when it is none of them. */
-function localAddressValidation() {
-  const raw = process.env[env.addressValidation];
-  const level = addressValidationOf(raw);
-  if (level === undefined)
-    throw new UsageError(
-      `${env.addressValidation} must be one of ${ADDRESS_VALIDATION_LEVELS.join(', ')}, got "${raw}"`,
-    );
-  return level;
-}
-
 let stack: LocalStack;
 try {
-  const leaseSeconds = optionalNumber(env.leaseSeconds);
-  const visibilityTimeoutSeconds = optionalNumber('LOCAL_VISIBILITY_TIMEOUT_SECONDS');
+  const visibilityTimeoutSeconds = readLocalVisibilityTimeout(process.env);
   stack = await startLocalStack({
+    // The settings of the table that npm start takes from its shell; no other variable reaches the handlers.
+    ...readLocalSettings(process.env),
     ports: {
       web: localPort('web'),
       dynamodb: localPort('dynamodb'),
@@ -59,25 +37,17 @@ try {
       ses: localPort('ses'),
     },
     dataDir: LOCAL_DATA_DIR,
-    workSeconds: numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS),
-    senderEmail: process.env[env.senderEmail]?.trim() || LOCAL_SENDER_EMAIL,
-    notifyEmail: process.env[env.notifyEmail]?.trim() || undefined,
-    sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
-    taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
-    ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
-    // Shorter than the stack's, so that the tests of a killed stack see its messages come back soon.
     ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
-    reportSchedule: process.env.REPORT_SCHEDULE?.trim() || DEFAULT_REPORT_SCHEDULE,
     jsonLogs: flags.json,
-    wafRateLimit: optionalNumber('WAF_RATE_LIMIT'),
-    maxAttempts: optionalNumber(env.maxAttempts),
     crashOn: parseCrashOn(process.env.LOCAL_CRASH_ON),
-    addressValidation: localAddressValidation(),
     log: print,
   });
 } catch (error) {
   console.error(
-    error instanceof PortInUseError || error instanceof DataDirInUseError || error instanceof UsageError
+    error instanceof PortInUseError ||
+      error instanceof DataDirInUseError ||
+      error instanceof UsageError ||
+      error instanceof ConfigError
       ? error.message
       : `Could not start the local stack: ${String(error)}`,
   );
@@ -97,9 +67,9 @@ console.log(
     `  mailbox (SES)    ${localhost(stack.sesUrl)}   emails as JSON: ${localhost(stack.sesUrl)}/store`,
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
     `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxAttempts} attempts (or ${settings.maxReceiveCount} receives)`,
-    `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${env.workSeconds}), from ${settings.senderEmail}`,
-    `  autoresponses    address validation ${settings.addressValidation} (${env.addressValidation}; a domain under .invalid fails it), paused over ${autoresponseBreaker.bounceRate * 100} % bounces or ${autoresponseBreaker.complaintRate * 100} % complaints (npm run autoresponses)`,
-    `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(process.env.REPORT_SCHEDULE?.trim() ?? '') ? `every ${process.env.REPORT_SCHEDULE?.trim().slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${env.notifyEmail})`}`,
+    `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${setting.workSeconds.env}), from ${settings.senderEmail}`,
+    `  autoresponses    address validation ${settings.addressValidation} (${setting.addressValidation.env}; a domain under .invalid fails it), paused over ${autoresponseBreaker.bounceRate * 100} % bounces or ${autoresponseBreaker.complaintRate * 100} % complaints (npm run autoresponses)`,
+    `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(settings.reportSchedule) ? `every ${settings.reportSchedule.slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${setting.notifyEmail.env})`}`,
     '',
     `  try it:  curl -i ${localhost(stack.url)}/api/feedback -H 'content-type: application/json' \\`,
     `             -d '{"email": "you@example.com", "message": "Hello"}'`,

@@ -5,9 +5,9 @@
  * use the function's Test button in the Lambda console.
  */
 import { parseArgs } from 'node:util';
-import { numberEnv } from '../functions/config/env.ts';
-import { DEFAULT_TASK_TTL_DAYS, env, LOCAL_SENDER_EMAIL } from '../functions/config/settings.ts';
-import { handlerEnvironment } from '../lib/local/handler-env.ts';
+import * as setting from '../functions/config/table.ts';
+import { setHandlerEnvironment } from '../lib/local/handler-env.ts';
+import { readLocalSettings } from '../lib/local/settings.ts';
 import { localEndpoints, resolveTarget, runningStackState, runTool, UsageError } from '../lib/tools/cli.ts';
 
 await runTool(async (ref) => {
@@ -26,21 +26,18 @@ await runTool(async (ref) => {
   // The running stack's ports and addresses (its addresses unless given here).
   const running = runningStackState();
   const endpoints = localEndpoints(running);
-  const notifyEmail = process.env[env.notifyEmail]?.trim() || running?.notifyEmail;
-  Object.assign(
-    process.env,
-    handlerEnvironment(
-      {
-        tasksTableName: target.tableName,
-        feedbackQueueUrl: queueUrl,
-        deadLetterQueueUrl,
-        senderEmail: process.env[env.senderEmail] || running?.senderEmail || LOCAL_SENDER_EMAIL,
-        notifyEmail,
-        taskTtlDays: numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS),
-      },
-      // Without an owner address the handler's warning says what the last line below says in words.
-      { endpoints, logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR') },
-    ),
+  const shell = readLocalSettings(process.env, ['senderEmail', 'notifyEmail']);
+  const notifyEmail = shell.notifyEmail ?? running?.notifyEmail;
+  setHandlerEnvironment(
+    {
+      tasksTableName: target.tableName,
+      feedbackQueueUrl: queueUrl,
+      deadLetterQueueUrl,
+      senderEmail: shell.senderEmail ?? running?.senderEmail ?? setting.senderEmail.localDefault,
+      notifyEmail,
+    },
+    // Without an owner address the handler's warning says what the last line below says in words.
+    { endpoints, logLevel: process.env.POWERTOOLS_LOG_LEVEL || (notifyEmail ? 'WARN' : 'ERROR') },
   );
   const { handler } = await import('../functions/daily-report.ts');
   const report = await handler(values.date === undefined ? {} : { date: values.date });

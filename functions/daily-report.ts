@@ -11,17 +11,17 @@ import { dynamodb } from './commons/clients/dynamodb.ts';
 import { ses } from './commons/clients/ses.ts';
 import { sqs } from './commons/clients/sqs.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { optionalEnv, requireEnv } from './config/env.ts';
-import { env } from './config/settings.ts';
+import { readSetting, requireSetting } from './config/env.ts';
+import * as setting from './config/table.ts';
 import { type DailyReport, reportEmail } from './email/messages.ts';
 import { DailyCounterStore } from './task/daily-counters.ts';
 import { utcDay } from './task/record.ts';
 
-const tableName = requireEnv(env.tasksTableName);
-const senderEmail = requireEnv(env.senderEmail);
-const deadLetterQueueUrl = requireEnv(env.deadLetterQueueUrl);
-const notifyEmail = optionalEnv(env.notifyEmail);
-const configurationSet = optionalEnv(env.sesConfigurationSet);
+const tableName = requireSetting(setting.tasksTableName);
+const senderEmail = requireSetting(setting.senderEmail);
+const deadLetterQueueUrl = requireSetting(setting.deadLetterQueueUrl);
+const notifyEmail = readSetting(setting.notifyEmail);
+const configurationSet = readSetting(setting.sesConfigurationSet);
 
 const dailyCounters = new DailyCounterStore({ dynamodb, tableName });
 
@@ -82,7 +82,7 @@ export async function sendDailyReport(date: string = previousUtcDay()): Promise<
   const report = await buildDailyReport(date);
   logger.info('Daily report', { ...report });
   if (notifyEmail === undefined) {
-    logger.warn(`${env.notifyEmail} is not set; the report is not mailed`);
+    logger.warn(`${setting.notifyEmail.env} is not set; the report is not mailed`);
     return report;
   }
   const email = reportEmail(senderEmail, notifyEmail, report);

@@ -5,15 +5,15 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createObservability, observed } from './commons/observability.ts';
-import { requireEnv } from './config/env.ts';
-import { env } from './config/settings.ts';
+import { requireSetting } from './config/env.ts';
+import * as setting from './config/table.ts';
 import { prefersHtml } from './http/requests.ts';
 import { type HttpResult, htmlResponse, jsonResponse, RETRY_AFTER_SECONDS } from './http/responses.ts';
 import { messagePage, taskNotFoundPage, taskStatusPage } from './http/views.ts';
 import { TASK_ID_PATTERN, type TaskRecord, toTaskView } from './task/record.ts';
 import { getTask } from './task/store.ts';
 
-const tableName = requireEnv(env.tasksTableName);
+const tableName = requireSetting(setting.tasksTableName);
 
 const observability = createObservability('get-task');
 const { logger } = observability;

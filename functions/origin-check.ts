@@ -6,10 +6,11 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { APIGatewayRequestSimpleAuthorizerHandlerV2 } from 'aws-lambda';
-import { requireEnv } from './config/env.ts';
-import { env, ORIGIN_VERIFY_HEADER } from './config/settings.ts';
+import { requireSetting } from './config/env.ts';
+import { ORIGIN_VERIFY_HEADER } from './config/settings.ts';
+import * as setting from './config/table.ts';
 
-const expected = Buffer.from(requireEnv(env.originSecret));
+const expected = Buffer.from(requireSetting(setting.originSecret));
 
 export const handler: APIGatewayRequestSimpleAuthorizerHandlerV2 = async (event) => {
   const given = Buffer.from(event.headers?.[ORIGIN_VERIFY_HEADER] ?? '');

@@ -11,15 +11,15 @@ import { SendEmailCommand } from '@aws-sdk/client-ses';
 import type { CloudWatchAlarmEvent } from 'aws-lambda';
 import { ses } from './commons/clients/ses.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { optionalEnv, requireEnv } from './config/env.ts';
-import { env } from './config/settings.ts';
+import { readSetting, requireSetting } from './config/env.ts';
+import * as setting from './config/table.ts';
 import { pausedNoticeEmail } from './email/messages.ts';
 import { setSendingEnabled } from './email/pause.ts';
 
-const autoresponseSet = requireEnv(env.sesAutoresponseConfigurationSet);
-const senderEmail = requireEnv(env.senderEmail);
-const notifyEmail = optionalEnv(env.notifyEmail);
-const ownerSet = optionalEnv(env.sesConfigurationSet);
+const autoresponseSet = requireSetting(setting.sesAutoresponseConfigurationSet);
+const senderEmail = requireSetting(setting.senderEmail);
+const notifyEmail = readSetting(setting.notifyEmail);
+const ownerSet = readSetting(setting.sesConfigurationSet);
 const observability = createObservability('pause-autoresponses');
 const { logger } = observability;
 

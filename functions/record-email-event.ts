@@ -23,8 +23,8 @@ import { dynamodb } from './commons/clients/dynamodb.ts';
 import { describeError } from './commons/errors.ts';
 import { createObservability } from './commons/observability.ts';
 import { sqsBatchHandler } from './commons/sqs-batch.ts';
-import { requireEnv } from './config/env.ts';
-import { env } from './config/settings.ts';
+import { requireSetting } from './config/env.ts';
+import * as setting from './config/table.ts';
 import {
   EmailNotRecordedError,
   emailEventOf,
@@ -34,7 +34,7 @@ import {
 import { type Counter, DailyCounterStore } from './task/daily-counters.ts';
 import { utcDay } from './task/record.ts';
 
-const tableName = requireEnv(env.tasksTableName);
+const tableName = requireSetting(setting.tasksTableName);
 const observability = createObservability('record-email-event');
 const { logger, metrics } = observability;
 const dailyCounters = new DailyCounterStore({

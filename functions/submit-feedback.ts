@@ -9,8 +9,8 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { sqs } from './commons/clients/sqs.ts';
 import { createObservability, observed } from './commons/observability.ts';
-import { numberEnv, optionalEnv, requireEnv } from './config/env.ts';
-import { DEFAULT_TASK_TTL_DAYS, env } from './config/settings.ts';
+import { readSetting, requireSetting } from './config/env.ts';
+import * as setting from './config/table.ts';
 import {
   type FeedbackFieldErrors,
   type FormValues,
@@ -24,7 +24,6 @@ import {
   FORM_TYPE,
   header,
   isCrossSite,
-  parseAllowedOrigins,
   parseBody,
   parseMediaType,
   prefersHtml,
@@ -40,10 +39,10 @@ import { formPage, messagePage } from './http/views.ts';
 import { expiresAt, statusUrl, type TaskRecord, TaskStatus } from './task/record.ts';
 import { createTask, markQueued, removeUnqueuedTask } from './task/store.ts';
 
-const tableName = requireEnv(env.tasksTableName);
-const queueUrl = requireEnv(env.feedbackQueueUrl);
-const taskTtlDays = numberEnv(env.taskTtlDays, DEFAULT_TASK_TTL_DAYS);
-const allowedOrigins = parseAllowedOrigins(optionalEnv(env.allowedOrigins) ?? '');
+const tableName = requireSetting(setting.tasksTableName);
+const queueUrl = requireSetting(setting.feedbackQueueUrl);
+const taskTtlDays = readSetting(setting.taskTtlDays);
+const allowedOrigins = readSetting(setting.allowedOrigins);
 
 const observability = createObservability('submit-feedback');
 const { logger, metrics } = observability;

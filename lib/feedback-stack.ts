@@ -70,15 +70,13 @@ export class FeedbackStack extends Stack {
     this.worker = new EmailWorker(this, 'EmailWorker', {
       table: this.tasks.table,
       sender: this.sender,
-      workSeconds: config.workSeconds,
-      sesMaxSendRate: config.sesMaxSendRate,
+      settings: config,
       sizing: config.worker,
-      notifyEmail: config.notifyEmail,
     });
     this.api = new FeedbackApi(this, 'FeedbackApi', {
       table: this.tasks.table,
       queue: this.worker.queue,
-      taskTtlDays: config.taskTtlDays,
+      settings: config,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
       allowedOrigins: config.allowedOrigins,
@@ -93,7 +91,7 @@ export class FeedbackStack extends Stack {
         table: this.tasks.table,
         deadLetterQueue: this.worker.deadLetterQueue,
         sender: this.sender,
-        notifyEmail: config.notifyEmail,
+        settings: config,
         schedule: config.reportSchedule,
       });
     }
@@ -110,7 +108,6 @@ export class FeedbackStack extends Stack {
     this.reputation = new EmailReputation(this, 'EmailReputation', {
       table: this.tasks.table,
       alarmTopic: this.monitoring.topic,
-      autoresponseLimit: config.autoresponseLimit,
     });
     this.reputation.useForSending(this.worker.function);
     if (this.report) this.reputation.sendThrough(this.report.function);

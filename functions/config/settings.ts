@@ -1,7 +1,8 @@
 /**
- * The one source of truth for the settings that the handlers, the CDK stack (`lib/`) and the local
- * stack (`lib/local/`) share, so that the emulated system cannot drift from the deployed one. It lives
- * beside the handlers because `lib/` may import `functions/`, never the reverse.
+ * The one source of truth for the fixed values that the handlers, the CDK stack (`lib/`) and the local
+ * stack (`lib/local/`) share, so that the emulated system cannot drift from the deployed one. What a
+ * person may set is in the settings table (table.ts). It lives beside the handlers because `lib/` may
+ * import `functions/`, never the reverse.
  *
  * Pure data and arithmetic only: this module is in the handlers' bundles, and must stay free of
  * imports so that it adds nothing to them.
@@ -12,18 +13,6 @@ export const STACK_NAME = 'ServerlessFeedback';
 
 /** The CloudWatch namespace of the product's metrics (EMF). */
 export const METRICS_NAMESPACE = 'ServerlessFeedback';
-
-/** Seconds of simulated slow work before sending (the seed's `sleep(20)`). */
-export const DEFAULT_WORK_SECONDS = 20;
-
-/**
- * Days a task record lives before DynamoDB's TTL removes it: longer than the queue keeps a message, so
- * that no record expires while its message can still be delivered (the worker needs the record).
- */
-export const DEFAULT_TASK_TTL_DAYS = 15;
-
-/** The sender used by the local stack (the seed's `support@example.com`). */
-export const LOCAL_SENDER_EMAIL = 'support@example.com';
 
 /** The request limit of `POST /api/feedback` (the fields' own are in feedback-form.ts). */
 export const limits = {
@@ -53,74 +42,6 @@ export const consumer = {
 
 /** Lambda's longest timeout, seconds. */
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-
-/** What the worker's sizing is derived from. */
-export interface WorkerSizingInput {
-  /** Simulated slow work per task, seconds. */
-  workSeconds: number;
-  /** SES sends per second over all workers (the account's quota). */
-  sesMaxSendRate: number;
-  /** Emails per task: 1, or 2 with the owner's notification. */
-  emailsPerTask: number;
-  /** A fixed number of concurrent invocations instead of the derived one. */
-  maxConcurrency?: number;
-}
-
-/** The worker's event source and function settings, derived so that they agree with one another. */
-export interface WorkerSizing {
-  batchSize: number;
-  /** Concurrent invocations at most (the event source's `maxConcurrency`, `WORKER_CONCURRENCY`). */
-  maxConcurrency: number;
-  /** Milliseconds between two sends of one container: together the containers send at the SES rate. */
-  sendIntervalMs: number;
-  /** The function's timeout: the work, every send of a full batch at the container's pace, headroom. Also the lease. */
-  timeoutSeconds: number;
-  /** The queue's visibility timeout: AWS's guidance of six times the function's timeout. */
-  visibilityTimeoutSeconds: number;
-}
-
-/** A sizing that cannot work (a batch would outrun Lambda's longest timeout). */
-export class SizingError extends Error {
-  override name = 'SizingError';
-}
-
-/**
- * Sizes the worker from the SES rate, so that throughput follows the quota. Each container paces its
- * sends `maxConcurrency / sesMaxSendRate` seconds apart (together: the SES rate). A container keeps up
- * its share when a batch's sends take at least as long as one task's work, so the derived concurrency is
- * `sesMaxSendRate × (work + overhead) / (batchSize × emailsPerTask)`, within the event source's bounds.
- * The timeout covers the work plus every send of a full batch at that pace.
- *
- * @throws {SizingError} when a batch could not finish within Lambda's 900 s
- */
-export function workerSizing(input: WorkerSizingInput): WorkerSizing {
-  const { workSeconds, sesMaxSendRate, emailsPerTask } = input;
-  if (!(sesMaxSendRate > 0))
-    throw new SizingError(`The SES send rate must be positive, got ${sesMaxSendRate}`);
-  const batchSize = consumer.batchSize;
-  const sendsPerBatch = batchSize * emailsPerTask;
-  const derived = Math.ceil((sesMaxSendRate * (workSeconds + consumer.taskOverheadSeconds)) / sendsPerBatch);
-  const maxConcurrency =
-    input.maxConcurrency ?? Math.min(consumer.maxConcurrency, Math.max(consumer.minConcurrency, derived));
-  const sendIntervalMs = (maxConcurrency * 1000) / sesMaxSendRate;
-  const timeoutSeconds = Math.ceil(
-    workSeconds + (sendsPerBatch * sendIntervalMs) / 1000 + consumer.headroomSeconds,
-  );
-  if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
-    throw new SizingError(
-      `A batch of ${batchSize} tasks (${sendsPerBatch} emails at ${maxConcurrency} invocations sharing ${sesMaxSendRate}/s, ` +
-        `after ${workSeconds} s of work) needs ${timeoutSeconds} s, over Lambda's ${LAMBDA_MAX_TIMEOUT_SECONDS} s: ` +
-        'raise the send rate, lower the work time or the concurrency.',
-    );
-  }
-  return {
-    batchSize,
-    maxConcurrency,
-    sendIntervalMs,
-    timeoutSeconds,
-    visibilityTimeoutSeconds: queue.visibilityTimeoutFactor * timeoutSeconds,
-  };
-}
 
 /** The feedback queue and its dead-letter queue. */
 export const queue = {
@@ -159,15 +80,6 @@ export const queue = {
 export const retry = {
   baseDelaySeconds: 5,
   maxDelaySeconds: 300,
-} as const;
-
-/** SES: the sandbox allows one message a second; raise it to the account's quota. */
-export const DEFAULT_SES_MAX_SEND_RATE = 1;
-
-/** HTTP API throttling of `POST /api/feedback` (requests per second, and the burst above it). */
-export const apiThrottling = {
-  rateLimit: 10,
-  burstLimit: 20,
 } as const;
 
 /**
@@ -242,57 +154,11 @@ export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
  */
 export const VIEWER_HOST_HEADER = 'x-viewer-host';
 
-/** The environment variables the handlers read (the Lambda console shows them; the local stack sets them). */
-export const env = {
-  tasksTableName: 'TASKS_TABLE_NAME',
-  feedbackQueueUrl: 'FEEDBACK_QUEUE_URL',
-  senderEmail: 'SENDER_EMAIL',
-  workSeconds: 'FEEDBACK_WORK_SECONDS',
-  taskTtlDays: 'TASK_TTL_DAYS',
-  maxReceiveCount: 'MAX_RECEIVE_COUNT',
-  maxAttempts: 'MAX_ATTEMPTS',
-  sesMaxSendRate: 'SES_MAX_SEND_RATE',
-  workerConcurrency: 'WORKER_CONCURRENCY',
-  leaseSeconds: 'TASK_LEASE_SECONDS',
-  notifyEmail: 'NOTIFY_EMAIL',
-  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
-  allowedOrigins: 'ALLOWED_ORIGINS',
-  /** The secret CloudFront sends in `x-origin-verify` (the API's authorizer compares it). */
-  originSecret: 'ORIGIN_SECRET',
-  sesConfigurationSet: 'SES_CONFIGURATION_SET',
-  /** The configuration set of the visitor's autoresponse alone: validated by SES, paused by the breaker. */
-  sesAutoresponseConfigurationSet: 'SES_AUTORESPONSE_CONFIGURATION_SET',
-  /** Locally: SES's Auto Validation of the autoresponses (`addressValidation` on AWS). */
-  addressValidation: 'ADDRESS_VALIDATION',
-  autoresponseHashKey: 'AUTORESPONSE_HASH_KEY',
-  autoresponseLimit: 'AUTORESPONSE_LIMIT',
-} as const;
-
 /** The per-recipient limit on the visitor's autoresponse ("Your Feedback"): the owner still gets every feedback. */
 export const autoresponse = {
-  /** Autoresponses to one address per window, at most. */
-  maxPerWindow: 3,
+  /** The window the limit counts over (the limit itself is a setting: table.ts). */
   windowSeconds: 24 * 3600,
 } as const;
-
-/**
- * SES's Auto Validation of the visitor's address, a property of the autoresponses' configuration set (CDK
- * context `addressValidation`, locally `ADDRESS_VALIDATION`): SES checks each recipient as it attempts
- * delivery and suppresses the send below the threshold. `managed` lets SES set the threshold from the
- * account's sending; `high` suppresses more, `medium` less; `off` disables it for the set. Every threshold
- * costs the same per address validated, so the default is SES's own recommendation.
- */
-export const ADDRESS_VALIDATION_LEVELS = ['managed', 'high', 'medium', 'off'] as const;
-export type AddressValidation = (typeof ADDRESS_VALIDATION_LEVELS)[number];
-export const DEFAULT_ADDRESS_VALIDATION: AddressValidation = 'managed';
-
-/** An `addressValidation` setting (any case, blank for the default), or undefined when it is none of the levels. */
-export function addressValidationOf(raw: string | undefined): AddressValidation | undefined {
-  const value = raw?.trim().toLowerCase() || DEFAULT_ADDRESS_VALIDATION;
-  return (ADDRESS_VALIDATION_LEVELS as readonly string[]).includes(value)
-    ? (value as AddressValidation)
-    : undefined;
-}
 
 /**
  * AWS reviews an SES account at a 5 % bounce rate and a 0.1 % complaint rate, and may pause its sending at

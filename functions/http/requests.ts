@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { limits, VIEWER_HOST_HEADER } from '../config/settings.ts';
+import { originOf } from '../config/table.ts';
 
 /** The value of a request header, whatever the case of its name (API Gateway lower-cases them; others may not). */
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
@@ -196,35 +197,6 @@ export function parseBody(event: APIGatewayProxyEventV2): ParsedBody {
   } catch {
     return malformed(`The body is not valid ${charset}.`);
   }
-}
-
-/** The origin (`scheme://host[:port]`) of a URL, lower-cased; undefined for `null` or a value that is no URL. */
-function originOf(value: string): string | undefined {
-  try {
-    const origin = new URL(value).origin;
-    return origin === 'null' ? undefined : origin.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Parses the `ALLOWED_ORIGINS` setting (and the stack's `allowedOrigins` context, the same rule):
- * comma-separated origins (`https://example.com`, scheme and host, no path or trailing slash), spaces and
- * empty entries ignored. Throws on an entry that is not an origin, so a typo fails at load.
- */
-export function parseAllowedOrigins(value: string): string[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const origin = originOf(entry);
-      if (origin === undefined || origin !== entry.toLowerCase()) {
-        throw new Error(`ALLOWED_ORIGINS: "${entry}" is not an origin like https://example.com`);
-      }
-      return origin;
-    });
 }
 
 /**

@@ -1,17 +1,10 @@
 /**
  * The email worker's settings, read from its environment once, at load, and sized with the same
- * {@link workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
+ * {@link setting.workerSizing} as the stack, so that the worker's pace and lease agree with its deployment.
  */
-import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
-import {
-  autoresponse,
-  consumer,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_WORK_SECONDS,
-  env,
-  queue,
-  workerSizing,
-} from '../config/settings.ts';
+import { ConfigError, readSetting, requireSetting } from '../config/env.ts';
+import { autoresponse, consumer, queue } from '../config/settings.ts';
+import * as setting from '../config/table.ts';
 import type { Recipient } from '../task/record.ts';
 
 /** What the worker needs to know about its deployment. */
@@ -67,58 +60,49 @@ export interface AutoresponseLimitConfig {
  * @throws naming the variable that is missing or invalid, or a `SizingError` for a rate that cannot work
  */
 export function readWorkerConfig(): WorkerConfig {
-  const notifyEmail = optionalEnv(env.notifyEmail);
+  const notifyEmail = readSetting(setting.notifyEmail);
   const recipients: readonly Recipient[] = notifyEmail === undefined ? ['visitor'] : ['visitor', 'owner'];
-  const workSeconds = numberEnv(env.workSeconds, DEFAULT_WORK_SECONDS);
-  const concurrency = optionalEnv(env.workerConcurrency);
-  const sizing = workerSizing({
+  const workSeconds = readSetting(setting.workSeconds);
+  const sizing = setting.workerSizing({
     workSeconds,
-    sesMaxSendRate: numberEnv(env.sesMaxSendRate, DEFAULT_SES_MAX_SEND_RATE),
-    emailsPerTask: recipients.length,
-    ...(concurrency === undefined
-      ? {}
-      : { maxConcurrency: Math.max(1, numberEnv(env.workerConcurrency, 1)) }),
+    sesMaxSendRate: readSetting(setting.sesMaxSendRate),
+    notifyEmail,
+    workerConcurrency: readSetting(setting.workerConcurrency),
   });
-  const maxAttempts = numberEnv(env.maxAttempts, queue.maxAttempts);
-  const maxReceiveCount = numberEnv(env.maxReceiveCount, queue.maxReceiveCount);
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
-    throw new Error(
-      `Environment variable ${env.maxAttempts} must be a whole number of at least 1, got "${maxAttempts}"`,
-    );
+  const maxAttempts = readSetting(setting.maxAttempts);
+  const maxReceiveCount = readSetting(setting.maxReceiveCount);
   // SQS's backstop must leave the worker its attempts and the receives on which it only gives up.
-  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < maxAttempts + queue.giveUpReceives) {
-    throw new Error(
-      `Environment variable ${env.maxReceiveCount} must be at least ${env.maxAttempts} + ${queue.giveUpReceives} (${maxAttempts + queue.giveUpReceives}), got "${maxReceiveCount}"`,
+  if (maxReceiveCount < maxAttempts + queue.giveUpReceives) {
+    throw new ConfigError(
+      `Environment variable ${setting.maxReceiveCount.env} must be at least ${setting.maxAttempts.env} + ${queue.giveUpReceives} (${maxAttempts + queue.giveUpReceives}), got "${maxReceiveCount}"`,
     );
   }
   return {
-    tableName: requireEnv(env.tasksTableName),
-    queueUrl: requireEnv(env.feedbackQueueUrl),
-    deadLetterQueueUrl: requireEnv(env.deadLetterQueueUrl),
+    tableName: requireSetting(setting.tasksTableName),
+    queueUrl: requireSetting(setting.feedbackQueueUrl),
+    deadLetterQueueUrl: requireSetting(setting.deadLetterQueueUrl),
     maxAttempts,
     lastWorkReceive: maxReceiveCount - queue.giveUpReceives,
-    senderEmail: requireEnv(env.senderEmail),
+    senderEmail: requireSetting(setting.senderEmail),
     notifyEmail,
     recipients,
     workSeconds,
     maxReceiveCount,
-    leaseSeconds: numberEnv(env.leaseSeconds, sizing.timeoutSeconds),
+    leaseSeconds: readSetting(setting.leaseSeconds) ?? sizing.timeoutSeconds,
     sendIntervalMs: sizing.sendIntervalMs,
     sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,
-    configurationSet: optionalEnv(env.sesConfigurationSet),
-    autoresponseConfigurationSet: optionalEnv(env.sesAutoresponseConfigurationSet),
+    configurationSet: readSetting(setting.sesConfigurationSet),
+    autoresponseConfigurationSet: readSetting(setting.sesAutoresponseConfigurationSet),
     autoresponseLimit: readAutoresponseLimit(),
   };
 }
 
 function readAutoresponseLimit(): AutoresponseLimitConfig | undefined {
-  const key = optionalEnv(env.autoresponseHashKey);
+  const key = readSetting(setting.autoresponseHashKey);
   if (key === undefined) return undefined;
-  const maxPerWindow = numberEnv(env.autoresponseLimit, autoresponse.maxPerWindow);
-  if (!Number.isInteger(maxPerWindow) || maxPerWindow < 1) {
-    throw new Error(
-      `Environment variable ${env.autoresponseLimit} must be a whole number of at least 1, got "${maxPerWindow}"`,
-    );
-  }
-  return { key, maxPerWindow, windowSeconds: autoresponse.windowSeconds };
+  return {
+    key,
+    maxPerWindow: readSetting(setting.autoresponseLimit),
+    windowSeconds: autoresponse.windowSeconds,
+  };
 }

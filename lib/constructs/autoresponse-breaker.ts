@@ -16,12 +16,8 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  type AddressValidation,
-  apiFunction,
-  autoresponseBreaker,
-  env,
-} from '../../functions/config/settings.ts';
+import { apiFunction, autoresponseBreaker } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import { emailEventRule } from '../../functions/email/events.ts';
 import type { EmailReputation } from './email-reputation.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
@@ -29,7 +25,7 @@ import type { SenderIdentity } from './sender-identity.ts';
 
 export interface AutoresponseBreakerProps {
   /** SES's Auto Validation threshold of the autoresponses' set, or `off` (none set). */
-  readonly addressValidation: AddressValidation;
+  readonly addressValidation: setting.AddressValidation;
   /** The owner's configuration set and the rule that records SES's events: the set's events join it. */
   readonly reputation: EmailReputation;
   /** The identities the pause function may send the owner's notice from. */
@@ -51,7 +47,7 @@ export interface AutoresponseBreakerProps {
  * at all, so the template deploys where SES has no Auto Validation, and the set follows the account's
  * setting (off unless turned on in the SES console).
  */
-const THRESHOLDS: Record<AddressValidation, AutoValidationThreshold | undefined> = {
+const THRESHOLDS: Record<setting.AddressValidation, AutoValidationThreshold | undefined> = {
   managed: AutoValidationThreshold.MANAGED,
   high: AutoValidationThreshold.HIGH,
   medium: AutoValidationThreshold.MEDIUM,
@@ -109,11 +105,11 @@ export class AutoresponseBreaker extends Construct {
       description:
         "Pauses the autoresponses' configuration set when its bounce or complaint rate is too high",
       ...apiFunction,
-      environment: {
-        [env.sesAutoresponseConfigurationSet]: this.configurationSetName,
-        [env.senderEmail]: props.sender.senderEmail,
-        ...(props.notifyEmail === undefined ? {} : { [env.notifyEmail]: props.notifyEmail }),
-      },
+      environment: setting.environmentFor('pause-autoresponses', {
+        sesAutoresponseConfigurationSet: this.configurationSetName,
+        senderEmail: props.sender.senderEmail,
+        notifyEmail: props.notifyEmail,
+      }),
     });
     // This one set, nothing else: the owner's set and the account's sending stay as they are.
     this.pauseFunction.addToRolePolicy(
@@ -198,7 +194,7 @@ export class AutoresponseBreaker extends Construct {
    * and `ses:SendEmail` on the set (SES authorizes a send against the set as well as the identities).
    */
   useForAutoresponses(worker: LambdaFn): void {
-    worker.addEnvironment(env.sesAutoresponseConfigurationSet, this.configurationSetName);
+    worker.addEnvironment(setting.sesAutoresponseConfigurationSet.env, this.configurationSetName);
     worker.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],

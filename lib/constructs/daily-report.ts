@@ -8,7 +8,8 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { env, reportFunction } from '../../functions/config/settings.ts';
+import { reportFunction } from '../../functions/config/settings.ts';
+import { environmentFor, type SomeValues } from '../../functions/config/table.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 
@@ -16,8 +17,8 @@ export interface DailyReportProps {
   readonly table: ITable;
   readonly deadLetterQueue: IQueue;
   readonly sender: SenderIdentity;
-  /** The site owner's address, the report's recipient. */
-  readonly notifyEmail: string;
+  /** The deployment's settings: the function gets those the settings table gives it (the owner's address among them). */
+  readonly settings: SomeValues;
   /** EventBridge Scheduler expression, e.g. `cron(0 8 * * ? *)` (UTC). */
   readonly schedule: string;
 }
@@ -43,12 +44,12 @@ export class DailyReport extends Construct {
       handlerName: 'daily-report',
       description: "Mails the site owner the last day's feedback figures",
       ...reportFunction,
-      environment: {
-        [env.tasksTableName]: props.table.tableName,
-        [env.senderEmail]: props.sender.senderEmail,
-        [env.notifyEmail]: props.notifyEmail,
-        [env.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl,
-      },
+      environment: environmentFor('daily-report', {
+        ...props.settings,
+        tasksTableName: props.table.tableName,
+        senderEmail: props.sender.senderEmail,
+        deadLetterQueueUrl: props.deadLetterQueue.queueUrl,
+      }),
     });
     props.table.grant(this.function, 'dynamodb:BatchGetItem');
     props.deadLetterQueue.grant(this.function, 'sqs:GetQueueAttributes');

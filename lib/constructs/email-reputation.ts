@@ -24,13 +24,8 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  apiFunction,
-  autoresponse,
-  emailEventsQueue,
-  env,
-  sesReviewLevels,
-} from '../../functions/config/settings.ts';
+import { apiFunction, emailEventsQueue, sesReviewLevels } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import {
   type EmailEventRoute,
   emailEventRoutes,
@@ -48,11 +43,6 @@ export interface EmailReputationProps {
    * @default - no notification; the alarms show in the CloudWatch console only
    */
   readonly alarmTopic?: ITopic;
-  /**
-   * Autoresponses to one address per window (`AUTORESPONSE_LIMIT` of the worker).
-   * @default autoresponse.maxPerWindow (3 per 24 hours)
-   */
-  readonly autoresponseLimit?: number;
 }
 
 /**
@@ -92,11 +82,9 @@ export class EmailReputation extends Construct {
   readonly alarms: Alarm[] = [];
   /** The rules that put SES's events of our emails on {@link eventQueue}, one per route. */
   readonly rules: Rule[] = [];
-  private readonly autoresponseLimit: number;
 
   constructor(scope: Construct, id: string, props: EmailReputationProps) {
     super(scope, id);
-    this.autoresponseLimit = props.autoresponseLimit ?? autoresponse.maxPerWindow;
 
     this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', {
       suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
@@ -119,7 +107,7 @@ export class EmailReputation extends Construct {
       handlerName: 'record-email-event',
       description: "Records SES's delivery, bounce, complaint and reject events on the task's email",
       ...apiFunction,
-      environment: { [env.tasksTableName]: props.table.tableName },
+      environment: setting.environmentFor('record-email-event', { tasksTableName: props.table.tableName }),
     });
     // A conditional update, and a read to tell a late worker from a stale event.
     props.table.grant(this.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
@@ -234,12 +222,11 @@ export class EmailReputation extends Construct {
 
   /**
    * Gives the worker what it needs to send through the configuration set and apply the autoresponse
-   * limit: {@link sendThrough}, `AUTORESPONSE_HASH_KEY` and `AUTORESPONSE_LIMIT`.
+   * limit: {@link sendThrough} and `AUTORESPONSE_HASH_KEY` (the limit itself is a setting of the worker's).
    */
   useForSending(worker: LambdaFn): void {
     this.sendThrough(worker);
-    worker.addEnvironment(env.autoresponseHashKey, this.hashKey.secretValue.unsafeUnwrap());
-    worker.addEnvironment(env.autoresponseLimit, String(this.autoresponseLimit));
+    worker.addEnvironment(setting.autoresponseHashKey.env, this.hashKey.secretValue.unsafeUnwrap());
   }
 
   /**
@@ -248,7 +235,7 @@ export class EmailReputation extends Construct {
    * `ses:SendEmail` on the set (SES authorizes a send against the set as well as the identities).
    */
   sendThrough(fn: LambdaFn): void {
-    fn.addEnvironment(env.sesConfigurationSet, this.configurationSetName);
+    fn.addEnvironment(setting.sesConfigurationSet.env, this.configurationSetName);
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],

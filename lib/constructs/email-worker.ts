@@ -4,24 +4,23 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumer, env, queue, type WorkerSizing } from '../../functions/config/settings.ts';
+import { consumer, queue } from '../../functions/config/settings.ts';
+import {
+  derivedWorkerValues,
+  environmentFor,
+  type SomeValues,
+  type WorkerSizing,
+} from '../../functions/config/table.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 
 export interface EmailWorkerProps {
   readonly table: ITable;
   readonly sender: SenderIdentity;
-  /** Simulated slow work before sending, seconds. */
-  readonly workSeconds: number;
-  /** SES sends per second over all workers. */
-  readonly sesMaxSendRate: number;
+  /** The deployment's settings: the function gets those the settings table gives it. */
+  readonly settings: SomeValues;
   /** The worker's concurrency, batch size, timeout and lease, from `workerSizing` (so they agree). */
   readonly sizing: WorkerSizing;
-  /**
-   * The site owner's address: the worker also mails each feedback there.
-   * @default - no owner notification
-   */
-  readonly notifyEmail?: string;
 }
 
 /**
@@ -58,21 +57,18 @@ export class EmailWorker extends Construct {
       description: 'Does the slow work and sends the feedback email for each queued task',
       memoryMb: consumer.memoryMb,
       timeoutSeconds: sizing.timeoutSeconds,
-      environment: {
-        [env.tasksTableName]: props.table.tableName,
-        [env.feedbackQueueUrl]: this.queue.queueUrl,
-        [env.senderEmail]: props.sender.senderEmail,
-        [env.workSeconds]: String(props.workSeconds),
-        [env.maxReceiveCount]: String(queue.maxReceiveCount),
-        // The worker gives a task up itself at its attempt limit: FAILURE, then the message to the DLQ.
-        [env.maxAttempts]: String(queue.maxAttempts),
-        [env.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
-        [env.sesMaxSendRate]: String(props.sesMaxSendRate),
+      environment: environmentFor('send-feedback-email', {
+        ...props.settings,
         // The worker derives its pace from these, as the stack did: together the containers keep to the rate.
-        [env.workerConcurrency]: String(sizing.maxConcurrency),
-        [env.leaseSeconds]: String(sizing.timeoutSeconds),
-        ...(props.notifyEmail === undefined ? {} : { [env.notifyEmail]: props.notifyEmail }),
-      },
+        ...derivedWorkerValues(sizing),
+        tasksTableName: props.table.tableName,
+        feedbackQueueUrl: this.queue.queueUrl,
+        senderEmail: props.sender.senderEmail,
+        maxReceiveCount: queue.maxReceiveCount,
+        // The worker gives a task up itself at its attempt limit: FAILURE, then the message to the DLQ.
+        maxAttempts: queue.maxAttempts,
+        deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+      }),
     });
     // Claim and state changes are conditional updates; the per-day counters are ADD updates.
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

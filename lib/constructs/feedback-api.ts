@@ -18,17 +18,18 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   apiFunction,
-  env,
   LOG_RETENTION_DAYS,
   ORIGIN_VERIFY_HEADER,
   statusThrottling,
 } from '../../functions/config/settings.ts';
+import { environmentFor, type SomeValues } from '../../functions/config/table.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface FeedbackApiProps {
   readonly table: ITable;
   readonly queue: IQueue;
-  readonly taskTtlDays: number;
+  /** The deployment's settings: each function gets those the settings table gives it. */
+  readonly settings: SomeValues;
   /** Throttling of the submissions: steady requests per second, and the burst above it. */
   readonly rateLimit: number;
   readonly burstLimit: number;
@@ -81,13 +82,12 @@ export class FeedbackApi extends Construct {
       handlerName: 'submit-feedback',
       description: 'POST /api/feedback: validates, records the task PENDING and queues it',
       ...apiFunction,
-      environment: {
-        [env.tasksTableName]: props.table.tableName,
-        [env.feedbackQueueUrl]: props.queue.queueUrl,
-        [env.taskTtlDays]: String(props.taskTtlDays),
-        // The handler refuses cross-site posts from any other origin.
-        ...(allowedOrigins.length === 0 ? {} : { [env.allowedOrigins]: allowedOrigins.join(',') }),
-      },
+      // The handler refuses cross-site posts from any origin not allowed.
+      environment: environmentFor('submit-feedback', {
+        ...props.settings,
+        tasksTableName: props.table.tableName,
+        feedbackQueueUrl: props.queue.queueUrl,
+      }),
     });
     // The record is created, and deleted again only when queueing failed.
     // Put the record, mark it queued once its message is (UpdateItem), or take it back.
@@ -98,7 +98,7 @@ export class FeedbackApi extends Construct {
       handlerName: 'get-task',
       description: "GET /api/tasks/{taskId}: a task's status",
       ...apiFunction,
-      environment: { [env.tasksTableName]: props.table.tableName },
+      environment: environmentFor('get-task', { tasksTableName: props.table.tableName }),
     });
     props.table.grant(this.getTask, 'dynamodb:GetItem');
 
@@ -108,7 +108,7 @@ export class FeedbackApi extends Construct {
       handlerName: 'origin-check',
       description: 'Lets only requests that came through CloudFront reach the API',
       ...apiFunction,
-      environment: { [env.originSecret]: this.originSecret },
+      environment: environmentFor('origin-check', { originSecret: this.originSecret }),
     });
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Serverless feedback form: submit feedback, read a task',

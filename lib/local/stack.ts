@@ -4,22 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { AddressValidation } from '../../functions/config/settings.ts';
-import * as defaults from '../../functions/config/settings.ts';
 import {
   apiFunction,
   emailEventsQueue,
-  env,
   localPorts,
+  queue,
   reportFunction,
 } from '../../functions/config/settings.ts';
+import { derivedWorkerValues, workerSizing } from '../../functions/config/table.ts';
 import { keptEmailEvent, type QueuedEmailEvent, routeOf } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
 import { localBreaker } from './breaker.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
 import { createGateway } from './gateway.ts';
-import { handlerEnvironment } from './handler-env.ts';
+import { setHandlerEnvironment } from './handler-env.ts';
 import { handlerFunction } from './lambda.ts';
 import { createPoller, type PollerOptions } from './poller.ts';
 import {
@@ -31,32 +30,27 @@ import {
 } from './resources.ts';
 import { sesEventsFor } from './ses-events.ts';
 import { localSesSending } from './ses-sending.ts';
+import { type LocalSettings, localSettingValues } from './settings.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
 import { captureHandlerLogs, reason } from './terminal-log.ts';
 
-/** Options of {@link startLocalStack}; each defaults to the deployed stack's (functions/config/settings.ts). */
-export interface LocalStackOptions {
+/**
+ * Options of {@link startLocalStack}: the settings of the table that the local stack takes (its `local`
+ * ones: functions/config/table.ts), each defaulting to the table's and never to the process's
+ * environment, and the local stack's own.
+ */
+export interface LocalStackOptions extends Omit<LocalSettings, 'reportSchedule'> {
   /** Ports; 0 (the default here) picks a free one. `npm start` passes the contract's 3000/8000/9324/8005. */
   ports?: { web?: number; dynamodb?: number; sqs?: number; ses?: number };
   /** Folder for the table, every queued message and the built page; without it, memory and a temporary folder. */
   dataDir?: string;
-  workSeconds?: number;
+  /** The feedback queue's visibility timeout, shorter than the stack's (tests of redeliveries). */
   visibilityTimeoutSeconds?: number;
-  /** The worker's limit of a task's attempts. */
-  maxAttempts?: number;
   /** SQS's backstop; by default as far above `maxAttempts` as the deployed stack's. */
   maxReceiveCount?: number;
   /** The email-event queue's visibility timeout and receives before its dead-letter queue. */
   emailEventsQueue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
-  /** The task lease; the worker's timeout by default. */
-  leaseSeconds?: number;
-  senderEmail?: string;
-  /** The owner's notifications and daily report; off when unset. */
-  notifyEmail?: string;
-  /** The worker's concurrency follows it, as deployed. */
-  sesMaxSendRate?: number;
-  taskTtlDays?: number;
   /** The poller's long poll, seconds (20 as Lambda's); tests use 1 so that `pausePoller()` is quick. */
   pollWaitSeconds?: number;
   /** The daily report's `rate(N minutes|hours|days)`, once a day for another expression, `false` for never. */
@@ -68,15 +62,11 @@ export interface LocalStackOptions {
   quiet?: boolean;
   /** The handlers' own JSON log lines as they are, instead of one short line each. */
   jsonLogs?: boolean;
-  /** The deployed stack's opt-in per-client limit (`wafRateLimit`): POSTs per 5 minutes per IP. */
-  wafRateLimit?: number;
   /**
    * A fault for the tests of crashes (`LOCAL_CRASH_ON`): the process is killed (SIGKILL, as `kill -9`)
    * the moment the SES or SQS emulator receives this call naming `text`, before it acts on it.
    */
   crashOn?: CrashOn;
-  /** SES's address validation of the autoresponses (`addressValidation`); `managed` by default. */
-  addressValidation?: AddressValidation;
 }
 
 /** A call that kills the local stack: `SendEmail` to an address, or `SendMessage` of a body naming the text. */
@@ -115,18 +105,19 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
   if (startedInThisProcess) throw new Error('startLocalStack: one local stack per process');
   startedInThisProcess = true;
   const host = '127.0.0.1';
-  const { workSeconds = defaults.DEFAULT_WORK_SECONDS, dataDir } = options;
-  const { sesMaxSendRate = defaults.DEFAULT_SES_MAX_SEND_RATE } = options;
-  const notifyEmail = options.notifyEmail?.trim() || undefined;
-  const maxAttempts = options.maxAttempts ?? defaults.queue.maxAttempts;
+  const { dataDir } = options;
+  const { reportSchedule, ...given } = options;
+  const values = localSettingValues({
+    ...given,
+    ...(typeof reportSchedule === 'string' ? { reportSchedule } : {}),
+  });
+  const { notifyEmail, maxAttempts } = values;
   // The same sizing as the deployed worker's: concurrency, batch, timeout and visibility.
-  const sizing = defaults.workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask: notifyEmail ? 2 : 1 });
+  const sizing = workerSizing(values);
   const settings = {
-    workSeconds,
+    ...values,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? sizing.visibilityTimeoutSeconds,
-    maxAttempts,
-    maxReceiveCount:
-      options.maxReceiveCount ?? maxAttempts + defaults.queue.maxReceiveCount - defaults.queue.maxAttempts,
+    maxReceiveCount: options.maxReceiveCount ?? maxAttempts + queue.maxReceiveCount - queue.maxAttempts,
     batchSize: sizing.batchSize,
     concurrency: sizing.maxConcurrency,
     emailEvents: {
@@ -134,9 +125,6 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
         options.emailEventsQueue?.visibilityTimeoutSeconds ?? emailEventsQueue.visibilityTimeoutSeconds,
       maxReceiveCount: options.emailEventsQueue?.maxReceiveCount ?? emailEventsQueue.maxReceiveCount,
     },
-    senderEmail: options.senderEmail ?? defaults.LOCAL_SENDER_EMAIL,
-    notifyEmail,
-    addressValidation: options.addressValidation ?? defaults.DEFAULT_ADDRESS_VALIDATION,
   };
   const apiTimeoutMs = apiFunction.timeoutSeconds * 1000;
   const write = options.quiet ? undefined : (options.log ?? ((line: string) => console.log(line)));
@@ -226,28 +214,22 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     if (keyFile) writeFileSync(keyFile, autoresponseHashKey, { mode: 0o600 });
     delete process.env.AWS_SESSION_TOKEN;
     const handlerSettings = {
-      workSeconds,
+      ...values,
+      // Each of the worker's execution environments is a module instance of its own (lambda.ts),
+      // pacing its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
+      ...derivedWorkerValues(sizing, values.leaseSeconds),
       maxReceiveCount: settings.maxReceiveCount,
-      maxAttempts,
-      senderEmail: settings.senderEmail,
-      notifyEmail,
       tasksTableName: tableName,
       feedbackQueueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
-      taskTtlDays: options.taskTtlDays ?? defaults.DEFAULT_TASK_TTL_DAYS,
-      sesMaxSendRate,
-      // Each of the worker's execution environments is a module instance of its own (lambda.ts),
-      // pacing its sends at SES_MAX_SEND_RATE / WORKER_CONCURRENCY, as in the cloud.
-      workerConcurrency: settings.concurrency,
-      leaseSeconds: options.leaseSeconds,
-      allowedOrigins: process.env[env.allowedOrigins]?.trim() ?? '',
       sesConfigurationSet: configurationSet,
       sesAutoresponseConfigurationSet: autoresponseConfigurationSet,
       autoresponseHashKey,
     };
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint };
     const logLevel = options.quiet ? 'SILENT' : 'INFO';
-    Object.assign(process.env, handlerEnvironment(handlerSettings, { endpoints, logLevel }));
+    // The handlers' settings are these and no others: none passes from this process's own environment.
+    setHandlerEnvironment(handlerSettings, { endpoints, logLevel });
     if (write && !options.jsonLogs) closers.push(captureHandlerLogs(write));
     // Each function's first execution environment is loaded now, so that a setting a handler refuses
     // stops `npm start` at once; each of its modules reads the environment set above when it loads.
@@ -298,7 +280,7 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       // CloudFront's security headers, so the page runs under its real CSP here too; without
       // Strict-Transport-Security, as this gateway speaks plain HTTP.
       responseHeaders: securityHeaders({ https: false }),
-      rateLimit: options.wafRateLimit,
+      rateLimit: values.wafRateLimit,
       onRequest: (line) => log(`[web] ${line}`),
       onError: (functionName, error) => log(`[web] ${functionName} failed: ${reason(error)}`),
     });
@@ -306,10 +288,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     closers.push(() => closeServer(gateway));
 
     const runReport = (date?: string) => report.invoke(date === undefined ? {} : { date });
-    if (notifyEmail && options.reportSchedule !== false) {
+    if (notifyEmail && reportSchedule !== false) {
       const timer = setInterval(() => {
         runReport().catch((error: unknown) => log(`[beat] daily report failed: ${reason(error)}`));
-      }, reportIntervalMs(options.reportSchedule)).unref();
+      }, reportIntervalMs(values.reportSchedule)).unref();
       closers.push(() => clearInterval(timer));
     }
     startPollers();

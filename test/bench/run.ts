@@ -27,7 +27,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { DEFAULT_ADDRESS_VALIDATION, DEFAULT_WORK_SECONDS } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import { functionBundling } from '../../lib/constructs/feedback-function.ts';
 import { baselineSource, type CapturedCall, TASK_ID_PLACEHOLDER, type TaskIdSource } from './baseline.ts';
 import { costPerMillion, pricesDate } from './cost.ts';
@@ -759,13 +759,14 @@ async function main() {
     const latencyC1 = latency.byConcurrency.c1 as { p50Ms: Spread; p95Ms: Spread; p99Ms: Spread };
     const getTaskMs = functions.find((f) => f.name === 'get-task')?.coldStartMs ?? 0;
     const cost = costPerMillion({
-      workSeconds: DEFAULT_WORK_SECONDS,
+      workSeconds: setting.workSeconds.default,
       submitMs: latencyC1.p50Ms.median,
       // A warm status read costs about what the floor's single call does; the cold figure bounds it.
       getTaskMs: Math.min(getTaskMs, latency.c1.floorP50.median),
       workerOverheadMs: throughput.workerRuntimeP50Ms,
       emailsPerTask: 1,
-      addressValidation: DEFAULT_ADDRESS_VALIDATION !== 'off',
+      // The default threshold validates every autoresponse (`off` would validate none).
+      addressValidation: true,
     });
     const results = {
       date: new Date().toISOString(),
@@ -854,7 +855,7 @@ function table(r: {
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,
     '',
-    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, SES address validation $${r.costPerMillionUsd.validation} (addressValidation=${DEFAULT_ADDRESS_VALIDATION}), total $${r.costPerMillionUsd.total}.`,
+    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, SES address validation $${r.costPerMillionUsd.validation} (addressValidation=${setting.addressValidation.default}), total $${r.costPerMillionUsd.total}.`,
     '',
     `Run time ${r.runSeconds} s.`,
   ];

@@ -12,7 +12,7 @@ export const TEST_ENV = {
   DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/FeedbackDeadLetterQueue',
   SENDER_EMAIL: 'support@example.com',
   FEEDBACK_WORK_SECONDS: '0',
-  TASK_TTL_DAYS: '7',
+  TASK_TTL_DAYS: '30',
   MAX_ATTEMPTS: '5',
   MAX_RECEIVE_COUNT: '10',
   SES_MAX_SEND_RATE: '100000',

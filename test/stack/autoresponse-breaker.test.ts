@@ -6,7 +6,8 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { autoresponseBreaker, env, sesReviewLevels } from '../../functions/config/settings.ts';
+import { autoresponseBreaker, sesReviewLevels } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import {
   actionsOf,
   functionsByService,
@@ -117,7 +118,7 @@ describe("the autoresponses' configuration set", () => {
   it("is the worker's for the visitor's email: its variable and ses:SendEmail on the set", () => {
     const worker = functionsByService(synthesized.template).get('send-feedback-email');
     expect(worker?.properties?.Environment).toMatchObject({
-      Variables: { [env.sesAutoresponseConfigurationSet]: { Ref: autoresponseSet } },
+      Variables: { [setting.sesAutoresponseConfigurationSet.env]: { Ref: autoresponseSet } },
     });
     const sends = statementsOfFunction(synthesized.template, worker?.properties).filter((statement) =>
       [statement.Action].flat().includes('ses:SendEmail'),
@@ -208,10 +209,10 @@ describe('the circuit breaker', () => {
     expect(JSON.stringify(pauses[0]?.Resource)).not.toContain('*');
     expect(pause().properties?.Environment).toMatchObject({
       Variables: {
-        [env.sesAutoresponseConfigurationSet]: { Ref: autoresponseSet },
-        [env.sesConfigurationSet]: { Ref: ownerSet },
-        [env.notifyEmail]: context.notifyEmail,
-        [env.senderEmail]: context.senderEmail,
+        [setting.sesAutoresponseConfigurationSet.env]: { Ref: autoresponseSet },
+        [setting.sesConfigurationSet.env]: { Ref: ownerSet },
+        [setting.notifyEmail.env]: context.notifyEmail,
+        [setting.senderEmail.env]: context.senderEmail,
       },
     });
   });

@@ -2,22 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  apiThrottling,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_TASK_TTL_DAYS,
-  DEFAULT_WORK_SECONDS,
-  queue,
-  workerSizing,
-} from '../../functions/config/settings.ts';
-import {
-  ConfigError,
-  type ContextKey,
-  DEFAULT_REPORT_SCHEDULE,
-  MIN_TASK_TTL_DAYS,
-  PLACEHOLDER_SENDER_EMAIL,
-  readConfig,
-} from '../../lib/config.ts';
+import { queue } from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
+import { workerSizing } from '../../functions/config/table.ts';
+import { ConfigError, type ContextKey, PLACEHOLDER_SENDER_EMAIL, readConfig } from '../../lib/config.ts';
+
+const MIN_TASK_TTL_DAYS = setting.taskTtlDays.min;
 
 function read(context: Partial<Record<ContextKey, unknown>>) {
   return readConfig((key) => context[key]);
@@ -35,31 +25,37 @@ describe('readConfig', () => {
       senderIdentity: 'create',
       senderDomain: undefined,
       hostedZoneId: undefined,
-      workSeconds: DEFAULT_WORK_SECONDS,
-      taskTtlDays: DEFAULT_TASK_TTL_DAYS,
+      workSeconds: 20,
+      taskTtlDays: 15,
       notifyEmail: undefined,
       notifyIdentity: 'create',
       dataRemoval: 'destroy',
       alarmEmail: undefined,
-      reportSchedule: DEFAULT_REPORT_SCHEDULE,
-      sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
-      apiRateLimit: apiThrottling.rateLimit,
-      apiBurstLimit: apiThrottling.burstLimit,
+      reportSchedule: 'cron(0 8 * * ? *)',
+      sesMaxSendRate: 1,
+      apiRateLimit: 10,
+      apiBurstLimit: 20,
       allowedOrigins: [],
       autoresponseLimit: 3,
       addressValidation: 'managed',
-      worker: workerSizing({
-        workSeconds: DEFAULT_WORK_SECONDS,
-        sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
-        emailsPerTask: 1,
-      }),
+      worker: workerSizing({ workSeconds: 20, sesMaxSendRate: 1 }),
     });
+  });
+
+  it.each(['managed', 'high', 'medium', 'off', 'HIGH'])('takes addressValidation=%s', (level) => {
+    expect(read({ addressValidation: level }).addressValidation).toBe(level.toLowerCase());
+  });
+
+  it('refuses an addressValidation that is none of the levels, naming them', () => {
+    expect(() => read({ addressValidation: 'strict' })).toThrow(
+      'Context addressValidation must be one of managed, high, medium, off',
+    );
   });
 
   it('keeps every task record longer than the queue, or its dead-letter queue, can hold its message', () => {
     expect(MIN_TASK_TTL_DAYS * 86_400).toBeGreaterThan(queue.retentionSeconds);
     expect(MIN_TASK_TTL_DAYS * 86_400).toBeGreaterThan(queue.deadLetterRetentionSeconds);
-    expect(DEFAULT_TASK_TTL_DAYS).toBeGreaterThanOrEqual(MIN_TASK_TTL_DAYS);
+    expect(setting.taskTtlDays.default).toBeGreaterThanOrEqual(MIN_TASK_TTL_DAYS);
     expect(() => read({ taskTtlDays: String(MIN_TASK_TTL_DAYS - 1) })).toThrow(
       `Context taskTtlDays must be an integer from ${MIN_TASK_TTL_DAYS} to 365`,
     );
@@ -67,7 +63,7 @@ describe('readConfig', () => {
 
   it("sizes the worker for the owner's second email, or at the given concurrency", () => {
     expect(read({ notifyEmail: 'owner@example.com', sesMaxSendRate: 14, workSeconds: 5 }).worker).toEqual(
-      workerSizing({ workSeconds: 5, sesMaxSendRate: 14, emailsPerTask: 2 }),
+      workerSizing({ workSeconds: 5, sesMaxSendRate: 14, notifyEmail: 'owner@example.com' }),
     );
     expect(read({ workerConcurrency: '3' }).worker.maxConcurrency).toBe(3);
   });

@@ -100,7 +100,6 @@ beforeAll(() => {
   const reputation = new EmailReputation(stack, 'EmailReputation', {
     table: tasks.table,
     alarmTopic: Topic.fromTopicArn(stack, 'Alarms', TOPIC_ARN),
-    autoresponseLimit: 5,
   });
   reputation.useForSending(worker);
   template = Template.fromStack(stack);
@@ -348,14 +347,13 @@ describe('the reputation alarms', () => {
 });
 
 describe('the worker, given the reputation setup', () => {
-  it('sends through the configuration set, with the hash key by dynamic reference and the limit', () => {
+  it('sends through the configuration set, with the hash key by dynamic reference', () => {
     const worker = functionsByService(template).get('send-feedback-email');
     const variables =
       (worker?.properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
       {};
     expect(variables.SES_CONFIGURATION_SET).toEqual({ Ref: expect.stringMatching(/ConfigurationSet/) });
     expect(JSON.stringify(variables.AUTORESPONSE_HASH_KEY)).toContain('{{resolve:secretsmanager:');
-    expect(variables.AUTORESPONSE_LIMIT).toBe('5');
     const statements = statementsOfFunction(template, worker?.properties);
     const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
     expect(JSON.stringify(send?.Resource)).toContain(':configuration-set/');

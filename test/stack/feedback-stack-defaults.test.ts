@@ -2,14 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiThrottling,
-  DEFAULT_SES_MAX_SEND_RATE,
-  DEFAULT_TASK_TTL_DAYS,
-  DEFAULT_WORK_SECONDS,
-  env,
-  workerSizing,
-} from '../../functions/config/settings.ts';
+import * as setting from '../../functions/config/table.ts';
 import { ConfigError, PLACEHOLDER_SENDER_EMAIL, readConfig } from '../../lib/config.ts';
 import { FeedbackStack } from '../../lib/feedback-stack.ts';
 import { NO_SES_MESSAGE, REGIONS_WITHOUT_SES } from '../../lib/regions.ts';
@@ -64,26 +57,22 @@ describe('without context', () => {
     const services = functionsByService(synthesized.template);
     expect(services.get('send-feedback-email')?.properties?.Environment).toMatchObject({
       Variables: {
-        [env.senderEmail]: PLACEHOLDER_SENDER_EMAIL,
-        [env.workSeconds]: String(DEFAULT_WORK_SECONDS),
-        [env.sesMaxSendRate]: String(DEFAULT_SES_MAX_SEND_RATE),
+        SENDER_EMAIL: PLACEHOLDER_SENDER_EMAIL,
+        FEEDBACK_WORK_SECONDS: String(setting.workSeconds.default),
+        SES_MAX_SEND_RATE: String(setting.sesMaxSendRate.default),
       },
     });
     expect(services.get('submit-feedback')?.properties?.Environment).toMatchObject({
-      Variables: { [env.taskTtlDays]: String(DEFAULT_TASK_TTL_DAYS) },
+      Variables: { TASK_TTL_DAYS: String(setting.taskTtlDays.default) },
     });
-    const sizing = workerSizing({
-      workSeconds: DEFAULT_WORK_SECONDS,
-      sesMaxSendRate: DEFAULT_SES_MAX_SEND_RATE,
-      emailsPerTask: 1,
-    });
+    const sizing = setting.workerSizing({});
     synthesized.template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: sizing.visibilityTimeoutSeconds,
     });
     synthesized.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: {
-        ThrottlingRateLimit: apiThrottling.rateLimit,
-        ThrottlingBurstLimit: apiThrottling.burstLimit,
+        ThrottlingRateLimit: setting.apiRateLimit.default,
+        ThrottlingBurstLimit: setting.apiBurstLimit.default,
       },
     });
   });
@@ -99,11 +88,11 @@ describe('without context', () => {
       const worker = functionsByService(stack.template).get('send-feedback-email')?.properties;
       const timeout = worker?.Timeout as number;
       expect(worker?.Environment).toMatchObject({
-        Variables: { [env.workerConcurrency]: String(concurrency), [env.leaseSeconds]: String(timeout) },
+        Variables: { WORKER_CONCURRENCY: String(concurrency), TASK_LEASE_SECONDS: String(timeout) },
       });
       // The work, then a full batch's sends, each container sending every concurrency / rate seconds.
-      const rate = stack === faster ? 50 : DEFAULT_SES_MAX_SEND_RATE;
-      expect(timeout).toBeGreaterThanOrEqual(DEFAULT_WORK_SECONDS + (5 * concurrency) / rate);
+      const rate = stack === faster ? 50 : setting.sesMaxSendRate.default;
+      expect(timeout).toBeGreaterThanOrEqual(setting.workSeconds.default + (5 * concurrency) / rate);
       expect(timeout).toBeLessThanOrEqual(900);
     }
   });
@@ -129,14 +118,14 @@ describe('without context', () => {
     const workerVariables = services.get('send-feedback-email')?.properties?.Environment as {
       Variables: Record<string, unknown>;
     };
-    expect(workerVariables.Variables).not.toHaveProperty(env.notifyEmail);
+    expect(workerVariables.Variables).not.toHaveProperty('NOTIFY_EMAIL');
     synthesized.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     // The breaker's pause function's, only.
     synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
     const pauseVariables = services.get('pause-autoresponses')?.properties?.Environment as {
       Variables: Record<string, unknown>;
     };
-    expect(pauseVariables.Variables).not.toHaveProperty(env.notifyEmail);
+    expect(pauseVariables.Variables).not.toHaveProperty('NOTIFY_EMAIL');
     expect(Object.keys(synthesized.template.findResources('AWS::SQS::Queue')).sort()).toEqual([
       expect.stringMatching(/^AutoresponsesFailedPauses/),
       expect.stringMatching(/^EmailReputationDeadLetterQueue/),

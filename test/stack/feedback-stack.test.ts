@@ -6,13 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   apiFunction,
   consumer,
-  env,
   LOG_RETENTION_DAYS,
   queue,
   reportFunction,
   statusThrottling,
-  workerSizing,
 } from '../../functions/config/settings.ts';
+import { workerSizing } from '../../functions/config/table.ts';
 import { CONTENT_SECURITY_POLICY } from '../../lib/security-headers.ts';
 import {
   actionsOf,
@@ -39,7 +38,11 @@ const context = {
 };
 const WORK_SECONDS = 5;
 // Two emails per task (notifyEmail), 14 sends a second: 10 workers, each sending every 714 ms.
-const sizing = workerSizing({ workSeconds: WORK_SECONDS, sesMaxSendRate: 14, emailsPerTask: 2 });
+const sizing = workerSizing({
+  workSeconds: WORK_SECONDS,
+  sesMaxSendRate: 14,
+  notifyEmail: 'owner@example.com',
+});
 
 let synthesized: SynthesizedStack;
 let services: ReturnType<typeof functionsByService>;
@@ -120,23 +123,23 @@ describe('functions', () => {
     synthesized.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
-          [env.tasksTableName]: { Ref: Match.stringLikeRegexp('^TaskTable') },
-          [env.feedbackQueueUrl]: { Ref: Match.stringLikeRegexp('^EmailWorkerQueue') },
-          [env.senderEmail]: context.senderEmail,
-          [env.workSeconds]: '5',
-          [env.maxReceiveCount]: String(queue.maxReceiveCount),
-          [env.maxAttempts]: String(queue.maxAttempts),
-          [env.deadLetterQueueUrl]: { Ref: Match.stringLikeRegexp('^EmailWorkerDeadLetterQueue') },
-          [env.sesMaxSendRate]: '14',
-          [env.workerConcurrency]: '10',
-          [env.leaseSeconds]: String(sizing.timeoutSeconds),
-          [env.notifyEmail]: context.notifyEmail,
-          [env.sesConfigurationSet]: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
-          [env.sesAutoresponseConfigurationSet]: {
+          TASKS_TABLE_NAME: { Ref: Match.stringLikeRegexp('^TaskTable') },
+          FEEDBACK_QUEUE_URL: { Ref: Match.stringLikeRegexp('^EmailWorkerQueue') },
+          SENDER_EMAIL: context.senderEmail,
+          FEEDBACK_WORK_SECONDS: '5',
+          MAX_RECEIVE_COUNT: String(queue.maxReceiveCount),
+          MAX_ATTEMPTS: String(queue.maxAttempts),
+          DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^EmailWorkerDeadLetterQueue') },
+          SES_MAX_SEND_RATE: '14',
+          WORKER_CONCURRENCY: '10',
+          TASK_LEASE_SECONDS: String(sizing.timeoutSeconds),
+          NOTIFY_EMAIL: context.notifyEmail,
+          SES_CONFIGURATION_SET: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
+          SES_AUTORESPONSE_CONFIGURATION_SET: {
             Ref: Match.stringLikeRegexp('^AutoresponsesConfigurationSet'),
           },
-          [env.autoresponseHashKey]: Match.anyValue(),
-          [env.autoresponseLimit]: '3',
+          AUTORESPONSE_HASH_KEY: Match.anyValue(),
+          AUTORESPONSE_LIMIT: '3',
           POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
           POWERTOOLS_METRICS_NAMESPACE: 'ServerlessFeedback',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -162,22 +165,22 @@ describe('functions', () => {
   it('give the API and report functions their variables', () => {
     expect(fn('submit-feedback').properties?.Environment).toMatchObject({
       Variables: {
-        [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) },
-        [env.feedbackQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerQueue/) },
-        [env.taskTtlDays]: '30',
-        [env.allowedOrigins]: 'https://blog.example.com,http://localhost:8080',
+        TASKS_TABLE_NAME: { Ref: expect.stringMatching(/^TaskTable/) },
+        FEEDBACK_QUEUE_URL: { Ref: expect.stringMatching(/^EmailWorkerQueue/) },
+        TASK_TTL_DAYS: '30',
+        ALLOWED_ORIGINS: 'https://blog.example.com,http://localhost:8080',
       },
     });
     expect(fn('get-task').properties?.Environment).toMatchObject({
-      Variables: { [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) } },
+      Variables: { TASKS_TABLE_NAME: { Ref: expect.stringMatching(/^TaskTable/) } },
     });
     expect(fn('daily-report').properties?.Environment).toMatchObject({
       Variables: {
-        [env.tasksTableName]: { Ref: expect.stringMatching(/^TaskTable/) },
-        [env.senderEmail]: context.senderEmail,
-        [env.notifyEmail]: context.notifyEmail,
-        [env.deadLetterQueueUrl]: { Ref: expect.stringMatching(/^EmailWorkerDeadLetterQueue/) },
-        [env.sesConfigurationSet]: { Ref: expect.stringMatching(/ConfigurationSet/) },
+        TASKS_TABLE_NAME: { Ref: expect.stringMatching(/^TaskTable/) },
+        SENDER_EMAIL: context.senderEmail,
+        NOTIFY_EMAIL: context.notifyEmail,
+        DEAD_LETTER_QUEUE_URL: { Ref: expect.stringMatching(/^EmailWorkerDeadLetterQueue/) },
+        SES_CONFIGURATION_SET: { Ref: expect.stringMatching(/ConfigurationSet/) },
       },
     });
   });
@@ -470,7 +473,7 @@ describe('HTTP API', () => {
       });
     }
     expect(fn('origin-check').properties?.Environment).toMatchObject({
-      Variables: { [env.originSecret]: stackSecret },
+      Variables: { ORIGIN_SECRET: stackSecret },
     });
     synthesized.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoresponse } from '../../functions/config/settings.ts';
+import { autoresponseLimit } from '../../functions/config/table.ts';
 import { createAutoresponseLimit, limitKey } from '../../functions/email/autoresponse-limit.ts';
 import { startTaskTable, type TaskTable } from '../helpers/task-table.ts';
 
@@ -24,7 +25,7 @@ function limitAt(clock: { now: Date }) {
     dynamodb: table.dynamodb,
     tableName: table.tableName,
     key: KEY,
-    maxPerWindow: autoresponse.maxPerWindow,
+    maxPerWindow: autoresponseLimit.default,
     windowSeconds: autoresponse.windowSeconds,
     now: () => clock.now,
   });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { environmentSource, parseSetting } from '../../functions/config/env.ts';
+import {
+  allowedOrigins as allowedOriginsSetting,
+  parseAllowedOrigins,
+} from '../../functions/config/table.ts';
 import {
   header,
   isCrossSite,
-  parseAllowedOrigins,
   parseBody,
   parseMediaType,
   prefersHtml,
@@ -363,7 +367,9 @@ describe('isCrossSite', () => {
   it.each([['partner.example'], ['https://partner.example/path'], ['*']])(
     'refuses the setting entry %s, which is no origin',
     (entry) => {
-      expect(() => parseAllowedOrigins(entry)).toThrow(/ALLOWED_ORIGINS/);
+      expect(() =>
+        parseSetting(allowedOriginsSetting, entry, environmentSource('ALLOWED_ORIGINS', false)),
+      ).toThrow(`Environment variable ALLOWED_ORIGINS must be a comma-separated list of origins`);
     },
   );
 

@@ -1,12 +1,11 @@
 import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { env } from '../../functions/config/settings.ts';
 
 const SECRET = '3f1c2e9a-0000-4000-8000-1234567890ab';
 let handler: typeof import('../../functions/origin-check.ts').handler;
 
 beforeAll(async () => {
-  vi.stubEnv(env.originSecret, SECRET);
+  vi.stubEnv('ORIGIN_SECRET', SECRET);
   ({ handler } = await import('../../functions/origin-check.ts'));
 });
 

@@ -65,7 +65,9 @@ describe('readWorkerConfig', () => {
       'Environment variable MAX_RECEIVE_COUNT must be at least MAX_ATTEMPTS + 2 (7), got "6"',
     );
     withEnv({ MAX_ATTEMPTS: '0' });
-    expect(() => readWorkerConfig()).toThrow('MAX_ATTEMPTS must be a whole number of at least 1');
+    expect(() => readWorkerConfig()).toThrow(
+      'Environment variable MAX_ATTEMPTS must be an integer of at least 1, got "0"',
+    );
   });
 
   it('names a missing variable', () => {

@@ -104,7 +104,7 @@ describe('accepted feedback', () => {
       attempts: 0,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: item.createdAt,
-      expiresAt: Math.floor(Date.parse(item.createdAt) / 1000) + 7 * 24 * 3600,
+      expiresAt: Math.floor(Date.parse(item.createdAt) / 1000) + 30 * 24 * 3600,
     });
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: TEST_ENV.FEEDBACK_QUEUE_URL,

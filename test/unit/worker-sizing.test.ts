@@ -1,18 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  consumer,
-  LAMBDA_MAX_TIMEOUT_SECONDS,
-  queue,
-  SizingError,
-  workerSizing,
-} from '../../functions/config/settings.ts';
+import { consumer, LAMBDA_MAX_TIMEOUT_SECONDS, queue } from '../../functions/config/settings.ts';
+import { SizingError, workerSizing } from '../../functions/config/table.ts';
+
+const OWNER = 'owner@example.com';
 
 describe('workerSizing', () => {
   it('derives the concurrency that keeps SES busy: rate × (work + overhead) / emails per batch', () => {
     // Act
-    const sandbox = workerSizing({ workSeconds: 20, sesMaxSendRate: 1, emailsPerTask: 1 });
-    const withOwner = workerSizing({ workSeconds: 5, sesMaxSendRate: 14, emailsPerTask: 2 });
+    const sandbox = workerSizing({ workSeconds: 20, sesMaxSendRate: 1 });
+    const withOwner = workerSizing({ workSeconds: 5, sesMaxSendRate: 14, notifyEmail: OWNER });
 
     // Assess
     expect(sandbox).toEqual({
@@ -27,16 +24,16 @@ describe('workerSizing', () => {
   });
 
   it("keeps the concurrency within the event source's bounds", () => {
-    expect(workerSizing({ workSeconds: 0, sesMaxSendRate: 0.1, emailsPerTask: 1 }).maxConcurrency).toBe(
+    expect(workerSizing({ workSeconds: 0, sesMaxSendRate: 0.1 }).maxConcurrency).toBe(
       consumer.minConcurrency,
     );
-    expect(workerSizing({ workSeconds: 20, sesMaxSendRate: 1000, emailsPerTask: 1 }).maxConcurrency).toBe(
+    expect(workerSizing({ workSeconds: 20, sesMaxSendRate: 1000 }).maxConcurrency).toBe(
       consumer.maxConcurrency,
     );
   });
 
   it('takes a given concurrency as it is, and paces each container by it', () => {
-    const sizing = workerSizing({ workSeconds: 20, sesMaxSendRate: 2, emailsPerTask: 1, maxConcurrency: 10 });
+    const sizing = workerSizing({ workSeconds: 20, sesMaxSendRate: 2, workerConcurrency: 10 });
     expect(sizing.maxConcurrency).toBe(10);
     expect(sizing.sendIntervalMs).toBe(5000);
   });
@@ -53,7 +50,12 @@ describe('workerSizing', () => {
         (workSeconds, sesMaxSendRate, emailsPerTask, maxConcurrency) => {
           let sizing: ReturnType<typeof workerSizing>;
           try {
-            sizing = workerSizing({ workSeconds, sesMaxSendRate, emailsPerTask, maxConcurrency });
+            sizing = workerSizing({
+              workSeconds,
+              sesMaxSendRate,
+              notifyEmail: emailsPerTask === 2 ? OWNER : undefined,
+              workerConcurrency: maxConcurrency,
+            });
           } catch (error) {
             // Refused only when the work and a full batch's paced sends do not fit in Lambda's 900 s.
             expect(error).toBeInstanceOf(SizingError);
@@ -100,13 +102,13 @@ describe('workerSizing', () => {
 
   it('refuses a batch that would outrun the timeout, saying what to change', () => {
     // 2 containers sharing 0.1/s: 10 emails a batch, 200 s of sends after 700 s of work.
-    expect(() => workerSizing({ workSeconds: 700, sesMaxSendRate: 0.1, emailsPerTask: 2 })).toThrow(
+    expect(() => workerSizing({ workSeconds: 700, sesMaxSendRate: 0.1, notifyEmail: OWNER })).toThrow(
       SizingError,
     );
-    expect(() =>
-      workerSizing({ workSeconds: 20, sesMaxSendRate: 1, emailsPerTask: 1, maxConcurrency: 1000 }),
-    ).toThrow(/over Lambda's 900 s: raise the send rate, lower the work time or the concurrency/);
-    expect(() => workerSizing({ workSeconds: 20, sesMaxSendRate: 0, emailsPerTask: 1 })).toThrow(
+    expect(() => workerSizing({ workSeconds: 20, sesMaxSendRate: 1, workerConcurrency: 1000 })).toThrow(
+      /over Lambda's 900 s: raise the send rate, lower the work time or the concurrency/,
+    );
+    expect(() => workerSizing({ workSeconds: 20, sesMaxSendRate: 0 })).toThrow(
       'The SES send rate must be positive',
     );
   });
