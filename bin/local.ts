@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/config/env.ts';
+import { autoresponseBreaker } from '../functions/config/settings.ts';
 import * as setting from '../functions/config/table.ts';
 import { PortInUseError } from '../lib/local/emulators.ts';
 import { readLocalSettings, readLocalVisibilityTimeout } from '../lib/local/settings.ts';
@@ -67,6 +68,7 @@ console.log(
     `  DynamoDB         ${localhost(stack.dynamodbEndpoint)}   table ${stack.tableName} (kept in ${dataDir}dynamodb)`,
     `  SQS              ${localhost(stack.sqsEndpoint)}   queue feedback-queue, dead-letter queue after ${settings.maxAttempts} attempts (or ${settings.maxReceiveCount} receives)`,
     `  worker           ${settings.concurrency} at once, batches of ${settings.batchSize}, ${settings.workSeconds}s of slow work (${setting.workSeconds.env}), from ${settings.senderEmail}`,
+    `  autoresponses    address validation ${settings.addressValidation} (${setting.addressValidation.env}; a domain under .invalid fails it), paused over ${autoresponseBreaker.bounceRate * 100} % bounces or ${autoresponseBreaker.complaintRate * 100} % complaints (npm run autoresponses)`,
     `  owner email      ${settings.notifyEmail ? `${settings.notifyEmail}, daily report ${/^rate\(/.test(settings.reportSchedule) ? `every ${settings.reportSchedule.slice(5, -1)}` : 'once a day from now'} (npm run report: now)` : `off (set ${setting.notifyEmail.env})`}`,
     '',
     `  try it:  curl -i ${localhost(stack.url)}/api/feedback -H 'content-type: application/json' \\`,

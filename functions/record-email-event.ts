@@ -1,10 +1,11 @@
 /**
  * Records what became of a task's email after SES accepted it. SES publishes the events of every email
- * sent through the stack's configuration set to EventBridge (Delivery, Bounce, Complaint, Reject); rules
+ * sent through the stack's configuration sets to EventBridge (Delivery, Bounce, Complaint, Reject); rules
  * put those that carry our `taskId` tag on an SQS queue, whose event source hands them to this handler
  * in batches: each record's body is the part of the event the rules keep (`QueuedEmailEvent`: its time,
  * type, SES message id, our tags and the bounce, complaint or reject details, never an address). The handler writes the outcome on the task's
- * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, COMPLAINED or REJECTED.
+ * record: `emails.<recipient>.status` becomes DELIVERED, BOUNCED, SUPPRESSED, INVALID (SES's address
+ * validation suppressed it), COMPLAINED or REJECTED.
  *
  * The email is found by the tags the worker sends with it (`taskId`, `recipient`: never the address),
  * and the write holds only if the record's SES message id is the event's and the new status ranks above
@@ -43,10 +44,11 @@ const dailyCounters = new DailyCounterStore({
     logger.warn('Could not update a daily counter', { day, counter, error: describeError(error) }),
 });
 
-/** The daily report's counter of each outcome it reports: a bounce or suppression, a complaint. */
+/** The daily report's counter of each outcome it reports: a bounce or suppression, an invalid address, a complaint. */
 const COUNTED: Partial<Record<string, Counter>> = {
   BOUNCED: 'bounced',
   SUPPRESSED: 'bounced',
+  INVALID: 'invalid',
   COMPLAINED: 'complained',
 };
 
@@ -81,7 +83,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
     throw error;
   }
   log.info('Email event', { ...facts, detail: email.detail, outcome });
-  // EmailDelivered, EmailBounced, EmailSuppressed, EmailComplained, EmailRejected.
+  // EmailDelivered, EmailBounced, EmailSuppressed, EmailInvalid, EmailComplained, EmailRejected.
   if (outcome !== 'recorded') return;
   metrics.addMetric(`Email${capitalized(email.status)}`, MetricUnit.Count, 1);
   // Counted once: a repeated event finds the status recorded ('stale') and counts nothing.

@@ -13,6 +13,7 @@ import {
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import { ConfigError, type FeedbackConfig } from './config.ts';
+import { AutoresponseBreaker } from './constructs/autoresponse-breaker.ts';
 import { DailyReport } from './constructs/daily-report.ts';
 import { EmailReputation } from './constructs/email-reputation.ts';
 import { EmailWorker } from './constructs/email-worker.ts';
@@ -48,6 +49,7 @@ export class FeedbackStack extends Stack {
   readonly report?: DailyReport;
   readonly monitoring: Monitoring;
   readonly reputation: EmailReputation;
+  readonly autoresponses: AutoresponseBreaker;
 
   constructor(scope: Construct, id: string, props: FeedbackStackProps) {
     super(scope, id, props);
@@ -109,6 +111,14 @@ export class FeedbackStack extends Stack {
     });
     this.reputation.useForSending(this.worker.function);
     if (this.report) this.reputation.sendThrough(this.report.function);
+    this.autoresponses = new AutoresponseBreaker(this, 'Autoresponses', {
+      addressValidation: config.addressValidation,
+      reputation: this.reputation,
+      sender: this.sender,
+      notifyEmail: config.notifyEmail,
+      alarmTopic: this.monitoring.topic,
+    });
+    this.autoresponses.useForAutoresponses(this.worker.function);
     this.monitoring.showAlarms(this.node.findAll().filter((node): node is Alarm => node instanceof Alarm));
     expireProviderLogs(this);
 
@@ -123,8 +133,13 @@ export class FeedbackStack extends Stack {
     });
     new CfnOutput(this, 'TasksTableName', { value: this.tasks.table.tableName });
     new CfnOutput(this, 'ConfigurationSetName', {
-      description: 'The SES configuration set every email goes through',
+      description: "The SES configuration set of the owner's emails (notifications, daily report)",
       value: this.reputation.configurationSetName,
+    });
+    new CfnOutput(this, 'AutoresponseConfigurationSetName', {
+      description:
+        "The SES configuration set of the visitors' autoresponses: validated by SES, paused by the breaker (npm run autoresponses)",
+      value: this.autoresponses.configurationSetName,
     });
     new CfnOutput(this, 'FeedbackQueueUrl', { value: this.worker.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.worker.deadLetterQueue.queueUrl });

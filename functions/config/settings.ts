@@ -161,6 +161,31 @@ export const autoresponse = {
 } as const;
 
 /**
+ * AWS reviews an SES account at a 5 % bounce rate and a 0.1 % complaint rate, and may pause its sending at
+ * 10 % and 0.5 %: the account's alarms fire at the review levels, and the autoresponses' breaker below them.
+ */
+export const sesReviewLevels = { bounceRate: 0.05, complaintRate: 0.001 } as const;
+
+/**
+ * The circuit breaker of the autoresponses: when the bounce or complaint rate of their configuration set
+ * (SES's `Reputation.*` metrics of that set) passes these levels, sending through that set is paused, the
+ * owner is told, and feedback keeps reaching the owner through the owner's set. Below AWS's review levels
+ * (5 % bounces, 0.1 % complaints), so that the form pauses itself before AWS reviews the account.
+ */
+export const autoresponseBreaker = {
+  bounceRate: 0.04,
+  complaintRate: 0.0008,
+  /** The alarms' period: the rates are SES's, over its representative volume, not over this period. */
+  periodMinutes: 15,
+  /**
+   * Locally, the rates count only once this many autoresponses went through the set, as SES computes its
+   * rates over a representative volume of mail, not from the first email; one bounce among 50 (2 %) does
+   * not trip the breaker.
+   */
+  localMinimumVolume: 50,
+} as const;
+
+/**
  * The opt-in per-client limit (context `wafRateLimit`): POSTs to the API from one IP per window, applied
  * by a WAF rate-based rule on AWS and by the local gateway the same way. WAF counts over 5 minutes at
  * least 10 requests, the reason for both numbers.

@@ -21,7 +21,8 @@ export type FunctionName =
   | 'send-feedback-email'
   | 'record-email-event'
   | 'daily-report'
-  | 'origin-check';
+  | 'origin-check'
+  | 'pause-autoresponses';
 
 interface SettingEntry<T> {
   /** One line for the docs' tables: what it does for the user. */
@@ -134,13 +135,20 @@ export type SenderIdentityMode = (typeof SENDER_IDENTITY_MODES)[number];
 export const DATA_REMOVAL_MODES = ['destroy', 'retain'] as const;
 export type DataRemovalMode = (typeof DATA_REMOVAL_MODES)[number];
 
+/**
+ * SES's Auto Validation thresholds of the autoresponses' configuration set: `managed` lets SES set it from
+ * the account's sending (SES's recommendation), `high` suppresses more, `medium` less; `off` sets none.
+ */
+export const ADDRESS_VALIDATION_LEVELS = ['managed', 'high', 'medium', 'off'] as const;
+export type AddressValidation = (typeof ADDRESS_VALIDATION_LEVELS)[number];
+
 // ---- What a person sets: context keys on AWS, variables of `npm start` ----
 
 export const senderEmail = {
   doc: 'the From address of the emails',
   context: true,
   env: 'SENDER_EMAIL',
-  functions: ['send-feedback-email', 'daily-report'],
+  functions: ['send-feedback-email', 'daily-report', 'pause-autoresponses'],
   local: true,
   must: 'an email address',
   example: 'you@example.com',
@@ -207,7 +215,7 @@ export const notifyEmail = {
   doc: 'the site owner’s address: a copy of each feedback and the daily report ([more](docs/operating.md#the-site-owner-notification-and-daily-report))',
   context: true,
   env: 'NOTIFY_EMAIL',
-  functions: ['send-feedback-email', 'daily-report'],
+  functions: ['send-feedback-email', 'daily-report', 'pause-autoresponses'],
   local: true,
   must: 'an email address',
   example: 'you@example.com',
@@ -334,6 +342,20 @@ export const dataRemoval = {
   default: 'destroy',
 } as const satisfies TextSetting<DataRemovalMode>;
 
+export const addressValidation = {
+  doc: 'SES’s Auto Validation of each autoresponse’s address: `managed`, `high`, `medium` or `off`; locally an address under `.invalid` fails it ([address validation](docs/operating.md#address-validation), its [price](docs/performance.md#where-the-money-goes))',
+  context: true,
+  env: 'ADDRESS_VALIDATION',
+  local: true,
+  must: "one of managed, high, medium, off (SES's Auto Validation threshold of the autoresponses, or off)",
+  parse: (text: string) =>
+    accept(
+      (ADDRESS_VALIDATION_LEVELS as readonly string[]).includes(text.toLowerCase()),
+      text.toLowerCase() as AddressValidation,
+    ),
+  default: 'managed',
+} as const satisfies TextSetting<AddressValidation>;
+
 export const maxAttempts = {
   doc: 'the worker’s attempts at a task before it gives the task up (`FAILURE`, the message to the dead-letter queue); SQS’s backstop stays as far above it as on AWS',
   env: 'MAX_ATTEMPTS',
@@ -393,9 +415,15 @@ export const originSecret = {
 } as const satisfies TextSetting;
 
 export const sesConfigurationSet = {
-  doc: 'the SES configuration set every send goes through, so that SES publishes its events',
+  doc: 'the SES configuration set of the owner’s emails (notification, daily report, the breaker’s notice), so that SES publishes their events',
   env: 'SES_CONFIGURATION_SET',
-  functions: ['send-feedback-email', 'daily-report'],
+  functions: ['send-feedback-email', 'daily-report', 'pause-autoresponses'],
+} as const satisfies TextSetting;
+
+export const sesAutoresponseConfigurationSet = {
+  doc: 'the SES configuration set of the visitors’ autoresponses: SES validates their addresses, and the breaker pauses it alone',
+  env: 'SES_AUTORESPONSE_CONFIGURATION_SET',
+  functions: ['send-feedback-email', 'pause-autoresponses'],
 } as const satisfies TextSetting;
 
 export const autoresponseHashKey = {
@@ -424,6 +452,7 @@ export const settings = {
   autoresponseLimit,
   wafRateLimit,
   dataRemoval,
+  addressValidation,
   maxAttempts,
   leaseSeconds,
   tasksTableName,
@@ -432,6 +461,7 @@ export const settings = {
   maxReceiveCount,
   originSecret,
   sesConfigurationSet,
+  sesAutoresponseConfigurationSet,
   autoresponseHashKey,
 } as const;
 

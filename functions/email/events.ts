@@ -125,14 +125,17 @@ export function valueAt(event: unknown, path: EventFieldPath): unknown {
 
 /**
  * The route of an SES event (as the stack's rules match it), or undefined when no rule takes it: another
- * source or event type, an email not tagged with its task and recipient, or not sent through
- * `configurationSet`.
+ * source or event type, an email not tagged with its task and recipient, or not sent through one of
+ * `configurationSets` (the owner's and the autoresponses').
  */
-export function routeOf(event: SesEmailEvent, configurationSet: string): EmailEventRoute | undefined {
+export function routeOf(
+  event: SesEmailEvent,
+  configurationSets: readonly string[],
+): EmailEventRoute | undefined {
   const tags = event.detail?.mail?.tags ?? {};
   if (
     event.source !== emailEventRule.source ||
-    !tags[emailEventRule.configurationSetTag]?.includes(configurationSet)
+    !tags[emailEventRule.configurationSetTag]?.some((set) => configurationSets.includes(set))
   ) {
     return undefined;
   }
@@ -174,7 +177,7 @@ export function objectAt(
 }
 
 /** The statuses SES's events lead to. */
-export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'REJECTED';
+export type EventStatus = 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'INVALID' | 'COMPLAINED' | 'REJECTED';
 
 /** What an event means for one of a task's emails. */
 export interface EmailEvent {
@@ -192,11 +195,13 @@ export interface EmailEvent {
  */
 export const STATUS_RANK: Record<EmailStatus, number> = {
   SKIPPED: 0,
+  PAUSED: 0,
   REJECTED: 0,
   SENT: 0,
   DELIVERED: 1,
   BOUNCED: 2,
   SUPPRESSED: 2,
+  INVALID: 2,
   COMPLAINED: 3,
 };
 // SES's Reject (a virus found after accepting the email) ends it like a bounce.
@@ -204,6 +209,22 @@ const EVENT_RANK: Record<EventStatus, number> = { ...STATUS_RANK, REJECTED: 2 };
 
 /** Bounce subtypes of an address SES did not even try, because it is on a suppression list. */
 const SUPPRESSED_SUBTYPES = new Set(['OnAccountSuppressionList', 'Suppressed']);
+
+/**
+ * A send SES's Auto Validation suppressed: SES accepts the call (a message id, no error) and publishes a
+ * permanent bounce instead of attempting delivery, as for its suppression lists; its subtype names the
+ * validation. The local stack publishes {@link VALIDATION_BOUNCE_SUBTYPE}.
+ */
+const VALIDATION_SUBTYPE = /validation/i;
+
+/** The bounce subtype the local stack gives a send that failed address validation. */
+export const VALIDATION_BOUNCE_SUBTYPE = 'AutoValidationSuppressed';
+
+/** What a bounce means: not attempted (a suppression list, the address validation), or refused. */
+function bounceStatus(bounceSubType: string): EventStatus {
+  if (VALIDATION_SUBTYPE.test(bounceSubType)) return 'INVALID';
+  return SUPPRESSED_SUBTYPES.has(bounceSubType) ? 'SUPPRESSED' : 'BOUNCED';
+}
 
 /**
  * What an SES event record means for a task's email, or undefined when it is not one of ours (no valid
@@ -223,8 +244,7 @@ export function emailEventOf(record: SesEventRecord): EmailEvent | undefined {
     case 'Bounce': {
       const bounceType = record.bounce?.bounceType ?? 'Undetermined';
       const bounceSubType = record.bounce?.bounceSubType ?? 'Undetermined';
-      const status = SUPPRESSED_SUBTYPES.has(bounceSubType) ? 'SUPPRESSED' : 'BOUNCED';
-      return { ...email, status, detail: `${bounceType}/${bounceSubType}` };
+      return { ...email, status: bounceStatus(bounceSubType), detail: `${bounceType}/${bounceSubType}` };
     }
     case 'Complaint': {
       const type = record.complaint?.complaintFeedbackType;

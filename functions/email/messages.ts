@@ -58,6 +58,28 @@ export function ownerEmail(
   };
 }
 
+/** The subject of the owner's notice that the breaker paused the autoresponses. */
+export const PAUSED_SUBJECT = 'Autoresponses paused';
+
+/**
+ * The owner's notice that the circuit breaker paused the visitors' autoresponses: why (the alarm's
+ * reason), what still works, and how to resume. Nothing about any visitor.
+ */
+export function pausedNoticeEmail(sender: string, owner: string, reason: string): SendEmailCommandInput {
+  const body = [
+    'The autoresponses of your feedback form ("Your Feedback" emails to visitors) are paused.',
+    '',
+    `Why: ${reason}`,
+    '',
+    'Their bounce or complaint rate passed the level at which the form pauses them, before AWS would',
+    'review your SES account. Feedback is still accepted and still reaches you; visitors see that no',
+    'copy was emailed. Find the cause (often a script posting the form with made-up addresses), then',
+    'resume with `npm run autoresponses -- --resume --aws` (see docs/operating.md).',
+    '',
+  ].join('\n');
+  return textEmail(sender, owner, PAUSED_SUBJECT, body);
+}
+
 /** The figures of one UTC day for the daily report: counters only, nothing about any visitor. */
 export interface DailyReport extends DailyCounters {
   /** The UTC day `YYYY-MM-DD`. */
@@ -82,10 +104,20 @@ export function reportText(report: DailyReport): string {
     `Failed:   ${report.failed}`,
     '',
     `Autoresponses skipped: ${report.skipped} (addresses over their daily limit)`,
+    `Addresses invalid:     ${report.invalid} (judged unable to receive mail by SES; not sent)`,
+    `Autoresponses paused:  ${report.paused} (not sent while the breaker held them back)`,
     `Bounced:               ${report.bounced}`,
     `Complaints:            ${report.complained}`,
     '',
   ];
+  if (report.paused > 0) {
+    lines.push(
+      "The autoresponses were paused: their bounce or complaint rate passed the breaker's level.",
+      'Feedback still reaches you. `npm run autoresponses -- --aws` shows the rates, and',
+      '`npm run autoresponses -- --resume --aws` sends again (see docs/operating.md).',
+      '',
+    );
+  }
   if (report.bounced > 0 || report.complained > 0) {
     lines.push(
       'Bounces and complaints count against your SES reputation: AWS reviews an account',

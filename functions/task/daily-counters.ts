@@ -1,6 +1,7 @@
 /**
  * The per-day counters the daily report reads: tasks accepted, sent, retried and failed per UTC day,
- * and emails skipped by the autoresponse limit, bounced and complained of, kept in the task table
+ * and emails skipped by the autoresponse limit, bounced, complained of, judged invalid by SES's address
+ * validation or held back by the autoresponse breaker, kept in the task table
  * beside the tasks (never a Scan to count them).
  *
  * A day's counts are spread over {@link STATS_SHARDS} items, `stats#YYYY-MM-DD#0` … `#9`, each ADD going
@@ -32,6 +33,10 @@ export interface DailyCounters {
   bounced: number;
   /** Emails whose recipient complained (marked them as spam) that day. */
   complained: number;
+  /** Visitor emails SES's Auto Validation judged unable to receive mail that day (not sent). */
+  invalid: number;
+  /** Visitor emails not sent that day because the circuit breaker had paused the autoresponses. */
+  paused: number;
 }
 
 /** One of the per-day counters. */
@@ -46,6 +51,8 @@ export const NO_COUNTS: Readonly<DailyCounters> = {
   skipped: 0,
   bounced: 0,
   complained: 0,
+  invalid: 0,
+  paused: 0,
 };
 
 const COUNTERS = Object.keys(NO_COUNTS) as Counter[];

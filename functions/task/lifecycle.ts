@@ -9,6 +9,7 @@ import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aw
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { isConditionFailure, type TaskError } from '../commons/errors.ts';
 import type { ClaimedTask } from './claim.ts';
+import type { Counter } from './daily-counters.ts';
 import {
   type EmailState,
   EmailStatus,
@@ -55,6 +56,12 @@ export const RECORD_EMAIL_ATTEMPTS = 4;
 /** The wait before the second write of an email's outcome; doubled before each next one. */
 const RECORD_EMAIL_BACKOFF_MS = 200;
 
+/** The daily counter of each email the worker decided not to send. */
+const NOT_SENT_COUNTERS: Partial<Record<EmailStatus, Counter>> = {
+  [EmailStatus.SKIPPED]: 'skipped',
+  [EmailStatus.PAUSED]: 'paused',
+};
+
 /** Nobody holds the task (for the writes of a worker whose claim itself failed). */
 const UNCLAIMED = '#status IN (:pending, :retry)';
 
@@ -98,7 +105,8 @@ export class TaskLifecycle {
           ),
         );
         task.emails[recipient] = state;
-        if (state.status === EmailStatus.SKIPPED) await this.#counters?.add(utcDay(new Date()), 'skipped');
+        const counter = NOT_SENT_COUNTERS[state.status];
+        if (counter !== undefined) await this.#counters?.add(utcDay(new Date()), counter);
         return;
       } catch (error) {
         if (attempt >= RECORD_EMAIL_ATTEMPTS || isConditionFailure(error)) throw error;

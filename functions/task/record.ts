@@ -62,12 +62,19 @@ export const EmailStatus = {
   REJECTED: 'REJECTED',
   /** Not sent on purpose: the recipient had their autoresponses for the day (the per-recipient limit). */
   SKIPPED: 'SKIPPED',
+  /**
+   * Not sent: the autoresponses' configuration set was paused by the circuit breaker (their bounce or
+   * complaint rate was too high); the owner's notification still went. Never retried.
+   */
+  PAUSED: 'PAUSED',
   /** SES's events (functions/record-email-event.ts), after SENT: the receiving server took it. */
   DELIVERED: 'DELIVERED',
   /** The receiving server refused it (`detail` holds the bounce type): the address is likely wrong. */
   BOUNCED: 'BOUNCED',
   /** Not attempted: the address is on the suppression list after an earlier bounce or complaint. */
   SUPPRESSED: 'SUPPRESSED',
+  /** Not attempted: SES's Auto Validation judged the address unable to receive mail (after SENT). */
+  INVALID: 'INVALID',
   /** Delivered, then the recipient marked it as spam. */
   COMPLAINED: 'COMPLAINED',
 } as const;

@@ -2,7 +2,8 @@
  * A task's state in words, the one source of the page's view (static/task-status.ts) and the
  * no-JavaScript status view (views.ts), so that both say the same: each state's sentence, a reason a
  * person understands when it is not going well, and once sent, the visitor's copy: on its way,
- * delivered, bounced, marked as spam, or not emailed because the address had its copies for the day.
+ * delivered, bounced, marked as spam, judged unable to receive mail, or not emailed because the address
+ * had its copies for the day or the copies are paused.
  */
 import type { TaskError } from '../commons/errors.ts';
 import type { EmailStatus, TaskView } from './record.ts';
@@ -115,6 +116,20 @@ export function deliveryWords(status: EmailStatus | undefined): StatusWords {
         reason:
           'Your feedback reached us all the same. The copy was delivered, then marked as spam in that mailbox or by its email provider.',
         undelivered: true,
+      };
+    case 'INVALID':
+      return {
+        ...BOUNCED,
+        text: 'Not delivered: check the address.',
+        reason:
+          'Your feedback reached us, but we did not email a copy: our mail service judged this address unable to receive mail. Check it for a typo, and send your feedback again with the right address if you want a copy.',
+      };
+    case 'PAUSED':
+      return {
+        text: 'Received: no copy emailed for now.',
+        reason:
+          'Your feedback reached us. Our copies to visitors are paused for the moment (too many of them came back), so we did not email you one; the site owner has your feedback all the same.',
+        undelivered: false,
       };
     case 'SKIPPED':
       return {

@@ -34,8 +34,13 @@ export interface WorkerConfig {
    * at its pace, so with the derived concurrency at most one batch's emails.
    */
   sendBurst: number;
-  /** SES's configuration set every send goes through (`SES_CONFIGURATION_SET`), so that SES publishes its events. */
+  /** SES's configuration set of the owner's notification (`SES_CONFIGURATION_SET`), so that SES publishes its events. */
   configurationSet: string | undefined;
+  /**
+   * The configuration set of the visitor's autoresponse (`SES_AUTORESPONSE_CONFIGURATION_SET`): SES validates
+   * its addresses, and the circuit breaker pauses it alone. The owner's set when unset.
+   */
+  autoresponseConfigurationSet: string | undefined;
   /** The per-recipient limit on the visitor's email; absent (no limit) without `AUTORESPONSE_HASH_KEY`. */
   autoresponseLimit: AutoresponseLimitConfig | undefined;
 }
@@ -87,6 +92,7 @@ export function readWorkerConfig(): WorkerConfig {
     sendIntervalMs: sizing.sendIntervalMs,
     sendBurst: ((workSeconds + consumer.taskOverheadSeconds) * 1000) / sizing.sendIntervalMs,
     configurationSet: readSetting(setting.sesConfigurationSet),
+    autoresponseConfigurationSet: readSetting(setting.sesAutoresponseConfigurationSet),
     autoresponseLimit: readAutoresponseLimit(),
   };
 }

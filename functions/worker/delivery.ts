@@ -2,9 +2,10 @@
  * The work of one claimed task: the simulated slow work, then each of its emails not yet settled, each
  * under a renewed lease and within the send rate, SES's answer recorded at once; then the task's outcome.
  * The visitor's email is counted against its address's autoresponse limit first, once per task: over
- * the limit it is skipped (the owner's notification still goes). Every email goes through SES's
- * configuration set, tagged with its task and recipient (never the address), so that SES's events find
- * their way back to the task.
+ * the limit it is skipped (the owner's notification still goes). The visitor's email goes through the
+ * autoresponses' configuration set (SES validates the address; the circuit breaker may have paused it,
+ * and then the email is recorded `PAUSED`, not retried), the owner's through the owner's set; each is
+ * tagged with its task and recipient (never the address), so that SES's events find their way back.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -13,6 +14,7 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
 import { describeError } from '../commons/errors.ts';
 import type { AutoresponseLimit } from '../email/autoresponse-limit.ts';
 import { ownerEmail, visitorEmail } from '../email/messages.ts';
+import { isSendingPaused } from '../email/pause.ts';
 import type { SendRateLimiter } from '../email/send-rate.ts';
 import type { EmailSender } from '../email/sender.ts';
 import type { FeedbackMessage } from '../form/queue-message.ts';
@@ -35,14 +37,19 @@ export interface TaskDeliveryOptions {
   /** The emails of each task. */
   recipients: readonly Recipient[];
   workSeconds: number;
-  /** SES's configuration set of every send, when there is one (it publishes SES's delivery events). */
+  /** SES's configuration set of the owner's notification, when there is one (it publishes SES's delivery events). */
   configurationSet?: string | undefined;
+  /** The configuration set of the visitor's autoresponse (validated, and paused by the breaker); the owner's when absent. */
+  autoresponseConfigurationSet?: string | undefined;
   /** The per-recipient limit on the visitor's email; no limit when absent. */
   autoresponseLimit?: AutoresponseLimit | undefined;
 }
 
 /** Why a visitor's email is `SKIPPED`, as its record says. */
 export const AUTORESPONSE_LIMIT_REASON = 'autoresponse limit';
+
+/** Why a visitor's email is `PAUSED`, as its record says. */
+export const AUTORESPONSES_PAUSED = 'autoresponse configuration set paused';
 
 /** Delivers claimed tasks. */
 export class TaskDelivery {
@@ -98,6 +105,14 @@ export class TaskDelivery {
     try {
       messageId = await sender.send(this.#email(claim.taskId, recipient, feedback));
     } catch (error) {
+      if (recipient === 'visitor' && isSendingPaused(error)) {
+        await lifecycle.recordEmail(claim, recipient, {
+          status: EmailStatus.PAUSED,
+          detail: AUTORESPONSES_PAUSED,
+        });
+        metrics.addMetric('AutoresponsePaused', MetricUnit.Count, 1);
+        return log.warn('Visitor email not sent: the autoresponses are paused by the breaker', { recipient });
+      }
       if (classifyError(error) !== 'permanent') throw error;
       const reason = describeError(error);
       await lifecycle.recordEmail(claim, recipient, { status: EmailStatus.REJECTED, error: reason });
@@ -135,14 +150,16 @@ export class TaskDelivery {
 
   /** The SendEmail input of one of a task's emails, through the configuration set and tagged with the task. */
   #email(taskId: string, recipient: Recipient, feedback: FeedbackMessage): SendEmailCommandInput {
-    const { senderEmail, notifyEmail, configurationSet } = this.#options;
-    const email =
-      recipient === 'owner' && notifyEmail !== undefined
-        ? ownerEmail(senderEmail, notifyEmail, feedback)
-        : visitorEmail(senderEmail, feedback);
+    const { senderEmail, notifyEmail, configurationSet, autoresponseConfigurationSet } = this.#options;
+    const toOwner = recipient === 'owner' && notifyEmail !== undefined;
+    const email = toOwner
+      ? ownerEmail(senderEmail, notifyEmail, feedback)
+      : visitorEmail(senderEmail, feedback);
+    // The owner's notification never goes through the autoresponses' set: pausing that set must not stop it.
+    const set = toOwner ? configurationSet : (autoresponseConfigurationSet ?? configurationSet);
     return {
       ...email,
-      ...(configurationSet === undefined ? {} : { ConfigurationSetName: configurationSet }),
+      ...(set === undefined ? {} : { ConfigurationSetName: set }),
       Tags: [
         { Name: 'taskId', Value: taskId },
         { Name: 'recipient', Value: recipient },

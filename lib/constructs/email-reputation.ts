@@ -24,7 +24,7 @@ import {
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { apiFunction, emailEventsQueue } from '../../functions/config/settings.ts';
+import { apiFunction, emailEventsQueue, sesReviewLevels } from '../../functions/config/settings.ts';
 import * as setting from '../../functions/config/table.ts';
 import {
   type EmailEventRoute,
@@ -49,7 +49,7 @@ export interface EmailReputationProps {
  * AWS reviews an account at a 5 % bounce rate and a 0.1 % complaint rate (and may pause sending at 10 %
  * and 0.5 %): the alarms fire at the review levels, while there is time to act.
  */
-export const REPUTATION_THRESHOLDS = { bounceRate: 0.05, complaintRate: 0.001 } as const;
+export const REPUTATION_THRESHOLDS = sesReviewLevels;
 
 /**
  * What keeps the sending account in good standing with SES, for a form that mails whatever address is
@@ -80,6 +80,8 @@ export class EmailReputation extends Construct {
    */
   readonly deadLetterQueue: Queue;
   readonly alarms: Alarm[] = [];
+  /** The rules that put SES's events of our emails on {@link eventQueue}, one per route. */
+  readonly rules: Rule[] = [];
 
   constructor(scope: Construct, id: string, props: EmailReputationProps) {
     super(scope, id);
@@ -142,7 +144,7 @@ export class EmailReputation extends Construct {
     // One rule per route (functions/email/events.ts): each keeps, through an input transformer, only what
     // record-email-event reads, never SES's event whole with its addresses and subject.
     for (const route of emailEventRoutes) {
-      new Rule(this, `EmailEvents${route.name === 'Delivery' ? '' : route.name}`, {
+      const rule = new Rule(this, `EmailEvents${route.name === 'Delivery' ? '' : route.name}`, {
         description: `SES's ${route.eventType} events of the feedback emails (tagged with their task), trimmed and queued for record-email-event`,
         eventPattern: {
           source: [emailEventRule.source],
@@ -160,6 +162,7 @@ export class EmailReputation extends Construct {
           }),
         ],
       });
+      this.rules.push(rule);
     }
 
     const actions: IAlarmAction[] = props.alarmTopic ? [new SnsAction(props.alarmTopic)] : [];
@@ -206,6 +209,15 @@ export class EmailReputation extends Construct {
       reason:
         'A pepper for hashing addresses, not a credential: rotating it would only reset the per-address counters (at most one day of history), and the worker reads it at deploy, so a rotation would need a redeploy anyway.',
     });
+  }
+
+  /** Records the events of another configuration set's emails as well (the autoresponses' set). */
+  recordEventsOf(configurationSetName: string): void {
+    for (const rule of this.rules) {
+      rule.addEventPattern({
+        detail: { mail: { tags: { [emailEventRule.configurationSetTag]: [configurationSetName] } } },
+      });
+    }
   }
 
   /**

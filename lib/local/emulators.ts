@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as sesLocal from 'aws-ses-v2-local';
 import { type SentEmail, sentEmailOf } from './ses-events.ts';
+import type { LocalSesSending } from './ses-sending.ts';
 
 /** A port the local stack wanted is taken; names the environment variable that changes it. */
 export class PortInUseError extends Error {
@@ -94,17 +95,30 @@ export async function startDynamoDb(at: Listen, path: string | undefined): Promi
   };
 }
 
+/** Where the local SES front shows the autoresponses' rates, as the local breaker counts them (JSON). */
+export const REPUTATION_PATH = '/reputation';
+
 type SesServerFactory = (config?: { host?: string; port?: number }) => Promise<Server>;
 
 /**
  * SES: aws-ses-v2-local (its mailbox at `/`, the emails as JSON at `/store`) behind a thin front that
  * tells `onSent` of each email sent through a configuration set, for which the emulator publishes no
- * events, and `onCall` of each call (its action and values) before the emulator gets it. Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
+ * events, lets `sending` answer what the emulator does not do (configuration sets paused, addresses that
+ * fail validation), and tells `onCall` of each call (its action and values) before either acts on it.
+ * Stopping the front is an SES outage (connections refused); the mailbox is kept behind it.
  */
 export async function startSes(
   at: Listen,
   onSent: (email: SentEmail) => void,
-  onCall: (action: string, text: string) => void = () => undefined,
+  {
+    sending,
+    reputation,
+    onCall = () => undefined,
+  }: {
+    sending?: LocalSesSending;
+    reputation?: () => unknown;
+    onCall?: (action: string, text: string) => void;
+  } = {},
 ) {
   // The package's default export, whether the loader hands it as `default` or as the CommonJS module.
   const imported = sesLocal.default as unknown as SesServerFactory & { default?: SesServerFactory };
@@ -112,8 +126,18 @@ export async function startSes(
   const upstreamPort = (upstream.address() as AddressInfo).port;
   const server = createServer(async (req, res) => {
     const body = Buffer.concat(await req.toArray());
+    if (req.method === 'GET' && req.url === REPUTATION_PATH && reputation) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reputation()));
+      return;
+    }
     const form = new URLSearchParams(body.toString());
     onCall(form.get('Action') ?? '', [...form.values()].join('\n'));
+    const own = req.method === 'POST' ? sending?.answer(form) : undefined;
+    if (own) {
+      res.writeHead(own.status, { 'content-type': 'text/xml' }).end(own.body);
+      if (own.accepted) onSent(own.accepted);
+      return;
+    }
     const { method, url: path, headers } = req;
     const forward = request({ host: at.host, port: upstreamPort, method, path, headers }, async (answer) => {
       const text = Buffer.concat(await answer.toArray());

@@ -70,6 +70,7 @@ interface Handlers {
   'send-feedback-email': typeof import('../../functions/send-feedback-email.ts')['handler'];
   'record-email-event': typeof import('../../functions/record-email-event.ts')['handler'];
   'daily-report': typeof import('../../functions/daily-report.ts')['handler'];
+  'pause-autoresponses': typeof import('../../functions/pause-autoresponses.ts')['handler'];
 }
 
 /**

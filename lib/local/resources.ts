@@ -13,6 +13,7 @@ export const localResourceNames = {
   emailEventQueue: 'email-event-queue',
   emailEventDeadLetterQueue: 'email-event-dead-letter-queue',
   configurationSet: 'feedback-emails',
+  autoresponseConfigurationSet: 'feedback-autoresponses',
 } as const;
 
 export const LOCAL_REGION = 'us-east-1';

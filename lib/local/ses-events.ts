@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { emailEventRule, type SesEmailEvent, type SesEventRecord } from '../../functions/email/events.ts';
+import {
+  emailEventRule,
+  type SesEmailEvent,
+  type SesEventRecord,
+  VALIDATION_BOUNCE_SUBTYPE,
+} from '../../functions/email/events.ts';
 import { MAILBOX_SIMULATOR } from '../../functions/email/messages.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './resources.ts';
+import { failsValidation, tagsOf } from './ses-sending.ts';
 
 /** An email SES accepted through a configuration set: what its events are made of. */
 export interface SentEmail {
@@ -11,17 +17,24 @@ export interface SentEmail {
   subject: string;
   configurationSet: string;
   tags: Record<string, string>;
+  /** Sent through a set with Auto Validation: an address that fails it was suppressed, not delivered. */
+  validated?: boolean;
 }
 
 /**
- * The events SES would publish for an email, by the mailbox simulator's addresses: `bounce@` a hard
- * bounce, `suppressionlist@` a bounce for an address on the suppression list, `complaint@` a delivery
- * then a complaint; every other address (`success@`, and the local mailbox's) a delivery. In SES's own
- * format, so the handler that records them runs on what it gets on AWS.
+ * The events SES would publish for an email, by the mailbox simulator's addresses (with or without a
+ * `+label`, as SES allows): `bounce@` a hard bounce, `suppressionlist@` a bounce for an address on the
+ * suppression list, `complaint@` a delivery then a complaint; an address that fails address validation
+ * (`failsValidation`: a domain under `.invalid`) a bounce of the validation when it went through a
+ * validated set, else a hard bounce (its domain has no mail server); every other address (`success@`, and
+ * the local mailbox's) a delivery. In SES's own format, so the handler that records them runs on what it
+ * gets on AWS.
  */
 export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[] {
   const to = email.destination[0] ?? '';
-  const local = MAILBOX_SIMULATOR.test(to) ? to.split('@')[0]?.toLowerCase() : 'success';
+  const simulated = MAILBOX_SIMULATOR.test(to) ? to.split('@')[0]?.split('+')[0]?.toLowerCase() : 'success';
+  const invalid = failsValidation(to);
+  const local = invalid ? (email.validated ? 'validation' : 'bounce') : simulated;
   const time = now.toISOString();
   const mail = {
     timestamp: time,
@@ -54,23 +67,34 @@ export function sesEventsFor(email: SentEmail, now = new Date()): SesEmailEvent[
   const records: Record<string, unknown>[] =
     local === 'bounce'
       ? [{ eventType: 'Bounce', mail, bounce: bounce('General', 'smtp; 550 5.1.1 user unknown') }]
-      : local === 'suppressionlist'
-        ? [{ eventType: 'Bounce', mail, bounce: bounce('Suppressed', 'Amazon SES has suppressed sending') }]
-        : local === 'complaint'
-          ? [
-              { eventType: 'Delivery', mail, delivery },
-              {
-                eventType: 'Complaint',
-                mail,
-                complaint: {
-                  complainedRecipients: [{ emailAddress: to }],
-                  timestamp: time,
-                  feedbackId: randomUUID(),
-                  complaintFeedbackType: 'abuse',
+      : local === 'validation'
+        ? [
+            {
+              eventType: 'Bounce',
+              mail,
+              bounce: bounce(
+                VALIDATION_BOUNCE_SUBTYPE,
+                'Amazon SES did not send to this address: it failed validation',
+              ),
+            },
+          ]
+        : local === 'suppressionlist'
+          ? [{ eventType: 'Bounce', mail, bounce: bounce('Suppressed', 'Amazon SES has suppressed sending') }]
+          : local === 'complaint'
+            ? [
+                { eventType: 'Delivery', mail, delivery },
+                {
+                  eventType: 'Complaint',
+                  mail,
+                  complaint: {
+                    complainedRecipients: [{ emailAddress: to }],
+                    timestamp: time,
+                    feedbackId: randomUUID(),
+                    complaintFeedbackType: 'abuse',
+                  },
                 },
-              },
-            ]
-          : [{ eventType: 'Delivery', mail, delivery }];
+              ]
+            : [{ eventType: 'Delivery', mail, delivery }];
   return records.map((detail) => ({
     version: '0' as const,
     id: randomUUID(),
@@ -97,16 +121,12 @@ export function sentEmailOf(body: string, answer: string): SentEmail | undefined
   if (form.get('Action') !== 'SendEmail' || !messageId || !configurationSet) return undefined;
   const list = (prefix: string) =>
     [...form.keys()].filter((key) => key.startsWith(prefix)).map((key) => form.get(key) ?? '');
-  const tags: Record<string, string> = {};
-  for (let i = 1; form.has(`Tags.member.${i}.Name`); i++) {
-    tags[form.get(`Tags.member.${i}.Name`) ?? ''] = form.get(`Tags.member.${i}.Value`) ?? '';
-  }
   return {
     messageId,
     source: form.get('Source') ?? '',
     destination: list('Destination.ToAddresses.member.'),
     subject: form.get('Message.Subject.Data') ?? '',
     configurationSet,
-    tags,
+    tags: tagsOf(form),
   };
 }

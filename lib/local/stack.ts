@@ -15,6 +15,7 @@ import { derivedWorkerValues, workerSizing } from '../../functions/config/table.
 import { keptEmailEvent, type QueuedEmailEvent, routeOf } from '../../functions/email/events.ts';
 import { securityHeaders } from '../security-headers.ts';
 import { buildSite } from '../site.ts';
+import { localBreaker } from './breaker.ts';
 import { closeServer, listen, startDynamoDb, startSes } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { setHandlerEnvironment } from './handler-env.ts';
@@ -28,6 +29,7 @@ import {
   localResourceNames,
 } from './resources.ts';
 import { sesEventsFor } from './ses-events.ts';
+import { localSesSending } from './ses-sending.ts';
 import { type LocalSettings, localSettingValues } from './settings.ts';
 import { startSqs } from './sqs-emulator.ts';
 import { claimDataDir } from './state.ts';
@@ -174,15 +176,34 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
           }),
         )
         .catch((error: unknown) => log(`[ses] event ${event.detail.eventType} not queued: ${reason(error)}`));
+    // The autoresponses go through a set of their own, with SES's address validation (unless off) and the
+    // breaker that pauses it; the owner's emails through the other set.
+    const { configurationSet, autoresponseConfigurationSet } = localResourceNames;
+    const sending = localSesSending({
+      validatedSets: settings.addressValidation === 'off' ? [] : [autoresponseConfigurationSet],
+      stateFile: dataPath('ses-sending.json'),
+    });
+    let pauseAutoresponses: ReturnType<typeof handlerFunction<'pause-autoresponses'>> | undefined;
+    const breaker = localBreaker({
+      configurationSet: autoresponseConfigurationSet,
+      onAlarm: (event) => {
+        log(`[breaker] ${event.alarmData.state.reason} Pausing the autoresponses.`);
+        pauseAutoresponses
+          ?.invoke(event)
+          .catch((error: unknown) => log(`[breaker] pause failed: ${reason(error)}`));
+      },
+    });
     const ses = await startSes(
       at('ses'),
       (email) => {
+        breaker.sent(email);
         for (const event of sesEventsFor(email)) {
-          const route = routeOf(event, localResourceNames.configurationSet);
+          breaker.event(event);
+          const route = routeOf(event, [configurationSet, autoresponseConfigurationSet]);
           if (route !== undefined) queueEvent(keptEmailEvent(event, route));
         }
       },
-      crash,
+      { sending, reputation: () => breaker.reputation(), onCall: crash },
     );
     closers.push(() => ses.close());
 
@@ -201,7 +222,8 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       tasksTableName: tableName,
       feedbackQueueUrl: queues.queueUrl,
       deadLetterQueueUrl: queues.deadLetterQueueUrl,
-      sesConfigurationSet: localResourceNames.configurationSet,
+      sesConfigurationSet: configurationSet,
+      sesAutoresponseConfigurationSet: autoresponseConfigurationSet,
       autoresponseHashKey,
     };
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint };
@@ -216,7 +238,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
     const report = handlerFunction('daily-report', reportFunction.timeoutSeconds * 1000);
     const worker = handlerFunction('send-feedback-email', sizing.timeoutSeconds * 1000);
     const emailEvents = handlerFunction('record-email-event', apiTimeoutMs);
-    await Promise.all([submit, getTask, report, worker, emailEvents].map((target) => target.warm()));
+    pauseAutoresponses = handlerFunction('pause-autoresponses', apiTimeoutMs);
+    await Promise.all(
+      [submit, getTask, report, worker, emailEvents, pauseAutoresponses].map((target) => target.warm()),
+    );
 
     const siteDir =
       options.site === false ? undefined : (dataPath('site') ?? mkdtempSync(join(tmpdir(), 'site-')));
@@ -307,6 +332,10 @@ export async function startLocalStack(options: LocalStackOptions = {}) {
       /** An SES outage (connections refused) and its end; the mailbox is kept. */
       stopSes: () => ses.stop(),
       startSes: () => ses.start(),
+      /** The autoresponses' rates as the local breaker counts them, and its alarm's state. */
+      reputation: () => breaker.reputation(),
+      /** Whether the autoresponses' configuration set is paused. */
+      autoresponsesPaused: () => sending.isPaused(autoresponseConfigurationSet),
       /** Runs the daily report handler now (for `date`, `YYYY-MM-DD`, or yesterday). */
       runReport,
       /** Stops accepting HTTP and polling, waits for invocations in flight (at most 30 s), closes the emulators. */

@@ -17,6 +17,7 @@ const TAGS: Record<string, string> = {
   'get-task': 'web',
   'daily-report': 'beat',
   'record-email-event': 'ses',
+  'pause-autoresponses': 'breaker',
 };
 
 /** The terminal's line for a handler's log line. */
@@ -39,6 +40,9 @@ export function formatLogLine(line: LogLine): string {
       `${task}: ${line.recipient} email ${String(line.status).toLowerCase()}${line.detail ? ` (${line.detail})` : ''}` +
       (line.outcome === 'recorded' ? '' : `, ${line.outcome}`),
     'Daily report': () => `daily report for ${line.date} made`,
+    'Visitor email not sent: the autoresponses are paused by the breaker': () =>
+      `${task}: visitor email not sent (autoresponses paused; npm run autoresponses -- --resume)`,
+    'Autoresponses paused': () => `autoresponses paused (${line.alarm}); feedback still reaches the owner`,
   };
   const level = line.level && line.level !== 'INFO' ? `${line.level.toLowerCase()}: ` : '';
   const other = () =>

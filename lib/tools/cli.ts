@@ -103,7 +103,8 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   };
 }
 
-async function readStackOutputs(stackName: string): Promise<Record<string, string>> {
+/** The outputs of a deployed stack, by key; a {@link UsageError} saying what to check when they cannot be read. */
+export async function readStackOutputs(stackName: string): Promise<Record<string, string>> {
   // Only `--aws` needs it: the local path (and every handler) goes without loading it.
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cloudFormation = new CloudFormationClient({});

@@ -1,7 +1,8 @@
 /**
  * Cost per million submissions on AWS, from the stack's own settings, the benchmark's measured
- * durations and the public list prices in prices.json (dated). Infrastructure and SES are kept apart:
- * at $0.10 per thousand emails, SES is most of the bill.
+ * durations and the public list prices in prices.json (dated). Infrastructure, SES's sending and SES's
+ * address validation of the autoresponses are kept apart: at $0.10 per thousand emails, sending is most of
+ * the bill without validation; at the price list's $0.01 per recipient validated, validation is most with it.
  */
 import { apiFunction, consumer } from '../../functions/config/settings.ts';
 import { pollDelayMs } from '../../static/task-status.ts';
@@ -18,6 +19,11 @@ export interface CostInputs {
   workerOverheadMs: number;
   /** Emails per task: 1, or 2 with the owner notification. */
   emailsPerTask: number;
+  /**
+   * SES's Auto Validation of the visitor's address (`addressValidation` other than `off`): one recipient
+   * validated per task (the autoresponse; the owner's set is not validated).
+   */
+  addressValidation: boolean;
 }
 
 export interface CostBreakdown {
@@ -26,6 +32,8 @@ export interface CostBreakdown {
   lines: Record<string, number>;
   infrastructure: number;
   ses: number;
+  /** SES's Auto Validation of the autoresponses' addresses (0 with `addressValidation=off`). */
+  validation: number;
   total: number;
 }
 
@@ -87,7 +95,10 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
   for (const key of Object.keys(lines)) lines[key] = (lines[key] ?? 0) * MILLION;
   const infrastructure = Object.values(lines).reduce((sum, value) => sum + value, 0);
   const ses = (inputs.emailsPerTask * prices.ses.emailsPerThousandUsd * MILLION) / 1000;
-  return { statusPolls, lines, infrastructure, ses, total: infrastructure + ses };
+  const validation = inputs.addressValidation
+    ? (prices.sesAutoValidation.recipientsPerThousandUsd * MILLION) / 1000
+    : 0;
+  return { statusPolls, lines, infrastructure, ses, validation, total: infrastructure + ses + validation };
 }
 
 export const pricesDate = prices.date;

@@ -770,6 +770,8 @@ async function main() {
       getTaskMs: Math.min(getTaskMs, latency.c1.floorP50.median),
       workerOverheadMs: throughput.workerRuntimeP50Ms,
       emailsPerTask: 1,
+      // The default threshold validates every autoresponse (`off` would validate none).
+      addressValidation: true,
     });
     const results = {
       date: new Date().toISOString(),
@@ -791,6 +793,7 @@ async function main() {
       costPerMillionUsd: {
         infrastructure: round(cost.infrastructure),
         ses: round(cost.ses),
+        validation: round(cost.validation),
         total: round(cost.total),
         statusPollsPerSubmission: cost.statusPolls,
         pricesDate,
@@ -819,7 +822,13 @@ function table(r: {
   submit: Record<string, unknown> & { ratio: number };
   throughput: Awaited<ReturnType<typeof measureThroughput>>;
   warmCpuMs: Record<string, Spread>;
-  costPerMillionUsd: { infrastructure: number; ses: number; total: number; statusPollsPerSubmission: number };
+  costPerMillionUsd: {
+    infrastructure: number;
+    ses: number;
+    validation: number;
+    total: number;
+    statusPollsPerSubmission: number;
+  };
   runSeconds: number;
 }): string {
   const s = (x: Spread) => `${x.median} (${x.min}–${x.max})`;
@@ -851,7 +860,7 @@ function table(r: {
     '',
     `End to end, no simulated work: ${r.throughput.tasks} feedbacks → ${r.throughput.tasks} SUCCESS and ${r.throughput.emails} emails in ${r.throughput.seconds} s (${r.throughput.tasksPerSecond} tasks/s); submit-to-SUCCESS p50 ${r.throughput.submitToSuccessP50Ms} ms, p99 ${r.throughput.submitToSuccessP99Ms} ms.`,
     '',
-    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, total $${r.costPerMillionUsd.total}.`,
+    `Cost per million submissions (20 s of simulated work, ${r.costPerMillionUsd.statusPollsPerSubmission} status polls each): infrastructure $${r.costPerMillionUsd.infrastructure}, SES $${r.costPerMillionUsd.ses}, SES address validation $${r.costPerMillionUsd.validation} (addressValidation=${setting.addressValidation.default}), total $${r.costPerMillionUsd.total}.`,
     '',
     `Run time ${r.runSeconds} s.`,
   ];

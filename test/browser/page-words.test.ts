@@ -12,8 +12,9 @@ import {
   presentStatus,
 } from '../../static/task-status.ts';
 
-const sent = (visitor: 'SENT' | 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'COMPLAINED' | 'SKIPPED') =>
-  presentStatus({ status: 'SUCCESS', attempts: 1, emails: { visitor: { status: visitor } } });
+const sent = (
+  visitor: 'SENT' | 'DELIVERED' | 'BOUNCED' | 'SUPPRESSED' | 'INVALID' | 'COMPLAINED' | 'SKIPPED' | 'PAUSED',
+) => presentStatus({ status: 'SUCCESS', attempts: 1, emails: { visitor: { status: visitor } } });
 
 describe('presentStatus', () => {
   it.each([
@@ -89,7 +90,14 @@ describe("presentStatus: the copy's delivery", () => {
     ['DELIVERED', /^Delivered/, undefined, false],
     ['BOUNCED', /^Bounced: check the address\./, /could not receive mail/, true],
     ['SUPPRESSED', /^Bounced: check the address\./, /came back before/, true],
+    [
+      'INVALID',
+      /^Not delivered: check the address\./,
+      /our mail service judged this address unable to receive mail/,
+      true,
+    ],
     ['COMPLAINED', /^Marked as spam/, /reached us all the same/, true],
+    ['PAUSED', /^Received: no copy emailed for now\./, /copies to visitors are paused/, false],
     [
       'SKIPPED',
       /no copy emailed/,

@@ -26,7 +26,13 @@ export const TEST_ENV = {
  * Variables set to `undefined` are removed.
  */
 export async function loadHandler<M>(
-  name: 'submit-feedback' | 'get-task' | 'send-feedback-email' | 'daily-report' | 'record-email-event',
+  name:
+    | 'submit-feedback'
+    | 'get-task'
+    | 'send-feedback-email'
+    | 'daily-report'
+    | 'record-email-event'
+    | 'pause-autoresponses',
   env: Record<string, string | undefined> = {},
 ): Promise<M> {
   vi.resetModules();

@@ -37,8 +37,19 @@ describe('readConfig', () => {
       apiBurstLimit: 20,
       allowedOrigins: [],
       autoresponseLimit: 3,
+      addressValidation: 'managed',
       worker: workerSizing({ workSeconds: 20, sesMaxSendRate: 1 }),
     });
+  });
+
+  it.each(['managed', 'high', 'medium', 'off', 'HIGH'])('takes addressValidation=%s', (level) => {
+    expect(read({ addressValidation: level }).addressValidation).toBe(level.toLowerCase());
+  });
+
+  it('refuses an addressValidation that is none of the levels, naming them', () => {
+    expect(() => read({ addressValidation: 'strict' })).toThrow(
+      'Context addressValidation must be one of managed, high, medium, off',
+    );
   });
 
   it('keeps every task record longer than the queue, or its dead-letter queue, can hold its message', () => {

@@ -180,7 +180,7 @@ describe('the email-event rule and queue', () => {
     ].flatMap((to) => sesEventsFor(sentEmail(to))),
   )('queues of a $detail.eventType event what the local stack queues, and no address or subject', (event) => {
     // Prepare: the local stack's route and trimmed event, and the rule whose pattern asks for that route.
-    const route = routeOf(event, CONFIGURATION_SET);
+    const route = routeOf(event, [CONFIGURATION_SET]);
     if (route === undefined) throw new Error('no route');
     const rule = rules().find((candidate) => isRuleOf(candidate.EventPattern, route));
     const transformer = rule?.Targets[0]?.InputTransformer;
@@ -208,15 +208,15 @@ describe('the email-event rule and queue', () => {
       'detail-type': 'Email Rejected',
       detail: { ...delivery.detail, eventType: 'Reject', reject: { reason: 'Bad content' } },
     };
-    expect(routeOf(complaint, CONFIGURATION_SET)?.name).toBe('ComplaintWithoutType');
+    expect(routeOf(complaint, [CONFIGURATION_SET])?.name).toBe('ComplaintWithoutType');
     expect(
-      keptEmailEvent(complaint, routeOf(complaint, CONFIGURATION_SET) as EmailEventRoute).detail,
+      keptEmailEvent(complaint, routeOf(complaint, [CONFIGURATION_SET]) as EmailEventRoute).detail,
     ).toEqual({
       eventType: 'Complaint',
       mail: { messageId: 'message-1', tags: { taskId: [TASK_ID], recipient: ['visitor'] } },
     });
     expect(
-      keptEmailEvent(reject, routeOf(reject, CONFIGURATION_SET) as EmailEventRoute).detail,
+      keptEmailEvent(reject, routeOf(reject, [CONFIGURATION_SET]) as EmailEventRoute).detail,
     ).toMatchObject({
       reject: { reason: 'Bad content' },
     });

@@ -110,6 +110,7 @@ describe('without context', () => {
     expect([...services.keys()].sort()).toEqual([
       'get-task',
       'origin-check',
+      'pause-autoresponses',
       'record-email-event',
       'send-feedback-email',
       'submit-feedback',
@@ -119,8 +120,14 @@ describe('without context', () => {
     };
     expect(workerVariables.Variables).not.toHaveProperty('NOTIFY_EMAIL');
     synthesized.template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    // The breaker's pause function's, only.
+    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    const pauseVariables = services.get('pause-autoresponses')?.properties?.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(pauseVariables.Variables).not.toHaveProperty('NOTIFY_EMAIL');
     expect(Object.keys(synthesized.template.findResources('AWS::SQS::Queue')).sort()).toEqual([
+      expect.stringMatching(/^AutoresponsesFailedPauses/),
       expect.stringMatching(/^EmailReputationDeadLetterQueue/),
       expect.stringMatching(/^EmailReputationEventQueue/),
       expect.stringMatching(/^EmailWorkerDeadLetterQueue/),
@@ -164,10 +171,13 @@ describe('without context', () => {
     });
   });
 
-  it('has the eight alarms (five, and SES bounces, complaints and unrecorded events), without a topic to mail them', () => {
-    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
-    for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(alarm.Properties.AlarmActions).toBeUndefined();
+  it("has the eleven alarms (five, SES bounces, complaints and unrecorded events, the breaker's three), without a topic to mail them", () => {
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    for (const [id, alarm] of Object.entries(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
+      // The breaker's rate alarms pause the autoresponses (a Lambda action); nothing mails anyone.
+      const actions = (alarm.Properties.AlarmActions ?? []) as unknown[];
+      expect(actions).toHaveLength(/^Autoresponses(Bounce|Complaint)RateBreaker/.test(id) ? 1 : 0);
+      expect(JSON.stringify(actions)).not.toContain('sns');
     }
     synthesized.template.resourceCountIs('AWS::SNS::Topic', 0);
     synthesized.template.resourceCountIs('AWS::KMS::Key', 0);

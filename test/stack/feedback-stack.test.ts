@@ -67,11 +67,12 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('functions', () => {
-  it('are the five handlers and the origin check on nodejs24.x, arm64, with source maps on', () => {
+  it('are the six handlers and the origin check on nodejs24.x, arm64, with source maps on', () => {
     expect([...services.keys()].sort()).toEqual([
       'daily-report',
       'get-task',
       'origin-check',
+      'pause-autoresponses',
       'record-email-event',
       'send-feedback-email',
       'submit-feedback',
@@ -134,6 +135,9 @@ describe('functions', () => {
           TASK_LEASE_SECONDS: String(sizing.timeoutSeconds),
           NOTIFY_EMAIL: context.notifyEmail,
           SES_CONFIGURATION_SET: { Ref: Match.stringLikeRegexp('^EmailReputationConfigurationSet') },
+          SES_AUTORESPONSE_CONFIGURATION_SET: {
+            Ref: Match.stringLikeRegexp('^AutoresponsesConfigurationSet'),
+          },
           AUTORESPONSE_HASH_KEY: Match.anyValue(),
           AUTORESPONSE_LIMIT: '3',
           POWERTOOLS_SERVICE_NAME: 'send-feedback-email',
@@ -372,8 +376,8 @@ describe('queue and worker', () => {
       },
     });
     // The feedback queue, its dead-letter queue, the SES events' queue and its dead-letter queue, the
-    // daily report's failed reports, and the alarm mails' dead-letter queue.
-    expect(Object.keys(policies)).toHaveLength(6);
+    // daily report's failed reports, the alarm mails' dead-letter queue and the breaker's failed pauses.
+    expect(Object.keys(policies)).toHaveLength(7);
   });
 });
 
@@ -692,7 +696,8 @@ describe('daily report (notifyEmail set)', () => {
 describe('daily report failures (notifyEmail set)', () => {
   it('retries a report that throws twice, then leaves its event in a queue of failed reports', () => {
     const failedReports = logicalIdOf(synthesized.template, 'AWS::SQS::Queue', 'DailyReportFailedReports');
-    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    // The report's and the breaker's pause function's (test/stack/autoresponse-breaker.test.ts).
+    synthesized.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: fn('daily-report').logicalId },
       Qualifier: '$LATEST',
@@ -757,8 +762,9 @@ describe('monitoring', () => {
   }
 
   it('alarms on dead letters, old messages, worker errors and throttles, API 5xx and a failed report', () => {
-    // And EmailReputation's three (test/stack/email-reputation.test.ts).
-    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    // And EmailReputation's three (test/stack/email-reputation.test.ts), the breaker's three
+    // (test/stack/autoresponse-breaker.test.ts).
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     alarmOn('ApproximateNumberOfMessagesVisible', 1);
     alarmOn('ApproximateAgeOfOldestMessage', sizing.visibilityTimeoutSeconds * queue.maxAttempts);
     // Well before the queue's retention: a backlog is seen days before its messages could expire.
@@ -789,7 +795,11 @@ describe('monitoring', () => {
   it('mails each alarm when it fires and when it recovers', () => {
     const topic = { Ref: logicalIdOf(synthesized.template, 'AWS::SNS::Topic', 'MonitoringAlarmTopic') };
     for (const alarm of Object.values(synthesized.template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
+      // The breaker's rate alarms also pause the autoresponses (their Lambda action).
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: expect.arrayContaining([topic]),
+        OKActions: [topic],
+      });
     }
   });
 

@@ -19,6 +19,7 @@ describe('benchmark cost model', () => {
       getTaskMs: 2,
       workerOverheadMs: 0,
       emailsPerTask: 2,
+      addressValidation: false,
     });
 
     // Assess
@@ -34,7 +35,13 @@ describe('benchmark cost model', () => {
 
   it("counts each email's SES event: three SQS requests, one invocation of record-email-event and one more write", () => {
     // Prepare
-    const inputs = { workSeconds: 20, submitMs: 3, getTaskMs: 2, workerOverheadMs: 0 };
+    const inputs = {
+      workSeconds: 20,
+      submitMs: 3,
+      getTaskMs: 2,
+      workerOverheadMs: 0,
+      addressValidation: false,
+    };
 
     // Act
     const one = costPerMillion({ ...inputs, emailsPerTask: 1 });
@@ -53,5 +60,20 @@ describe('benchmark cost model', () => {
       2 * (one.lines['Lambda compute (email events)'] ?? 0),
       6,
     );
+  });
+
+  it("bills SES's address validation once per task (the visitor's address), on top of the rest, only when on", () => {
+    // Prepare
+    const inputs = { workSeconds: 20, submitMs: 3, getTaskMs: 2, workerOverheadMs: 0, emailsPerTask: 2 };
+
+    // Act
+    const off = costPerMillion({ ...inputs, addressValidation: false });
+    const on = costPerMillion({ ...inputs, addressValidation: true });
+
+    // Assess
+    expect(off.validation).toBe(0);
+    expect(on.validation).toBeCloseTo(prices.sesAutoValidation.recipientsPerThousandUsd * 1000, 6);
+    expect(on.total - off.total).toBeCloseTo(on.validation, 6);
+    expect(on.infrastructure).toBeCloseTo(off.infrastructure, 6);
   });
 });

@@ -38,6 +38,7 @@ describe('the settings table', () => {
         'wafRateLimit',
         'notifyIdentity',
         'dataRemoval',
+        'addressValidation',
       ].sort(),
     );
     const variables = settingEntries().flatMap(([, entry]) => (entry.env === undefined ? [] : [entry.env]));
@@ -58,6 +59,8 @@ describe('the settings table', () => {
         'TASK_LEASE_SECONDS',
         'REPORT_SCHEDULE',
         'SES_CONFIGURATION_SET',
+        'SES_AUTORESPONSE_CONFIGURATION_SET',
+        'ADDRESS_VALIDATION',
         'AUTORESPONSE_HASH_KEY',
         'AUTORESPONSE_LIMIT',
         'WAF_RATE_LIMIT',

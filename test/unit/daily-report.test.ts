@@ -78,7 +78,17 @@ describe('daily-report handler', () => {
   it("mails the owner yesterday's figures from the counter item and the dead-letter queue's depth", async () => {
     // Prepare
     const { handler } = await loadReport();
-    const figures = { accepted: 7, sent: 5, retried: 3, failed: 1, skipped: 4, bounced: 2, complained: 1 };
+    const figures = {
+      accepted: 7,
+      sent: 5,
+      retried: 3,
+      failed: 1,
+      skipped: 4,
+      bounced: 2,
+      complained: 1,
+      invalid: 3,
+      paused: 6,
+    };
     counters('2025-06-01', figures);
     sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
 
@@ -120,8 +130,14 @@ describe('daily-report handler', () => {
               'Failed:   1',
               '',
               'Autoresponses skipped: 4 (addresses over their daily limit)',
+              'Addresses invalid:     3 (judged unable to receive mail by SES; not sent)',
+              'Autoresponses paused:  6 (not sent while the breaker held them back)',
               'Bounced:               2',
               'Complaints:            1',
+              '',
+              "The autoresponses were paused: their bounce or complaint rate passed the breaker's level.",
+              'Feedback still reaches you. `npm run autoresponses -- --aws` shows the rates, and',
+              '`npm run autoresponses -- --resume --aws` sends again (see docs/operating.md).',
               '',
               'Bounces and complaints count against your SES reputation: AWS reviews an account',
               'over 5 % bounces or 0.1 % complaints. `npm run tasks` lists what became of each email.',
@@ -213,6 +229,8 @@ describe('daily-report handler', () => {
       skipped: 0,
       bounced: 0,
       complained: 0,
+      invalid: 0,
+      paused: 0,
       deadLetterQueueDepth: 0,
     });
     expect(sesMock).not.toHaveReceivedCommand(SendEmailCommand);

@@ -51,7 +51,7 @@ function sesRecord(
  */
 function eventOf(detail: SesEventRecord): QueuedEmailEvent {
   const event = wholeEventOf(detail);
-  const route = routeOf(event, 'FeedbackEmails');
+  const route = routeOf(event, ['FeedbackEmails']);
   return route === undefined ? event : keptEmailEvent(event, route);
 }
 
@@ -89,6 +89,12 @@ describe('emailEventOf', () => {
       { bounce: { bounceType: 'Permanent', bounceSubType: 'OnAccountSuppressionList' } },
       'SUPPRESSED',
       'Permanent/OnAccountSuppressionList',
+    ],
+    [
+      'Bounce',
+      { bounce: { bounceType: 'Permanent', bounceSubType: 'AutoValidationSuppressed' } },
+      'INVALID',
+      'Permanent/AutoValidationSuppressed',
     ],
     ['Complaint', { complaint: { complaintFeedbackType: 'abuse' } }, 'COMPLAINED', 'abuse'],
     ['Reject', { reject: { reason: 'Bad content' } }, 'REJECTED', 'Bad content'],
@@ -236,6 +242,31 @@ describe('the record-email-event handler', () => {
     expect(after.bounced - before.bounced).toBe(1);
     expect(after.complained - before.complained).toBe(1);
     expect(after.sent - before.sent).toBe(0);
+  });
+
+  it("records an address SES's validation suppressed INVALID, counted as invalid (not as a bounce) once", async () => {
+    // Prepare
+    const counters = new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName });
+    const today = utcDay(new Date());
+    const before = await counters.read(today);
+    const taskId = await table.put({ status: 'SUCCESS', emails: { visitor: SENT } });
+    const invalid = eventOf(
+      sesRecord('Bounce', taskId, {
+        bounce: { bounceType: 'Permanent', bounceSubType: 'AutoValidationSuppressed' },
+      }),
+    );
+
+    // Act
+    for (const event of [invalid, invalid]) await deliver(event);
+
+    // Assess
+    expect((await table.get(taskId))?.emails).toMatchObject({
+      visitor: { status: 'INVALID', detail: 'Permanent/AutoValidationSuppressed' },
+    });
+    const after = await counters.read(today);
+    expect(after.invalid - before.invalid).toBe(1);
+    expect(after.bounced - before.bounced).toBe(0);
+    expect(captured.metrics().map((metric) => metric.name)).toContain('EmailInvalid');
   });
 
   it('records the owner email apart from the visitor one', async () => {

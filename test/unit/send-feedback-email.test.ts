@@ -4,7 +4,13 @@
  * lifecycle's boundary.
  */
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { MessageRejected, SESClient, SESServiceException, SendEmailCommand } from '@aws-sdk/client-ses';
+import {
+  ConfigurationSetSendingPausedException,
+  MessageRejected,
+  SESClient,
+  SESServiceException,
+  SendEmailCommand,
+} from '@aws-sdk/client-ses';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -1057,6 +1063,84 @@ describe("send-feedback-email: SES's configuration set and the autoresponse limi
 
     // Assess
     expect(visitorSends(address)).toHaveLength(5);
+  });
+});
+
+describe("send-feedback-email: the autoresponses' own configuration set and its breaker", () => {
+  const sets = {
+    NOTIFY_EMAIL: OWNER,
+    SES_CONFIGURATION_SET: 'feedback-emails',
+    SES_AUTORESPONSE_CONFIGURATION_SET: 'feedback-autoresponses',
+  };
+  const sendingPaused = () =>
+    new ConfigurationSetSendingPausedException({
+      message: 'Email sending is disabled for configuration set feedback-autoresponses.',
+      ConfigurationSetName: 'feedback-autoresponses',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+  it("sends the visitor's email through the autoresponses' set and the owner's through the owner's", async () => {
+    // Prepare
+    const handler = await loadWorker(sets);
+    const message = await accepted();
+
+    // Act
+    await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
+      Destination: { ToAddresses: ['visitor@example.com'] },
+      ConfigurationSetName: 'feedback-autoresponses',
+    });
+    expect(sesMock).toHaveReceivedCommandWith(SendEmailCommand, {
+      Destination: { ToAddresses: [OWNER] },
+      ConfigurationSetName: 'feedback-emails',
+    });
+  });
+
+  it('records the visitor email PAUSED while the set is paused: the task a SUCCESS at once, the owner notified, nothing retried', async () => {
+    // Prepare
+    const handler = await loadWorker(sets);
+    const message = await accepted();
+    sesMock.on(SendEmailCommand, { ConfigurationSetName: 'feedback-autoresponses' }).rejects(sendingPaused());
+    const counters = new DailyCounterStore({ dynamodb: table.dynamodb, tableName: table.tableName });
+    const pausedBefore = (await counters.read(utcDay(NOW))).paused;
+
+    // Act
+    const response = await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqsMock).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
+    const record = await recordOf(message.taskId);
+    expect(record).toMatchObject({
+      status: 'SUCCESS',
+      attempts: 1,
+      emails: {
+        visitor: { status: 'PAUSED', detail: 'autoresponse configuration set paused' },
+        owner: { status: 'SENT', messageId: 'ses-message-1' },
+      },
+    });
+    expect(record).not.toHaveProperty('error');
+    expect((await counters.read(utcDay(NOW))).paused - pausedBefore).toBe(1);
+    expect(logs.metrics().map((metric) => metric.name)).toContain('AutoresponsePaused');
+  });
+
+  it("treats a paused owner's set as any other failure of the owner's email (the breaker never pauses it)", async () => {
+    // Prepare
+    const handler = await loadWorker(sets);
+    const message = await accepted();
+    sesMock.on(SendEmailCommand, { ConfigurationSetName: 'feedback-emails' }).rejects(sendingPaused());
+
+    // Act
+    const response = await handler(sqsEvent(feedbackRecord(message)));
+
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(await recordOf(message.taskId)).toMatchObject({
+      status: 'RETRY',
+      emails: { visitor: { status: 'SENT' } },
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeOf } from '../../functions/email/events.ts';
+import { emailEventOf, routeOf, VALIDATION_BOUNCE_SUBTYPE } from '../../functions/email/events.ts';
 import { type SentEmail, sentEmailOf, sesEventsFor } from '../../lib/local/ses-events.ts';
 
 const TASK_ID = '9f1c2a4e-7b3d-4e5f-8a6b-0c1d2e3f4a5b';
@@ -51,6 +51,29 @@ describe('sesEventsFor (the local stack publishes SES events in SES format)', ()
     expect(suppressed?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'Suppressed' });
     expect(bounced?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'General' });
   });
+
+  it('reads a mailbox simulator address with a +label as the address without it', () => {
+    // Act
+    const [bounced] = sesEventsFor(sent('bounce+attempt-7@simulator.amazonses.com'));
+
+    // Assess
+    expect(bounced?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'General' });
+  });
+
+  it('gives an address under .invalid a bounce of the validation through a validated set, a hard bounce otherwise', () => {
+    // Act
+    const [validated] = sesEventsFor({ ...sent('typo@example.invalid'), validated: true });
+    const [unvalidated] = sesEventsFor(sent('typo@example.invalid'));
+
+    // Assess
+    expect(validated?.detail.bounce).toMatchObject({
+      bounceType: 'Permanent',
+      bounceSubType: VALIDATION_BOUNCE_SUBTYPE,
+    });
+    expect(validated && emailEventOf(validated.detail)?.status).toBe('INVALID');
+    expect(unvalidated?.detail.bounce).toMatchObject({ bounceType: 'Permanent', bounceSubType: 'General' });
+    expect(unvalidated && emailEventOf(unvalidated.detail)?.status).toBe('BOUNCED');
+  });
 });
 
 describe("routeOf (the stack's EventBridge rules, applied by the local stack)", () => {
@@ -68,11 +91,28 @@ describe("routeOf (the stack's EventBridge rules, applied by the local stack)", 
 
     // Act
     const taken = [ours, untagged, otherSet].map(
-      (event) => event !== undefined && routeOf(event, 'feedback-emails') !== undefined,
+      (event) =>
+        event !== undefined && routeOf(event, ['feedback-emails', 'feedback-autoresponses']) !== undefined,
     );
 
     // Assess
     expect(taken).toEqual([true, false, false]);
+  });
+
+  it("takes the events of the autoresponses' set as well as the owner's", () => {
+    // Prepare
+    const [autoresponse] = sesEventsFor({
+      ...sent('success@simulator.amazonses.com'),
+      configurationSet: 'feedback-autoresponses',
+    });
+
+    // Act
+    const taken =
+      autoresponse !== undefined &&
+      routeOf(autoresponse, ['feedback-emails', 'feedback-autoresponses']) !== undefined;
+
+    // Assess
+    expect(taken).toBe(true);
   });
 });
 
