@@ -31,13 +31,18 @@ const PERMANENT_NAMES = new Set([
   'URIError',
 ]);
 
-const TRANSIENT_NAMES = new Set([
+/** Errors of a service's rate (SES's per-second rate, DynamoDB's throughput): the attempt is deferred, not spent. */
+const RATE_NAMES = new Set([
   'Throttling',
   'ThrottlingException',
   'ThrottledException',
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'ProvisionedThroughputExceededException',
+]);
+
+const TRANSIENT_NAMES = new Set([
+  ...RATE_NAMES,
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalFailure',
@@ -148,16 +153,6 @@ export function quotaWaitedSeconds(receiveCount: number): number {
   for (let receive = 1; receive < receiveCount; receive++) waited += quotaDelaySeconds(receive);
   return waited;
 }
-
-/** Errors of a service's rate (SES's per-second rate, DynamoDB's throughput): the attempt is deferred, not spent. */
-const RATE_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-]);
 
 /**
  * Whether a transient error says a service's rate was exceeded (SES "Maximum sending rate exceeded",

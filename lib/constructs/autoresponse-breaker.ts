@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { apiFunction, autoresponseBreaker } from '../../functions/config/settings.ts';
 import * as setting from '../../functions/config/table.ts';
 import { emailEventRule } from '../../functions/email/events.ts';
-import type { EmailReputation } from './email-reputation.ts';
+import { allowSendingThrough, type EmailReputation } from './email-reputation.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 
@@ -194,18 +194,6 @@ export class AutoresponseBreaker extends Construct {
    * and `ses:SendEmail` on the set (SES authorizes a send against the set as well as the identities).
    */
   useForAutoresponses(worker: LambdaFn): void {
-    worker.addEnvironment(setting.sesAutoresponseConfigurationSet.env, this.configurationSetName);
-    worker.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'ses',
-            resource: 'configuration-set',
-            resourceName: this.configurationSetName,
-          }),
-        ],
-      }),
-    );
+    allowSendingThrough(worker, this.configurationSetName, setting.sesAutoresponseConfigurationSet.env);
   }
 }

@@ -235,19 +235,7 @@ export class EmailReputation extends Construct {
    * `ses:SendEmail` on the set (SES authorizes a send against the set as well as the identities).
    */
   sendThrough(fn: LambdaFn): void {
-    fn.addEnvironment(setting.sesConfigurationSet.env, this.configurationSetName);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'ses',
-            resource: 'configuration-set',
-            resourceName: this.configurationSetName,
-          }),
-        ],
-      }),
-    );
+    allowSendingThrough(fn, this.configurationSetName, setting.sesConfigurationSet.env);
   }
 
   private alarm(
@@ -295,4 +283,24 @@ function routePattern(route: EmailEventRoute, configurationSetName: string): Rec
   const mail = pattern.mail as { tags: Record<string, unknown> };
   mail.tags[emailEventRule.configurationSetTag] = [configurationSetName];
   return pattern;
+}
+
+/**
+ * Lets a function send through a configuration set: the set's name in `variable`, and `ses:SendEmail` on
+ * the set (SES authorizes a send against the set as well as the identities).
+ */
+export function allowSendingThrough(fn: LambdaFn, configurationSetName: string, variable: string): void {
+  fn.addEnvironment(variable, configurationSetName);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: [
+        Stack.of(fn).formatArn({
+          service: 'ses',
+          resource: 'configuration-set',
+          resourceName: configurationSetName,
+        }),
+      ],
+    }),
+  );
 }
