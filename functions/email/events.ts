@@ -211,9 +211,12 @@ const EVENT_RANK: Record<EventStatus, number> = { ...STATUS_RANK, REJECTED: 2 };
 const SUPPRESSED_SUBTYPES = new Set(['OnAccountSuppressionList', 'Suppressed']);
 
 /**
- * A send SES's Auto Validation suppressed: SES accepts the call (a message id, no error) and publishes a
- * permanent bounce instead of attempting delivery, as for its suppression lists; its subtype names the
- * validation. The local stack publishes {@link VALIDATION_BOUNCE_SUBTYPE}.
+ * A send SES's Auto Validation suppressed. SES's guide says only that such sends are suppressed and can be
+ * tracked through the set's event destinations; a suppressed send is accepted (a message id, no error)
+ * and reported as a permanent bounce, as for its suppression lists. That the bounce's subtype names the
+ * validation is our reading, not AWS's words: a bounce with another subtype still ends `BOUNCED` or
+ * `SUPPRESSED`, never retried, with the task unchanged. The local stack publishes
+ * {@link VALIDATION_BOUNCE_SUBTYPE}.
  */
 const VALIDATION_SUBTYPE = /validation/i;
 
