@@ -10,14 +10,12 @@
  * - The submit killed between the record and the message: no message, and the tools do not count the
  *   record as queued.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_CLIENT_CONFIG, localResourceNames } from '../../lib/local/resources.ts';
-import { type LocalStackState, readStackState } from '../../lib/local/state.ts';
 import { validFeedback } from '../helpers/feedback.ts';
 import {
   getTask,
@@ -29,8 +27,8 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/local-stack.ts';
+import { type Ended, killStarted, startNpmStart } from '../helpers/npm-start.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const MAX_ATTEMPTS = 2;
 
 interface RunningStack {
@@ -40,17 +38,15 @@ interface RunningStack {
   clients: { sqs: SQSClient };
   queueUrl: string;
   deadLetterQueueUrl: string;
-  /** How the process ended: its exit code, or the signal that killed it. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<Ended>;
   stop(): Promise<void>;
 }
 
-const children: ChildProcess[] = [];
 const clients: SQSClient[] = [];
 let dataDir: string;
 
 afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+  killStarted();
   for (const client of clients.splice(0)) client.destroy();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -60,56 +56,33 @@ afterEach(() => {
  * in flight when the process was killed comes back soon) and the worker's limit of 2 attempts.
  */
 async function startStack(variables: Record<string, string> = {}): Promise<RunningStack> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'local.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCAL_DATA_DIR: dataDir,
-      PORT: '0',
-      DYNAMODB_PORT: '0',
-      SQS_PORT: '0',
-      SES_PORT: '0',
-      FEEDBACK_WORK_SECONDS: '0',
-      SES_MAX_SEND_RATE: '10',
-      TASK_LEASE_SECONDS: '2',
-      LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
-      MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-      NOTIFY_EMAIL: '',
-      LOCAL_CRASH_ON: '',
-      ...variables,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = await startNpmStart(dataDir, {
+    FEEDBACK_WORK_SECONDS: '0',
+    SES_MAX_SEND_RATE: '10',
+    TASK_LEASE_SECONDS: '2',
+    LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
+    MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    NOTIFY_EMAIL: '',
+    LOCAL_CRASH_ON: '',
+    ...variables,
   });
-  children.push(child);
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on('data', (chunk) => {
-      output += chunk;
-    });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const state = await waitFor(
-    () => {
-      const running = readStackState(dataDir);
-      return running && running.pid === child.pid && running.ports ? (running as LocalStackState) : undefined;
-    },
-    { timeoutMs: 60_000, what: `the local stack to start (output: ${output})` },
-  );
-  const sqs = new SQSClient({ ...LOCAL_CLIENT_CONFIG, endpoint: `http://127.0.0.1:${state.ports.sqs}` });
+  const sqs = new SQSClient({
+    ...LOCAL_CLIENT_CONFIG,
+    endpoint: `http://127.0.0.1:${started.state.ports.sqs}`,
+  });
   clients.push(sqs);
   const queueUrl = async (QueueName: string) =>
     (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl ?? '';
   return {
-    url: `http://127.0.0.1:${state.ports.web}`,
-    sesUrl: `http://127.0.0.1:${state.ports.ses}`,
+    url: started.url,
+    sesUrl: started.sesUrl,
     clients: { sqs },
     queueUrl: await queueUrl(localResourceNames.queue),
     deadLetterQueueUrl: await queueUrl(localResourceNames.deadLetterQueue),
-    exited,
+    exited: started.exited,
     stop: async () => {
-      child.kill('SIGINT');
-      await exited;
+      started.child.kill('SIGINT');
+      await started.exited;
     },
   };
 }

@@ -5,12 +5,11 @@
  * same data folder, every accepted task ends SUCCESS with exactly one email, counted over both runs
  * (the SES emulator's mailbox lives in memory, so each run's mailbox is read before it ends).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOCAL_STACK_STATE_FILE, type LocalStackState, readStackState } from '../../lib/local/state.ts';
+import { LOCAL_STACK_STATE_FILE } from '../../lib/local/state.ts';
 import { validFeedback } from '../helpers/feedback.ts';
 import {
   getTask,
@@ -21,23 +20,14 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/local-stack.ts';
+import { killStarted, type StartedProcess, startNpmStart } from '../helpers/npm-start.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const TASKS = 15;
 
-interface RunningStack {
-  child: ChildProcess;
-  url: string;
-  sesUrl: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
 let dataDir: string;
 
 afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+  killStarted();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -47,16 +37,10 @@ afterEach(() => {
  * queued; a 5 s visibility timeout and lease, so that a task in flight at the end comes back 5 s after
  * it was received.
  */
-async function startStack(variables: Record<string, string> = {}): Promise<RunningStack> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'local.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCAL_DATA_DIR: dataDir,
-      PORT: '0',
-      DYNAMODB_PORT: '0',
-      SQS_PORT: '0',
-      SES_PORT: '0',
+function startStack(variables: Record<string, string> = {}): Promise<StartedProcess> {
+  return startNpmStart(
+    dataDir,
+    {
       FEEDBACK_WORK_SECONDS: '1',
       SES_MAX_SEND_RATE: '5',
       TASK_LEASE_SECONDS: '5',
@@ -64,31 +48,8 @@ async function startStack(variables: Record<string, string> = {}): Promise<Runni
       NOTIFY_EMAIL: '',
       ...variables,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const state = await waitFor(
-    () => {
-      const running = readStackState(dataDir);
-      return running && running.pid === child.pid && running.ports ? (running as LocalStackState) : undefined;
-    },
-    { timeoutMs: 30_000, what: `the local stack to start (output: ${output})` },
+    30_000,
   );
-  return {
-    child,
-    url: `http://127.0.0.1:${state.ports.web}`,
-    sesUrl: `http://127.0.0.1:${state.ports.ses}`,
-    output: () => output,
-    exited,
-  };
 }
 
 /** Submits the tasks and waits until the first ones are in flight; resolves with their ids and addresses. */
@@ -98,7 +59,7 @@ async function startStack(variables: Record<string, string> = {}): Promise<Runni
  */
 const SLOW = { FEEDBACK_WORK_SECONDS: '4', SES_MAX_SEND_RATE: '2' };
 
-async function submitTasks(stack: Pick<RunningStack, 'url'>): Promise<Map<string, string>> {
+async function submitTasks(stack: Pick<StartedProcess, 'url'>): Promise<Map<string, string>> {
   const tasks = new Map<string, string>();
   for (let n = 0; n < TASKS; n += 1) {
     const email = uniqueAddress(`durable-${n}`);
@@ -111,7 +72,7 @@ async function submitTasks(stack: Pick<RunningStack, 'url'>): Promise<Map<string
 }
 
 /** The tasks' states now, to show that some are in flight and some still queued. */
-async function statesOf(stack: Pick<RunningStack, 'url'>, tasks: Map<string, string>): Promise<Set<string>> {
+async function statesOf(stack: Pick<StartedProcess, 'url'>, tasks: Map<string, string>): Promise<Set<string>> {
   const answers = await Promise.all([...tasks.keys()].map((taskId) => getTask(stack, taskId)));
   return new Set(answers.map((answer) => answer.body.status));
 }
@@ -145,7 +106,7 @@ async function expectEveryTaskDoneOnce(
     }
   }
   stack.child.kill('SIGINT');
-  expect(await stack.exited).toBe(0);
+  expect((await stack.exited).code).toBe(0);
   expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(false);
 }
 
@@ -186,7 +147,7 @@ describe('the local stack keeps every accepted task', { timeout: 180_000 }, () =
     stack.child.kill('SIGINT');
 
     // Assess
-    expect(await stack.exited).toBe(130);
+    expect((await stack.exited).code).toBe(130);
     expect([...states].sort()).toEqual(['PENDING', 'STARTED']);
     expect(firstRun).toEqual([]);
     expect(existsSync(join(dataDir, LOCAL_STACK_STATE_FILE))).toBe(false);
@@ -211,7 +172,7 @@ describe('the local stack keeps every accepted task', { timeout: 180_000 }, () =
       firstRun = read;
       await new Promise((wait) => setTimeout(wait, 20));
     }
-    const exitCode = await stack.exited;
+    const exitCode = (await stack.exited).code;
 
     // Assess
     expect(exitCode).toBe(0);
