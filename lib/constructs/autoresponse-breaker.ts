@@ -1,5 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { LambdaAction, SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { apiFunction, autoresponseBreaker } from '../../functions/config/settings.ts';
 import * as setting from '../../functions/config/table.ts';
 import { emailEventRule } from '../../functions/email/events.ts';
+import { addAlarm, messagesWaiting, notifyOf, sesRate } from './alarms.ts';
 import { allowSendingThrough, type EmailReputation } from './email-reputation.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 import type { SenderIdentity } from './sender-identity.ts';
@@ -142,51 +143,37 @@ export class AutoresponseBreaker extends Construct {
       onFailure: new SqsDestination(this.failedPauses),
     });
 
-    const notify = props.alarmTopic === undefined ? undefined : new SnsAction(props.alarmTopic);
+    const notify = props.alarmTopic === undefined ? [] : [new SnsAction(props.alarmTopic)];
     // One permission per alarm (both alarms invoke it), whatever the app's feature flags.
     const pause = new LambdaAction(this.pauseFunction, { useUniquePermissionId: true });
     for (const [alarmId, metricName, threshold, what] of [
       ['BounceRateBreaker', 'Reputation.BounceRate', autoresponseBreaker.bounceRate, 'bounce'],
       ['ComplaintRateBreaker', 'Reputation.ComplaintRate', autoresponseBreaker.complaintRate, 'complaint'],
     ] as const) {
-      const alarm = new Alarm(this, alarmId, {
-        // The set's own rate (SES publishes it per configuration set with reputation metrics on).
-        metric: new Metric({
-          namespace: 'AWS/SES',
-          metricName,
-          dimensionsMap: { 'ses:configuration-set': this.configurationSetName },
-          statistic: 'Maximum',
-          period: Duration.minutes(autoresponseBreaker.periodMinutes),
-        }),
+      const alarm = addAlarm(this, alarmId, {
+        // The set's own rate.
+        metric: sesRate(metricName, autoresponseBreaker.periodMinutes, this.configurationSetName),
         threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `The autoresponses' ${what} rate is over ${threshold * 100} %: their configuration set is paused (feedback still reaches the owner). Resume with npm run autoresponses -- --resume --aws.`,
+        over: true,
+        description: `The autoresponses' ${what} rate is over ${threshold * 100} %: their configuration set is paused (feedback still reaches the owner). Resume with npm run autoresponses -- --resume --aws.`,
       });
+      // The pause first, then the people.
       alarm.addAlarmAction(pause);
-      if (notify) {
-        alarm.addAlarmAction(notify);
-        alarm.addOkAction(notify);
-      }
+      notifyOf(alarm, notify);
       this.alarms.push(alarm);
     }
-    const failed = new Alarm(this, 'PauseFailed', {
-      metric: this.failedPauses.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The breaker could not pause the autoresponses after Lambda's retries; the alarm event is in the SQS queue ${this.failedPauses.queueName}. Pause them by hand: aws ses update-configuration-set-sending-enabled --no-enabled.`,
-    });
-    if (notify) {
-      failed.addAlarmAction(notify);
-      failed.addOkAction(notify);
-    }
-    this.alarms.push(failed);
+    this.alarms.push(
+      addAlarm(
+        this,
+        'PauseFailed',
+        {
+          metric: messagesWaiting(this.failedPauses),
+          threshold: 1,
+          description: `The breaker could not pause the autoresponses after Lambda's retries; the alarm event is in the SQS queue ${this.failedPauses.queueName}. Pause them by hand: aws ses update-configuration-set-sending-enabled --no-enabled.`,
+        },
+        notify,
+      ),
+    );
   }
 
   /**

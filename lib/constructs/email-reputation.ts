@@ -1,11 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IAlarmAction,
-  Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, EventField, Match, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
@@ -33,6 +27,7 @@ import {
   keptFields,
   objectAt,
 } from '../../functions/email/events.ts';
+import { addAlarm, messagesWaiting, sesRate } from './alarms.ts';
 import { createFeedbackFunction } from './feedback-function.ts';
 
 export interface EmailReputationProps {
@@ -180,19 +175,17 @@ export class EmailReputation extends Construct {
       'The SES complaint rate is over 0.1 %: AWS reviews the account there and may pause sending at 0.5 %.',
       actions,
     );
-    const deadLetters = new Alarm(this, 'EventsNotRecorded', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'SES events could not be recorded on their tasks within an hour of retries: they are in the email-event dead-letter queue (redrive it from the SQS console once the cause is fixed).',
-    });
-    this.addActions(deadLetters, actions);
+    const deadLetters = addAlarm(
+      this,
+      'EventsNotRecorded',
+      {
+        metric: messagesWaiting(this.deadLetterQueue),
+        threshold: 1,
+        description:
+          'SES events could not be recorded on their tasks within an hour of retries: they are in the email-event dead-letter queue (redrive it from the SQS console once the cause is fixed).',
+      },
+      actions,
+    );
     this.alarms.push(deadLetters);
 
     // A pepper against dictionary attacks on the hashed addresses in the table, not a credential: it is
@@ -245,29 +238,10 @@ export class EmailReputation extends Construct {
     description: string,
     actions: IAlarmAction[],
   ): void {
-    const alarm = new Alarm(this, id, {
-      // The account's rates (no dimension): what SES's review and pause go by.
-      metric: new Metric({
-        namespace: 'AWS/SES',
-        metricName,
-        statistic: 'Maximum',
-        period: Duration.minutes(15),
-      }),
-      threshold,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: description,
-    });
-    this.addActions(alarm, actions);
-    this.alarms.push(alarm);
-  }
-
-  private addActions(alarm: Alarm, actions: IAlarmAction[]): void {
-    for (const action of actions) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
+    // The account's rates (no dimension): what SES's review and pause go by.
+    this.alarms.push(
+      addAlarm(this, id, { metric: sesRate(metricName, 15), threshold, description, over: true }, actions),
+    );
   }
 }
 

@@ -1,14 +1,12 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
-  Alarm,
+  type Alarm,
   AlarmStatusWidget,
-  ComparisonOperator,
   Dashboard,
   GraphWidget,
   type IMetric,
   MathExpression,
-  TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -19,6 +17,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, queue as queueSettings } from '../../functions/config/settings.ts';
+import { ALARM_PERIOD, type AlarmSpec, addAlarm, messagesWaiting, notifyOf } from './alarms.ts';
 
 export interface MonitoringProps {
   readonly httpApi: HttpApi;
@@ -41,7 +40,7 @@ export interface MonitoringProps {
   readonly alarmEmail?: string;
 }
 
-const PERIOD = Duration.minutes(5);
+const PERIOD = ALARM_PERIOD;
 
 /**
  * Tells the owner when something is wrong: alarms on the dead-letter queue, a backlog, the worker's errors
@@ -62,10 +61,7 @@ export class Monitoring extends Construct {
     // it up; SQS's backstop count is higher only to leave room for deferrals and an interrupted give-up.
     const maxNormalAge = props.visibilityTimeout.toSeconds() * queueSettings.maxAttempts;
     this.alarm('DeadLetterQueueNotEmpty', {
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: PERIOD,
-      }),
+      metric: messagesWaiting(props.deadLetterQueue),
       threshold: 1,
       description:
         'Feedback tasks gave up and their messages are in the dead-letter queue (see npm run redrive).',
@@ -93,10 +89,7 @@ export class Monitoring extends Construct {
     // On the report's failed events, not its errors: an attempt that a retry made good is no news.
     if (props.failedReports !== undefined) {
       this.alarm('DailyReportFailed', {
-        metric: props.failedReports.metricApproximateNumberOfMessagesVisible({
-          statistic: 'Maximum',
-          period: PERIOD,
-        }),
+        metric: messagesWaiting(props.failedReports),
         threshold: 1,
         description: `The daily report failed after its retries; its event (the day asked for, and the error) is in the SQS queue ${props.failedReports.queueName}.`,
       });
@@ -154,10 +147,7 @@ export class Monitoring extends Construct {
         new EmailSubscription(props.alarmEmail, { deadLetterQueue: this.undeliveredAlarms }),
       );
       const action = new SnsAction(this.topic);
-      for (const alarm of this.alarms) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
+      for (const alarm of this.alarms) notifyOf(alarm, [action]);
     }
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
@@ -209,17 +199,8 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
   }
 
-  private alarm(id: string, props: { metric: IMetric; threshold: number; description: string }): void {
-    this.alarms.push(
-      new Alarm(this, id, {
-        metric: props.metric,
-        threshold: props.threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: props.description,
-      }),
-    );
+  private alarm(id: string, spec: AlarmSpec): void {
+    this.alarms.push(addAlarm(this, id, spec));
   }
 }
 
