@@ -5,7 +5,7 @@
 import { ConfigError, readSetting, requireSetting } from '../config/env.ts';
 import { autoresponse, consumer, queue } from '../config/settings.ts';
 import * as setting from '../config/table.ts';
-import type { Recipient } from '../task/record.ts';
+import { RECIPIENTS, type Recipient } from '../task/record.ts';
 
 /** What the worker needs to know about its deployment. */
 export interface WorkerConfig {
@@ -61,7 +61,8 @@ export interface AutoresponseLimitConfig {
  */
 export function readWorkerConfig(): WorkerConfig {
   const notifyEmail = readSetting(setting.notifyEmail);
-  const recipients: readonly Recipient[] = notifyEmail === undefined ? ['visitor'] : ['visitor', 'owner'];
+  // The visitor first, then the owner's copy: as many as the sizing counts.
+  const recipients: readonly Recipient[] = RECIPIENTS.slice(0, setting.emailsPerTask(notifyEmail));
   const workSeconds = readSetting(setting.workSeconds);
   const sizing = setting.workerSizing({
     workSeconds,
