@@ -72,7 +72,10 @@ async function submitTasks(stack: Pick<StartedProcess, 'url'>): Promise<Map<stri
 }
 
 /** The tasks' states now, to show that some are in flight and some still queued. */
-async function statesOf(stack: Pick<StartedProcess, 'url'>, tasks: Map<string, string>): Promise<Set<string>> {
+async function statesOf(
+  stack: Pick<StartedProcess, 'url'>,
+  tasks: Map<string, string>,
+): Promise<Set<string>> {
   const answers = await Promise.all([...tasks.keys()].map((taskId) => getTask(stack, taskId)));
   return new Set(answers.map((answer) => answer.body.status));
 }
